@@ -1,0 +1,49 @@
+using LlavaCot.Cli.Commands;
+using LlavaCot.Model;
+using LlavaCot.Model.Config;
+using LlavaCot.Model.IO;
+
+namespace LlavaCot.Cli;
+
+/// <summary>Entry point of the <c>llavacot</c> command line; returns the process exit code.</summary>
+public static class CliApp
+{
+    private const string Usage = """
+        usage: llavacot <command> [arguments]
+
+        commands:
+          inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        TorchNative.Initialize();
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
+                _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
+            };
+        }
+        catch (UsageException ex)
+        {
+            return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
+        }
+        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException)
+        {
+            return Fail(stderr, $"error: {ex.Message}", 1);
+        }
+    }
+
+    private static int Fail(TextWriter stderr, string message, int code)
+    {
+        stderr.WriteLine(message);
+        return code;
+    }
+}

@@ -1,0 +1,44 @@
+namespace LlavaCot.Cli;
+
+/// <summary>A wrong command line; reported with the usage text.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Positional arguments and <c>--name value</c> options of one command.</summary>
+public sealed class CommandArgs
+{
+    private readonly Dictionary<string, string> _options;
+
+    public IReadOnlyList<string> Positional { get; }
+
+    private CommandArgs(List<string> positional, Dictionary<string, string> options)
+    {
+        Positional = positional;
+        _options = options;
+    }
+
+    public static CommandArgs Parse(string[] args, IReadOnlyCollection<string> knownOptions)
+    {
+        var positional = new List<string>();
+        var options = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                positional.Add(args[i]);
+                continue;
+            }
+            var name = args[i][2..];
+            if (!knownOptions.Contains(name))
+                throw new UsageException($"unknown option --{name}");
+            if (i + 1 >= args.Length)
+                throw new UsageException($"option --{name} needs a value");
+            options[name] = args[++i];
+        }
+        return new CommandArgs(positional, options);
+    }
+
+    public string Required(int index, string what) =>
+        index < Positional.Count ? Positional[index] : throw new UsageException($"missing {what}");
+
+    public string? Option(string name) => _options.GetValueOrDefault(name);
+}

@@ -1,0 +1,3 @@
+using LlavaCot.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);
