@@ -1,0 +1,126 @@
+using System.Globalization;
+using LlavaCot.Model;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Model.IO;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Cli.Commands;
+
+/// <summary>
+/// <c>llavacot verify-fixture &lt;dir&gt;</c>: runs every case of a golden fixture folder (config.json, weights,
+/// cases/*.safetensors) and compares each stored tensor the model produces: floats within 1e-4, ids exactly.
+/// </summary>
+public static class VerifyFixtureCommand
+{
+    private const double Atol = 1e-4;
+    private const string Bf16Weights = "model.bf16.safetensors";
+
+    public static int Run(CommandArgs args, TextWriter o)
+    {
+        var dir = args.Required(0, "<fixture dir>");
+        var cases = Directory.Exists(Path.Combine(dir, "cases"))
+            ? Directory.GetFiles(Path.Combine(dir, "cases"), "*.safetensors").Order().ToList()
+            : [];
+        if (cases.Count == 0)
+            throw new IOException($"{dir}: no cases/*.safetensors to verify");
+
+        using var model = MllamaModel.Load(dir);
+        using var bf16 = File.Exists(Path.Combine(dir, Bf16Weights)) ? MllamaModel.Load(dir, weightsFile: Bf16Weights) : null;
+        var failures = 0;
+        var compared = 0;
+        foreach (var path in cases)
+        {
+            using var file = SafetensorsFile.Open(path);
+            var name = Path.GetFileNameWithoutExtension(path);
+            foreach (var (tensor, detail, ok) in Verify(model, bf16, file))
+            {
+                compared++;
+                if (!ok)
+                    failures++;
+                o.WriteLine($"{name} {tensor}: {detail}{(ok ? "" : "  FAILED")}");
+            }
+        }
+        o.WriteLine(failures == 0 && compared > 0 ? "fixture OK" : "fixture FAILED");
+        return failures == 0 && compared > 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<(string Tensor, string Detail, bool Ok)> Verify(MllamaModel model, MllamaModel? bf16, SafetensorsFile file)
+    {
+        using var inputs = ReadInputs(file);
+        var results = new List<(string, string, bool)>();
+        using (var trace = Trace(model, inputs))
+        {
+            foreach (var (name, actual) in trace.Tensors.Where(t => file.Contains(t.Key)).OrderBy(t => t.Key, StringComparer.Ordinal))
+                results.Add(Compare(file, name, actual));
+        }
+        if (file.Contains("generated_new_ids"))
+            results.AddRange(Generate(model, inputs, file, "generated_new_ids", "generation_step_logits", "generated_ids"));
+        if (bf16 is not null && file.Contains("logits_bf16_weights"))
+        {
+            using var trace = Trace(bf16, inputs);
+            results.Add(Compare(file, "logits_bf16_weights", trace.Tensors["logits"]));
+        }
+        if (bf16 is not null && file.Contains("generated_new_ids_bf16_weights"))
+            results.AddRange(Generate(bf16, inputs, file, "generated_new_ids_bf16_weights", null, null));
+        return results;
+    }
+
+    private static ModelInputs ReadInputs(SafetensorsFile file)
+    {
+        Tensor? Optional(string name) => file.Contains(name) ? file.Read(name) : null;
+        return new ModelInputs(file.Read("input_ids"), Optional("pixel_values"), Optional("aspect_ratio_ids"),
+            Optional("aspect_ratio_mask"), Optional("cross_attention_mask"));
+    }
+
+    private static ForwardTrace Trace(MllamaModel model, ModelInputs inputs)
+    {
+        var trace = new ForwardTrace();
+        using (inference_mode())
+        using (NewDisposeScope())
+        {
+            using var image = ImageContext.Create(model, inputs, trace);
+            model.Prefill(inputs.InputIds, null, image?.Kv, image?.Prompt, allLogits: true, trace: trace);
+        }
+        trace.Stack();
+        return trace;
+    }
+
+    private static IEnumerable<(string, string, bool)> Generate(MllamaModel model, ModelInputs inputs, SafetensorsFile file,
+        string idsName, string? logitsName, string? fullIdsName)
+    {
+        using var expected = file.Read(idsName);
+        using var result = GreedyDecoder.Generate(model, inputs, (int)expected.shape[^1]);
+        using var scope = NewDisposeScope();
+        var ids = tensor(result.NewIds.SelectMany(r => r).ToArray()).view(expected.shape);
+        var results = new List<(string, string, bool)> { CompareIds(idsName, expected, ids) };
+        if (logitsName is not null && file.Contains(logitsName))
+        {
+            var golden = file.Read(logitsName);
+            var steps = golden.dim() == 2 ? result.StepLogits.select(1, 0) : result.StepLogits;
+            results.Add(Compare(file, logitsName, steps));
+        }
+        if (fullIdsName is not null && file.Contains(fullIdsName))
+            results.Add(CompareIds(fullIdsName, file.Read(fullIdsName), cat([inputs.InputIds, ids], 1)));
+        return results;
+    }
+
+    private static (string, string, bool) Compare(SafetensorsFile file, string name, Tensor actual)
+    {
+        using var expected = file.Read(name);
+        if (!expected.shape.SequenceEqual(actual.shape))
+            return (name, $"shape [{string.Join(", ", actual.shape)}] != expected [{string.Join(", ", expected.shape)}]", false);
+        using var scope = NewDisposeScope();
+        var diff = expected.numel() == 0 ? 0 : (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
+        return (name, string.Create(CultureInfo.InvariantCulture, $"max abs diff {diff:G3}"), diff <= Atol);
+    }
+
+    private static (string, string, bool) CompareIds(string name, Tensor expected, Tensor actual)
+    {
+        using var scope = NewDisposeScope();
+        if (!expected.shape.SequenceEqual(actual.shape))
+            return (name, $"shape [{string.Join(", ", actual.shape)}] != expected [{string.Join(", ", expected.shape)}]", false);
+        var differing = expected.ne(actual).sum().item<long>();
+        return (name, $"{differing} of {expected.numel()} ids differ", differing == 0);
+    }
+}

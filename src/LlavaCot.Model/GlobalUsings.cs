@@ -1,0 +1,2 @@
+global using Linear = TorchSharp.Modules.Linear;
+global using Parameter = TorchSharp.Modules.Parameter;

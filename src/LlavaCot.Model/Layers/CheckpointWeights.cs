@@ -1,0 +1,53 @@
+using LlavaCot.Model.IO;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Layers;
+
+/// <summary>
+/// Weights read from a checkpoint, converted to the compute dtype and device. Accepts both the HF 4.45 names
+/// (<c>language_model.model.*</c>, as released) and the 4.52+ in-memory layout (<c>model.language_model.*</c>).
+/// </summary>
+public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device) : IWeightSource
+{
+    private static readonly (string Legacy, string Current)[] Renames =
+    [
+        ("language_model.model.", "model.language_model."),
+        ("language_model.lm_head.", "lm_head."),
+        ("vision_model.", "model.vision_model."),
+        ("multi_modal_projector.", "model.multi_modal_projector."),
+    ];
+
+    private readonly HashSet<string> _used = [];
+
+    /// <summary>Checkpoint tensors no module asked for (rotary caches excluded).</summary>
+    public IEnumerable<string> Unused =>
+        checkpoint.Names.Where(n => !_used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal));
+
+    public Tensor Load(string name, long[] shape)
+    {
+        var stored = Resolve(name);
+        var entry = checkpoint.Entry(stored);
+        if (!entry.Shape.SequenceEqual(shape))
+            throw new SafetensorsException(
+                $"{checkpoint.OwnerOf(stored).Path}: tensor '{stored}' has shape [{string.Join(", ", entry.Shape)}], " +
+                $"but config.json implies [{string.Join(", ", shape)}]");
+        _used.Add(stored);
+        return checkpoint.Read(stored, dtype, device);
+    }
+
+    private string Resolve(string name)
+    {
+        if (checkpoint.Contains(name))
+            return name;
+        foreach (var (legacy, current) in Renames)
+        {
+            if (name.StartsWith(legacy, StringComparison.Ordinal))
+            {
+                var renamed = current + name[legacy.Length..];
+                if (checkpoint.Contains(renamed))
+                    return renamed;
+            }
+        }
+        throw new SafetensorsException($"{checkpoint.Source}: tensor '{name}' is missing from the checkpoint");
+    }
+}

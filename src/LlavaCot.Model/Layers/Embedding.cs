@@ -1,0 +1,22 @@
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Layers;
+
+/// <summary>A lookup table; rows are gathered for any id shape.</summary>
+public sealed class Embedding : nn.Module
+{
+    private readonly Parameter weight;
+
+    public Embedding(WeightScope w, long rows, long width) : base(nameof(Embedding))
+    {
+        weight = w.Param("weight", rows, width);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        var shape = ids.shape.Append(weight.shape[1]).ToArray();
+        return weight.index_select(0, ids.reshape(-1)).view(shape).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Layers;
+
+/// <summary>A weight source seen from one module's name prefix, so modules ask for "q_proj" and get "…self_attn.q_proj".</summary>
+public sealed class WeightScope(IWeightSource source, string prefix = "")
+{
+    public string Prefix => prefix;
+
+    public WeightScope this[string child] => new(source, Name(child));
+
+    public string Name(string child) => prefix.Length == 0 ? child : $"{prefix}.{child}";
+
+    /// <summary>A frozen parameter: inference never needs gradients, training turns them on explicitly.</summary>
+    public Parameter Param(string name, params long[] shape) =>
+        new(source.Load(Name(name), shape), requires_grad: false);
+
+    public Linear Linear(string name, long inFeatures, long outFeatures, bool bias)
+    {
+        var scope = this[name];
+        return nn.Linear(scope.Param("weight", outFeatures, inFeatures), bias ? scope.Param("bias", outFeatures) : null);
+    }
+}

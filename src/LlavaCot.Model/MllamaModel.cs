@@ -1,0 +1,122 @@
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.IO;
+using LlavaCot.Model.Layers;
+using LlavaCot.Model.Text;
+using LlavaCot.Model.Vision;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model;
+
+/// <summary>
+/// MllamaForConditionalGeneration (HF transformers 4.45): the vision tower, the projector into the text
+/// width, and the language model whose cross-attention layers read the projected image tokens.
+/// </summary>
+public sealed class MllamaModel : nn.Module
+{
+    private readonly MllamaVisionModel vision_model;
+    private readonly Linear multi_modal_projector;
+    private readonly MllamaForCausalLM language_model;
+
+    public MllamaConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+    public ModelCounters Counters { get; } = new();
+
+    /// <summary>Checkpoint tensors that no module used (empty for a well-formed checkpoint).</summary>
+    public IReadOnlyList<string> UnusedWeights { get; private init; } = [];
+
+    private MllamaModel(MllamaConfig config, IWeightSource weights, ScalarType dtype, Device device) : base(nameof(MllamaModel))
+    {
+        Config = config;
+        DType = dtype;
+        Device = device;
+        var w = new WeightScope(weights);
+        vision_model = new MllamaVisionModel(w["vision_model"], config.Vision);
+        multi_modal_projector = w.Linear("multi_modal_projector", config.Vision.VisionOutputDim, config.Text.HiddenSize, bias: true);
+        language_model = new MllamaForCausalLM(w["language_model"], config.Text, device);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Loads config.json and the weights of a model folder (sharded, single file, or <paramref name="weightsFile"/>)
+    /// into <paramref name="dtype"/> on <paramref name="device"/>. A tensor whose shape disagrees with the config
+    /// is refused, naming the tensor.
+    /// </summary>
+    public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null)
+    {
+        var config = MllamaConfig.Load(dir);
+        device ??= CPU;
+        using var checkpoint = Checkpoint.Open(dir, weightsFile);
+        var weights = new CheckpointWeights(checkpoint, dtype, device);
+        var model = new MllamaModel(config, weights, dtype, device) { UnusedWeights = weights.Unused.ToList() };
+        model.eval();
+        return model;
+    }
+
+    /// <summary>A model with weights from any source, e.g. seeded random weights for benchmarks.</summary>
+    public static MllamaModel Create(MllamaConfig config, IWeightSource weights, ScalarType dtype, Device device)
+    {
+        var model = new MllamaModel(config, weights, dtype, device);
+        model.eval();
+        return model;
+    }
+
+    public MllamaTextModel TextModel => language_model.Model;
+
+    public int NumTextLayers => Config.Text.NumHiddenLayers;
+
+    /// <summary>
+    /// Vision tower and projector: pixel values [B, M, T, C, S, S] → cross-attention states [B, M·T·P, hidden]
+    /// (image-major, then tile, then token).
+    /// </summary>
+    public Tensor EncodeImages(Tensor pixelValues, Tensor aspectRatioIds, Tensor aspectRatioMask, ForwardTrace? trace = null)
+    {
+        using var scope = NewDisposeScope();
+        Counters.VisionRun();
+        var vision = vision_model.Forward(pixelValues.to(Device), aspectRatioIds.to(Device), aspectRatioMask.to(Device), trace);
+        var projected = multi_modal_projector.forward(vision);
+        var tokens = Config.Vision.TokensPerTile;
+        trace?.Record("cross_attention_states", projected.reshape(-1, tokens, Config.Text.HiddenSize));
+        return projected.reshape(pixelValues.shape[0], -1, Config.Text.HiddenSize).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The cross-attention keys and values of every cross layer, computed once per image set.</summary>
+    public CrossAttentionCache PrecomputeCrossAttention(Tensor crossStates) =>
+        language_model.Model.PrecomputeCrossAttention(crossStates);
+
+    /// <summary>
+    /// A prefill pass over ids [B, n] (appended to <paramref name="cache"/> when given). Returns fp32 logits of
+    /// every position [B, n, vocab], or of the last one [B, 1, vocab] when <paramref name="allLogits"/> is false.
+    /// </summary>
+    public Tensor Prefill(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,
+        bool allLogits = false, ForwardTrace? trace = null)
+    {
+        Counters.Prefilled(ids.shape[0] * ids.shape[1]);
+        return Logits(ids, cache, crossKv, crossMask, allLogits, trace);
+    }
+
+    /// <summary>One decode step: one new token per sequence, ids [B, 1]; returns logits [B, 1, vocab].</summary>
+    public Tensor Decode(Tensor ids, KvCache cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask)
+    {
+        if (ids.shape[1] != 1)
+            throw new ArgumentException($"decode takes one token per sequence, got {ids.shape[1]}");
+        Counters.Decoded(ids.shape[0]);
+        return Logits(ids, cache, crossKv, crossMask, allLogits: false, trace: null);
+    }
+
+    private Tensor Logits(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,
+        bool allLogits, ForwardTrace? trace)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = language_model.Model.Forward(ids.to(Device), cache, crossKv, crossMask, trace);
+        if (!allLogits)
+            hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        var logits = language_model.Logits(hidden);
+        trace?.Record("logits", logits);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A self-attention cache sized for this model.</summary>
+    public KvCache NewCache(long batch = 1, long capacity = 256) => new(NumTextLayers, batch, capacity);
+}

@@ -1,0 +1,77 @@
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.Layers;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Text;
+
+/// <summary>The text decoder: token embedding, self- and cross-attention layers interleaved, final RMSNorm.</summary>
+public sealed class MllamaTextModel : nn.Module
+{
+    private readonly Embedding embed_tokens;
+    private readonly TorchSharp.Modules.ModuleList<DecoderLayer> layers;
+    private readonly RmsNorm norm;
+    private readonly RotaryEmbedding _rotary;
+
+    public MllamaTextConfig Config { get; }
+
+    public MllamaTextModel(WeightScope w, MllamaTextConfig c, Device device) : base(nameof(MllamaTextModel))
+    {
+        Config = c;
+        embed_tokens = new Embedding(w["embed_tokens"], c.EmbeddingRows, c.HiddenSize);
+        layers = new TorchSharp.Modules.ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumHiddenLayers)
+            .Select(i => c.IsCrossAttentionLayer(i)
+                ? (DecoderLayer)new CrossAttentionDecoderLayer(w["layers"][i.ToString()], c, i)
+                : new SelfAttentionDecoderLayer(w["layers"][i.ToString()], c, i))
+            .ToArray());
+        norm = new RmsNorm(w["norm"], c.HiddenSize, c.RmsNormEps);
+        _rotary = new RotaryEmbedding(c, device);
+        RegisterComponents();
+    }
+
+    /// <summary>Projects image states [B, K, hidden] into every cross-attention layer's keys and values.</summary>
+    public CrossAttentionCache PrecomputeCrossAttention(Tensor crossStates)
+    {
+        var cache = new CrossAttentionCache();
+        foreach (var layer in layers.OfType<CrossAttentionDecoderLayer>())
+            layer.Precompute(crossStates, cache);
+        return cache;
+    }
+
+    /// <summary>
+    /// Runs n new tokens per sequence, ids [B, n], at positions cache.Length.. (0 without a cache) and returns
+    /// the final-norm hidden states [B, n, hidden]. The cache, if given, is advanced by n.
+    /// </summary>
+    public Tensor Forward(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,
+        ForwardTrace? trace = null)
+    {
+        using var scope = NewDisposeScope();
+        var n = ids.shape[1];
+        var past = cache?.Length ?? 0;
+        var x = embed_tokens.Forward(ids);
+        trace?.Record("text_embeddings", x);
+        var (cos, sin) = _rotary.At(past, n, x.dtype);
+        // SDPA's causal flag aligns top-left, right only without a past; with one, pass the mask explicitly.
+        var selfMask = n > 1 && past > 0 ? Masks.Causal(n, past, x.dtype, x.device) : null;
+        var context = new DecoderContext(cos, sin, cache, selfMask, Causal: n > 1 && past == 0, crossKv, crossMask);
+        foreach (var layer in layers)
+        {
+            var next = layer.Forward(x, context);
+            x.Dispose();
+            x = next;
+            if (trace is not null)
+                trace.Append("text_layer_outputs", x);
+        }
+        cache?.Advance(n);
+        var hidden = norm.Forward(x);
+        trace?.Record("text_last_hidden_state", hidden);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}
