@@ -1,0 +1,31 @@
+using System.Text.RegularExpressions;
+
+namespace LlavaCot.Reasoning;
+
+/// <summary>LLaVA-CoT's stages and how an answer's parts are read.</summary>
+public static class Answers
+{
+    /// <summary>The four stages in order: name (= judge type), opening and closing tag.</summary>
+    public static IReadOnlyList<(string Name, string Open, string Close)> Stages { get; } =
+    [
+        ("summary", "<SUMMARY>", "</SUMMARY>"),
+        ("caption", "<CAPTION>", "</CAPTION>"),
+        ("reasoning", "<REASONING>", "</REASONING>"),
+        ("conclusion", "<CONCLUSION>", "</CONCLUSION>"),
+    ];
+
+    public const string ConclusionEnd = "</CONCLUSION>";
+    public const string ReasoningEnd = "</REASONING>";
+
+    private static readonly Regex ConclusionPattern = new("<CONCLUSION>(.*?)</CONCLUSION>", RegexOptions.Singleline | RegexOptions.CultureInvariant);
+
+    /// <summary>What the model card scores: the text inside the CONCLUSION tags, trimmed; without the closing tag, what follows the opening one; without tags, everything.</summary>
+    public static string Conclusion(string text)
+    {
+        var m = ConclusionPattern.Match(text);
+        if (m.Success)
+            return m.Groups[1].Value.Trim();
+        var open = text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
+        return (open >= 0 ? text[(open + "<CONCLUSION>".Length)..] : text).Trim();
+    }
+}

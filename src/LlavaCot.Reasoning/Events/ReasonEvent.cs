@@ -1,0 +1,64 @@
+using System.Text.Json.Serialization;
+
+namespace LlavaCot.Reasoning.Events;
+
+/// <summary>One step of a search, in the order it happened; <see cref="Kind"/> names it on the wire (SSE event name).</summary>
+[JsonDerivedType(typeof(RequestAccepted))]
+[JsonDerivedType(typeof(StageStarted))]
+[JsonDerivedType(typeof(TokenDelta))]
+[JsonDerivedType(typeof(CandidateFinished))]
+[JsonDerivedType(typeof(JudgeComparison))]
+[JsonDerivedType(typeof(StageWinner))]
+[JsonDerivedType(typeof(FinalAnswer))]
+[JsonDerivedType(typeof(ReasonError))]
+public abstract record ReasonEvent
+{
+    [JsonIgnore]
+    public abstract string Kind { get; }
+}
+
+public sealed record RequestAccepted(string RequestId, string Mode, int BeamSize, ulong Seed, int PromptTokens) : ReasonEvent
+{
+    public override string Kind => "accepted";
+}
+
+/// <param name="Stage">summary, caption, reasoning, conclusion; answer (best-of-N, single); sentence; rationale (two-stage).</param>
+/// <param name="Index">0-based position of this stage in the search.</param>
+public sealed record StageStarted(string Stage, int Index, int Candidates) : ReasonEvent
+{
+    public override string Kind => "stage_started";
+}
+
+public sealed record TokenDelta(string Stage, int Index, int Candidate, string Text) : ReasonEvent
+{
+    public override string Kind => "token";
+}
+
+/// <param name="Text">What this candidate wrote in this stage.</param>
+public sealed record CandidateFinished(string Stage, int Index, int Candidate, string Text, int Tokens, StopReason StopReason) : ReasonEvent
+{
+    public override string Kind => "candidate_done";
+}
+
+/// <summary>One knockout comparison: candidates <paramref name="First"/> and <paramref name="Second"/> (stage indices).</summary>
+/// <param name="Decision">judge, missing_tags, incorrect_reasoning (the pre-check decided).</param>
+public sealed record JudgeComparison(
+    string Stage, int Index, int First, int Second, int Winner, string Decision, IReadOnlyList<Judging.JudgeCall> Calls) : ReasonEvent
+{
+    public override string Kind => "judge";
+}
+
+public sealed record StageWinner(string Stage, int Index, int Candidate, string Text) : ReasonEvent
+{
+    public override string Kind => "stage_winner";
+}
+
+public sealed record FinalAnswer(ReasonResult Result) : ReasonEvent
+{
+    public override string Kind => "final";
+}
+
+public sealed record ReasonError(string Message) : ReasonEvent
+{
+    public override string Kind => "error";
+}

@@ -1,0 +1,48 @@
+namespace LlavaCot.Reasoning;
+
+/// <summary>
+/// The port through which the search uses a model. Implementations own tokenisation, the chat template, the image
+/// and all tensors; the search sees token ids and text only.
+/// </summary>
+public interface ITextGenerator
+{
+    /// <summary>Prepares one request: decodes the image (if any) and renders the LLaVA-CoT prompt for the question.</summary>
+    Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken);
+}
+
+/// <param name="Image">Encoded image bytes, or null for a text-only question.</param>
+/// <param name="Naive">Re-run the vision tower and re-prefill everything on every call, as the reference code does.</param>
+public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false);
+
+/// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
+public interface IGenerationSession : IAsyncDisposable
+{
+    /// <summary>The rendered prompt: the prefix every candidate's ids start with.</summary>
+    IReadOnlyList<int> PromptIds { get; }
+
+    /// <summary>
+    /// Samples one continuation of <see cref="SampleRequest.Prefix"/> per seed, independently. Each candidate's
+    /// text deltas are reported through <paramref name="onDelta"/> (candidate index, text).
+    /// </summary>
+    Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken cancellationToken);
+
+    /// <summary>Generates a reply to a fresh one-turn prompt (judge calls, the two-stage answer).</summary>
+    Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken cancellationToken);
+}
+
+/// <param name="Prefix">Token ids to continue: the prompt, then everything generated so far.</param>
+/// <param name="Seeds">One RNG seed per candidate; their number is the number of candidates.</param>
+public sealed record SampleRequest(IReadOnlyList<int> Prefix, IReadOnlyList<ulong> Seeds, StopCondition Stop, SamplingOptions Sampling);
+
+/// <param name="Ids">The prefix plus this call's new tokens.</param>
+/// <param name="Text">Everything generated after the prompt, decoded without special tokens.</param>
+/// <param name="NewText">The text of this call's new tokens.</param>
+public sealed record Candidate(IReadOnlyList<int> Ids, string Text, string NewText, int NewTokens, StopReason StopReason);
+
+/// <param name="UserText">The user turn's text (tokenised as user text: never parsed into special tokens).</param>
+/// <param name="WithImage">Put the session's image before the text; false renders the text-only template.</param>
+/// <param name="KeepSpecialTokens">Decode the reply with special tokens (then drop &lt;|eot_id|&gt;), as the judge does.</param>
+public sealed record CompletionRequest(
+    string UserText, bool WithImage, StopCondition Stop, SamplingOptions Sampling, ulong Seed, bool KeepSpecialTokens = false);
+
+public sealed record Completion(string Text, int Tokens, StopReason StopReason);

@@ -1,0 +1,49 @@
+namespace LlavaCot.Reasoning;
+
+/// <summary>How a question is answered.</summary>
+public enum ReasoningMode
+{
+    /// <summary>LLaVA-CoT's stage-level beam search (the default).</summary>
+    StageBeam,
+
+    /// <summary>N whole answers, knockout with judge type "all".</summary>
+    BestOfN,
+
+    /// <summary>Sentence by sentence, N candidates each, judge type "sentence".</summary>
+    SentenceBeam,
+
+    /// <summary>One answer, no judge.</summary>
+    Single,
+
+    /// <summary>Multimodal-CoT protocol: a rationale (stopped at &lt;/REASONING&gt;), then an answer prompted with it.</summary>
+    TwoStage,
+}
+
+public sealed record ReasonOptions
+{
+    public const int MaxBeamSize = 16;
+
+    public ReasoningMode Mode { get; init; } = ReasoningMode.StageBeam;
+    public int BeamSize { get; init; } = 2;
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Default;
+    public int MaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
+
+    /// <summary>Seed of every random choice in the search; null picks one (reported in the accepted event).</summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>Re-run everything per call, like the reference code (benchmarks, equivalence tests).</summary>
+    public bool Naive { get; init; }
+
+    /// <summary>Fixed-length benchmark workload; null for normal requests.</summary>
+    public BenchWorkload? Bench { get; init; }
+}
+
+/// <summary>
+/// A fixed workload for benchmarks: every stage candidate is exactly <paramref name="CandidateTokens"/> tokens and
+/// every judge reply <paramref name="JudgeTokens"/> (EOS and stop strings ignored); a candidate missing its tags is
+/// judged on its whole text, so every judge call is made.
+/// </summary>
+public sealed record BenchWorkload(int CandidateTokens, int JudgeTokens);
+
+/// <param name="Image">Encoded image bytes; null for a text-only question.</param>
+public sealed record ReasonRequest(string RequestId, ReadOnlyMemory<byte>? Image, string Question, ReasonOptions Options);

@@ -1,0 +1,22 @@
+namespace LlavaCot.Reasoning;
+
+/// <summary>The outcome of a search: the full tagged answer, the CONCLUSION alone, and how it was reached.</summary>
+/// <param name="Text">Everything generated after the prompt (all stages, tags included).</param>
+/// <param name="Conclusion">The text between &lt;CONCLUSION&gt; and &lt;/CONCLUSION&gt;, trimmed (the whole answer if absent).</param>
+public sealed record ReasonResult(
+    string Text,
+    string Conclusion,
+    string Mode,
+    int BeamSize,
+    IReadOnlyList<StageResult> Stages,
+    int GeneratedTokens,
+    int JudgeCalls,
+    int JudgeTokens,
+    double ElapsedSeconds);
+
+/// <param name="Candidates">Token count of each candidate of the stage.</param>
+/// <param name="Verdicts">The comparisons, in the order they were made.</param>
+public sealed record StageResult(
+    string Stage, int Winner, string WinnerText, IReadOnlyList<int> Candidates, IReadOnlyList<StageVerdict> Verdicts, double ElapsedSeconds);
+
+public sealed record StageVerdict(int First, int Second, int Winner, string Decision);

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using LlavaCot.Reasoning.Events;
+using LlavaCot.Reasoning.Judging;
+
+namespace LlavaCot.Reasoning.Strategies;
+
+/// <summary>Everything one running search shares: the session, its options and randomness, the judge, the event sink.</summary>
+public sealed class SearchContext
+{
+    private readonly ChannelWriter<ReasonEvent> _events;
+    private int _generatedTokens;
+    private int _judgeCalls;
+    private int _judgeTokens;
+
+    public IGenerationSession Session { get; }
+    public ReasonRequest Request { get; }
+    public ReasonOptions Options => Request.Options;
+    public SeedStream Seeds { get; }
+    public IIndexSource Indices { get; }
+    public Judge Judge { get; }
+    public CancellationToken Cancellation { get; }
+    public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+    public SearchContext(IGenerationSession session, ReasonRequest request, SeedStream seeds, IIndexSource indices,
+        ChannelWriter<ReasonEvent> events, CancellationToken cancellation)
+    {
+        Session = session;
+        Request = request;
+        Seeds = seeds;
+        Indices = indices;
+        _events = events;
+        Cancellation = cancellation;
+        var bench = request.Options.Bench;
+        Judge = new Judge(CompleteAsync, request.Options.Sampling, bench?.JudgeTokens ?? request.Options.MaxNewTokens, seeds,
+            wholeTextFallback: bench is not null, ignoreEos: bench is not null);
+    }
+
+    public int GeneratedTokens => _generatedTokens;
+    public int JudgeCalls => _judgeCalls;
+    public int JudgeTokens => _judgeTokens;
+
+    public void Emit(ReasonEvent e) => _events.TryWrite(e);
+
+    /// <summary>A stop condition for stage text: the given stop string, or the benchmark's fixed length.</summary>
+    public StopCondition StageStop(IReadOnlyList<string> stopStrings, bool stopAtPeriod = false) =>
+        Options.Bench is { } bench
+            ? new StopCondition([], bench.CandidateTokens, IgnoreEos: true)
+            : new StopCondition(stopStrings, Options.MaxNewTokens, stopAtPeriod);
+
+    /// <summary>Samples <paramref name="count"/> candidates continuing <paramref name="prefix"/>, streaming their tokens as events.</summary>
+    public async Task<IReadOnlyList<Candidate>> SampleAsync(string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop)
+    {
+        var seeds = Enumerable.Range(0, count).Select(_ => Seeds.Next()).ToArray();
+        var candidates = await Session.SampleAsync(new SampleRequest(prefix, seeds, stop, Options.Sampling),
+            (candidate, text) => Emit(new TokenDelta(stage, index, candidate, text)), Cancellation);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            Interlocked.Add(ref _generatedTokens, candidates[i].NewTokens);
+            Emit(new CandidateFinished(stage, index, i, candidates[i].NewText, candidates[i].NewTokens, candidates[i].StopReason));
+        }
+        return candidates;
+    }
+
+    /// <summary>Runs the knockout over a stage's candidates with the judge, emitting each comparison.</summary>
+    public async Task<(int Winner, IReadOnlyList<StageVerdict> Verdicts)> KnockoutAsync(
+        string stage, int index, IReadOnlyList<Candidate> candidates, JudgeType type)
+    {
+        var verdicts = new List<StageVerdict>();
+        var winner = await Knockout.RunAsync(candidates.Count, Indices, async (first, second) =>
+        {
+            var verdict = await Judge.CompareAsync(type, Request.Question, candidates[first].Text, candidates[second].Text, Cancellation);
+            var won = verdict.Winner == 0 ? first : second;
+            verdicts.Add(new StageVerdict(first, second, won, verdict.Decision));
+            Emit(new JudgeComparison(stage, index, first, second, won, verdict.Decision, verdict.Calls));
+            return verdict.Winner == 0;
+        });
+        return (winner, verdicts);
+    }
+
+    /// <summary>A judge call: a fresh one-turn prompt whose work is counted as judging.</summary>
+    private async Task<Completion> CompleteAsync(CompletionRequest request, CancellationToken ct)
+    {
+        var completion = await Session.CompleteAsync(request, null, ct);
+        Interlocked.Increment(ref _judgeCalls);
+        Interlocked.Add(ref _judgeTokens, completion.Tokens);
+        return completion;
+    }
+
+    public void CountGenerated(int tokens) => Interlocked.Add(ref _generatedTokens, tokens);
+
+    /// <summary>Runs one stage: sample, knockout, report the winner.</summary>
+    public async Task<(Candidate Winner, StageResult Result)> StageAsync(
+        string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop, JudgeType type)
+    {
+        var started = Clock.Elapsed;
+        Emit(new StageStarted(stage, index, count));
+        var candidates = await SampleAsync(stage, index, prefix, count, stop);
+        var (winner, verdicts) = await KnockoutAsync(stage, index, candidates, type);
+        Emit(new StageWinner(stage, index, winner, candidates[winner].NewText));
+        var result = new StageResult(stage, winner, candidates[winner].NewText, candidates.Select(c => c.NewTokens).ToList(),
+            verdicts, (Clock.Elapsed - started).TotalSeconds);
+        return (candidates[winner], result);
+    }
+
+    public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null) => new(
+        text, conclusion ?? Answers.Conclusion(text), ModeName(Options.Mode), Options.BeamSize, stages,
+        GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds);
+
+    public static string ModeName(ReasoningMode mode) => mode switch
+    {
+        ReasoningMode.StageBeam => "stage_beam",
+        ReasoningMode.BestOfN => "best_of_n",
+        ReasoningMode.SentenceBeam => "sentence_beam",
+        ReasoningMode.Single => "single",
+        ReasoningMode.TwoStage => "two_stage",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
+    };
+}

@@ -1,0 +1,79 @@
+using LlavaCot.Reasoning;
+
+namespace LlavaCot.Reasoning.Tests;
+
+/// <summary>
+/// A stand-in model for search logic: one token per character (id = char code), candidate texts from a script,
+/// judge replies from a queue. Records every call.
+/// </summary>
+internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
+{
+    private readonly Func<SampleRequest, int, string> _candidate;
+    private readonly Queue<string> _replies;
+
+    public ScriptedSession(Func<SampleRequest, int, string> candidate, IEnumerable<string>? replies = null, string prompt = "<prompt>")
+    {
+        _candidate = candidate;
+        _replies = new Queue<string>(replies ?? []);
+        PromptIds = prompt.Select(c => (int)c).ToList();
+    }
+
+    public IReadOnlyList<int> PromptIds { get; }
+    public List<SampleRequest> Samples { get; } = [];
+    public List<CompletionRequest> Completions { get; } = [];
+    public bool Disposed { get; private set; }
+
+    /// <summary>Called before each sample request returns, e.g. to block or cancel.</summary>
+    public Func<CancellationToken, Task>? BeforeSample { get; init; }
+
+    public string Decode(IEnumerable<int> ids) => new(ids.Select(i => (char)i).ToArray());
+
+    public Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken) =>
+        Task.FromResult<IGenerationSession>(this);
+
+    public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
+    {
+        Samples.Add(request);
+        if (BeforeSample is not null)
+            await BeforeSample(ct);
+        ct.ThrowIfCancellationRequested();
+        var result = new List<Candidate>();
+        for (var i = 0; i < request.Seeds.Count; i++)
+        {
+            var text = _candidate(request, i);
+            onDelta?.Invoke(i, text);
+            var ids = request.Prefix.Concat(text.Select(c => (int)c)).ToList();
+            var stopped = request.Stop.StopStrings.Any(s => text.Contains(s)) || request.Stop.StopAtPeriod && text.EndsWith('.');
+            var stop = stopped ? StopReason.StopString : StopReason.EndOfSequence;
+            result.Add(new Candidate(ids, Decode(ids.Skip(PromptIds.Count)), text, text.Length, stop));
+        }
+        return result;
+    }
+
+    public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct)
+    {
+        Completions.Add(request);
+        var reply = _replies.Count > 0 ? _replies.Dequeue() : throw new InvalidOperationException("no scripted reply left");
+        return Task.FromResult(new Completion(reply, reply.Length, StopReason.EndOfSequence));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Index source that replays a fixed list and records the pool sizes it was asked about.</summary>
+internal sealed class ScriptedIndices(params int[] picks) : Judging.IIndexSource
+{
+    private int _next;
+
+    public List<int> PoolSizes { get; } = [];
+
+    public int Next(int count)
+    {
+        PoolSizes.Add(count);
+        return picks[_next++ % picks.Length] % count;
+    }
+}
