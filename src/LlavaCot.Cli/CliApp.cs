@@ -13,6 +13,7 @@ public static class CliApp
 
         commands:
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
+          tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -28,6 +29,7 @@ public static class CliApp
             return args[0] switch
             {
                 "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
+                "tokenize" => TokenizeCommand.Run(args[1..], stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };
         }
