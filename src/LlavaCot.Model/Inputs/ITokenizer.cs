@@ -48,6 +48,6 @@ public interface ITokenizer
 
     bool IsSpecial(int id);
 
-    /// <summary>The bytes one id stands for (a special token's text as UTF-8); empty for an unknown id.</summary>
+    /// <summary>The bytes one id stands for (a special token's text as UTF-8); empty for an unknown id, an error for a negative one.</summary>
     ReadOnlySpan<byte> TokenBytes(int id);
 }

@@ -61,6 +61,8 @@ public sealed class Llama3Tokenizer : TokenizerBase
 
     private static Parsed Parse(JsonElement root, string file)
     {
+        if (root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind != JsonValueKind.Null)
+            throw new ConfigException($"{file}: a normalizer is not supported (Llama 3 has none)");
         var model = TokenizerFile.Object(root, "model", file);
         if (!model.TryGetProperty("type", out var type) || type.GetString() != "BPE")
             throw new ConfigException($"{file}: model.type must be \"BPE\" (a byte-level BPE tokenizer)");
@@ -68,7 +70,14 @@ public sealed class Llama3Tokenizer : TokenizerBase
             throw new ConfigException($"{file}: model.ignore_merges must be true (tiktoken-style BPE, as in Llama 3)");
         var tokenBytes = VocabBytes(TokenizerFile.Object(model, "vocab", file), file);
         var bpe = TiktokenTokenizer.Create(TiktokenVocab(tokenBytes), preTokenizer: null, normalizer: null);
-        return new Parsed(bpe, new SplitPreTokenizer(SplitPattern(root, file)), tokenBytes, AddedTokens(root, file));
+        var specials = AddedTokens(root, file);
+        foreach (var (content, id) in specials)
+        {
+            // A special id that is also a vocabulary entry could come out of the user path.
+            if (id < tokenBytes.Length && tokenBytes[id].Length > 0)
+                throw new ConfigException($"{file}: added token {content} has id {id}, which model.vocab also uses");
+        }
+        return new Parsed(bpe, new SplitPreTokenizer(SplitPattern(root, file)), tokenBytes, specials);
     }
 
     private static byte[][] VocabBytes(JsonElement vocab, string file)
@@ -125,6 +134,9 @@ public sealed class Llama3Tokenizer : TokenizerBase
             var steps = pre.TryGetProperty("pretokenizers", out var seq) && seq.ValueKind == JsonValueKind.Array
                 ? seq.EnumerateArray().ToArray()
                 : [pre];
+            if (steps.Any(step => step.TryGetProperty("type", out var t) && t.GetString() == "ByteLevel"
+                    && TokenizerFile.Bool(step, "use_regex", true, file)))
+                throw new ConfigException($"{file}: pre_tokenizer's ByteLevel step must have use_regex false (the Split regex does the splitting)");
             foreach (var step in steps)
             {
                 if (step.TryGetProperty("type", out var t) && t.GetString() == "Split"
@@ -143,6 +155,7 @@ public sealed class Llama3Tokenizer : TokenizerBase
     private static Dictionary<string, int> AddedTokens(JsonElement root, string file)
     {
         var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new HashSet<int>();
         if (!root.TryGetProperty("added_tokens", out var added) || added.ValueKind == JsonValueKind.Null)
             return specials;
         if (added.ValueKind != JsonValueKind.Array)
@@ -154,7 +167,8 @@ public sealed class Llama3Tokenizer : TokenizerBase
                 || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String
                 || string.IsNullOrEmpty(content.GetString()))
                 throw new ConfigException($"{file}: added_tokens entries need an integer id and a non-empty content string");
-            specials[content.GetString()!] = value;
+            if (!ids.Add(value) || !specials.TryAdd(content.GetString()!, value))
+                throw new ConfigException($"{file}: added_tokens repeats {content.GetString()} or its id {value}");
         }
         return specials;
     }

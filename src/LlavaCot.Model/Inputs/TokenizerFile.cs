@@ -33,11 +33,14 @@ internal static class TokenizerFile
     public static Dictionary<string, int> IdMap(JsonElement parent, string key, string file)
     {
         var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        var ids = new HashSet<int>();
         foreach (var p in Object(parent, key, file).EnumerateObject())
         {
-            map[p.Name] = p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var id) && id >= 0
-                ? id
-                : throw new ConfigException($"{file}: {key}.{p.Name} must be a non-negative integer id");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0)
+                throw new ConfigException($"{file}: {key}.{p.Name} must be a non-negative integer id");
+            if (!ids.Add(id))
+                throw new ConfigException($"{file}: {key}.{p.Name} reuses id {id}");
+            map[p.Name] = id;
         }
         return map;
     }

@@ -124,9 +124,10 @@ public class Llama3TokenizerTests
     [Fact]
     public void Loads_128k_tokens_quickly()
     {
+        // About 0.4 s on an idle 2-core machine; the bound leaves room for tests running beside it.
         var watch = System.Diagnostics.Stopwatch.StartNew();
         Llama3Tokenizer.Load(TestTokenizers.Llama3Dir);
-        Assert.True(watch.ElapsedMilliseconds < 3000, $"load took {watch.ElapsedMilliseconds} ms");
+        Assert.True(watch.ElapsedMilliseconds < 5000, $"load took {watch.ElapsedMilliseconds} ms");
     }
 
     [Fact]
@@ -146,5 +147,26 @@ public class Llama3TokenizerTests
             """{"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0}},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"\\w+"}}}""");
         var noConfig = Assert.Throws<ConfigException>(() => TokenizerLoader.Load(tmp.Path));
         Assert.Contains(tmp.File("tokenizer_config.json"), noConfig.Message);
+
+        File.WriteAllText(tmp.File("tokenizer_config.json"), """{"clean_up_tokenization_spaces":false}""");
+        var tiny = TokenizerLoader.Load(tmp.Path);
+        Assert.Equal([0, 0], tiny.EncodeUser("aa"));
+        Assert.False(tiny.CleanUpTokenizationSpaces);
+    }
+
+    [Theory]
+    [InlineData("""{"model":{"type":"Unigram","vocab":[]}}""", "model.type")]
+    [InlineData("""{"model":{"type":"BPE","vocab":{"a":0}}}""", "ignore_merges")]
+    [InlineData("""{"model":{"type":"BPE","ignore_merges":true,"vocab":{"a b":0}}}""", "not byte-level")]
+    [InlineData("""{"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0}}}""", "Split")]
+    [InlineData("""{"normalizer":{"type":"NFC"},"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0}}}""", "normalizer")]
+    [InlineData("""{"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0}},"pre_tokenizer":{"type":"Split","pattern":{"Regex":"."}},"added_tokens":[{"id":0,"content":"<x>"}]}""", "also uses")]
+    public void Unsupported_tokenizer_json_names_the_file_and_field(string json, string expected)
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp.File("tokenizer.json"), json);
+        var ex = Assert.Throws<ConfigException>(() => Llama3Tokenizer.Load(tmp.Path));
+        Assert.Contains(tmp.File("tokenizer.json"), ex.Message);
+        Assert.Contains(expected, ex.Message);
     }
 }
