@@ -14,6 +14,7 @@ public static class CliApp
         commands:
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
           verify-fixture <fixture dir>             run a golden fixture's cases and compare every stored tensor
+          tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -30,6 +31,7 @@ public static class CliApp
             {
                 "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
                 "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], []), stdout),
+                "tokenize" => TokenizeCommand.Run(args[1..], stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };
         }
