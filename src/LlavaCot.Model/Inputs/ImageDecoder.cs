@@ -64,8 +64,11 @@ public static class ImageDecoder
         var pixels = (long)width * height;
         if (pixels > limits.MaxPixels)
             throw new ImageDecodeException(
-                $"{width}×{height} = {pixels / 1e6:0.#} MP exceeds the {limits.MaxPixels / 1e6:0.#} MP limit");
+                $"{width}×{height} = {Megapixels(pixels)} exceeds the {Megapixels(limits.MaxPixels)} limit");
     }
+
+    private static string Megapixels(long pixels) =>
+        pixels >= 1_000_000 ? $"{pixels / 1e6:0.#} MP" : $"{pixels} pixels";
 
     private static bool IsTruecolorPng(string format, ReadOnlySpan<byte> data) =>
         format == ImageSignature.Png && data.Length > PngColorTypeOffset && data[PngColorTypeOffset] == PngTruecolor;
