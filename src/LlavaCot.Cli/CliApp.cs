@@ -1,6 +1,7 @@
 using LlavaCot.Cli.Commands;
 using LlavaCot.Model;
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Inputs;
 using LlavaCot.Model.IO;
 
 namespace LlavaCot.Cli;
@@ -13,6 +14,8 @@ public static class CliApp
 
         commands:
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
+          preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
+          bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -28,6 +31,8 @@ public static class CliApp
             return args[0] switch
             {
                 "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
+                "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };
         }
@@ -35,7 +40,7 @@ public static class CliApp
         {
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
-        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException)
+        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }
