@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using SkiaSharp;
 
 namespace LlavaCot.Model.Inputs;
@@ -14,9 +15,14 @@ namespace LlavaCot.Model.Inputs;
 /// which convert_to_rgb passes through untouched.
 /// The header is probed before any pixel memory is allocated. Every codec status other than success is an
 /// error, so a truncated or corrupt file never yields a partly filled image.
+/// Two deliberate differences from HF fed with <c>PIL.Image.open</c>: the EXIF orientation is applied (HF
+/// leaves a sideways phone photo sideways), and a 16-bit grey PNG is scaled to 8 bits (Pillow opens it as
+/// 32-bit integers and clips every value above 255 to white). 16-bit colour PNGs keep the high byte, as Pillow does.
 /// </remarks>
 public static class ImageDecoder
 {
+    private const string HeaderStage = "header";
+    private const int PngSizeOffset = 16;
     private const int PngColorTypeOffset = 25;
     private const byte PngTruecolor = 2;
 
@@ -34,10 +40,15 @@ public static class ImageDecoder
             throw new ImageDecodeException(
                 $"unsupported image format {format} (supported: {string.Join(", ", ImageSignature.Supported)})");
 
+        // libpng reports a zero or negative size as a generic read failure, so PNG sizes are checked here first.
+        if (format == ImageSignature.Png && data.Length > PngColorTypeOffset && data[12..16].SequenceEqual("IHDR"u8))
+            CheckSize(format, BinaryPrimitives.ReadInt32BigEndian(data[PngSizeOffset..]),
+                BinaryPrimitives.ReadInt32BigEndian(data[(PngSizeOffset + 4)..]), limits);
+
         using var encoded = SKData.CreateCopy(data);
         using var stream = new SKMemoryStream(encoded);
         using var codec = SKCodec.Create(stream, out var opened)
-            ?? throw Failure(format, opened, "header");
+            ?? throw Failure(format, opened, HeaderStage);
         var info = codec.Info;
         CheckSize(format, info.Width, info.Height, limits);
 
@@ -97,6 +108,8 @@ public static class ImageDecoder
 
     private static ImageDecodeException Failure(string format, SKCodecResult result, string stage) => result switch
     {
+        // Codecs also say "incomplete" when a header is malformed, so only the data stage can claim truncation.
+        SKCodecResult.IncompleteInput when stage == HeaderStage => new($"truncated or corrupt {format}: cannot read its header"),
         SKCodecResult.IncompleteInput => new($"truncated {format}: the file ends inside its {stage}"),
         SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput => new($"corrupt {format}: invalid {stage}"),
         SKCodecResult.Unimplemented => new($"unsupported {format} variant: the decoder cannot read its {stage}"),

@@ -39,7 +39,8 @@ public class ImageDecoderTests
     {
         var png = TestImages.EncodeRgb(128, 128, TestImages.Noise(128, 128, 1), SKEncodedImageFormat.Png);
         Assert.Equal(128, ImageDecoder.Decode(png).Width);
-        Assert.Contains("truncated PNG", Rejects(png[..(png.Length / 2)]).Message);
+        Assert.Equal("truncated PNG: the file ends inside its image data", Rejects(png[..(png.Length / 2)]).Message);
+        Assert.StartsWith("truncated or corrupt PNG", Rejects(png[..20]).Message);
     }
 
     [Fact]
@@ -56,6 +57,13 @@ public class ImageDecoderTests
         var ex = Rejects(TestImages.PngWithHeader(100000, 100000));
         Assert.Contains("100000×100000 = 10000 MP exceeds the 40 MP limit", ex.Message);
     }
+
+    [Theory]
+    [InlineData(0, 10)]
+    [InlineData(10, 0)]
+    [InlineData(-5, 10)]
+    public void A_png_header_with_a_zero_or_negative_size_is_rejected(int width, int height) =>
+        Assert.Equal($"PNG declares an empty size {width}×{height}", Rejects(TestImages.PngWithHeader(width, height)).Message);
 
     [Fact]
     public void The_pixel_budget_is_configurable()
@@ -76,8 +84,8 @@ public class ImageDecoderTests
     public void A_corrupt_png_header_is_reported()
     {
         var png = TestImages.PngWithHeader(10, 10);
-        png[20] ^= 0xFF; // breaks the IHDR CRC
-        Assert.Contains("PNG", Rejects(png).Message);
+        png[29] ^= 0xFF; // breaks the IHDR CRC
+        Assert.Equal("truncated or corrupt PNG: cannot read its header", Rejects(png).Message);
     }
 
     [Fact]
