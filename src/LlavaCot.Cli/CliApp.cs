@@ -1,6 +1,7 @@
 using LlavaCot.Cli.Commands;
 using LlavaCot.Model;
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Inputs;
 using LlavaCot.Model.IO;
 
 namespace LlavaCot.Cli;
@@ -15,6 +16,8 @@ public static class CliApp
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
           verify-fixture <fixture dir>             run a golden fixture's cases and compare every stored tensor
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
+          preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
+          bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -32,6 +35,8 @@ public static class CliApp
                 "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
                 "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], []), stdout),
                 "tokenize" => TokenizeCommand.Run(args[1..], stdout),
+                "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };
         }
@@ -39,7 +44,7 @@ public static class CliApp
         {
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
-        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException)
+        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }

@@ -26,4 +26,8 @@ public static class SafetensorsDType
     public static int ElementSize(string name) => Known[name].Size;
 
     public static IEnumerable<string> Names => Known.Keys;
+
+    /// <summary>The safetensors name of a torch dtype, or null for one the format has no name for here.</summary>
+    public static string? NameOf(torch.ScalarType type) =>
+        Known.FirstOrDefault(p => p.Value.Type == type).Key;
 }
