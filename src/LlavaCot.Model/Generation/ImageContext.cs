@@ -28,13 +28,21 @@ public sealed class ImageContext : IDisposable
             return null;
         if (inputs.CrossAttentionMask is null || inputs.AspectRatioIds is null || inputs.AspectRatioMask is null)
             throw new ArgumentException("image inputs need aspect ratio ids, aspect ratio mask and a cross-attention mask");
+        var kv = Encode(model, inputs.PixelValues!, inputs.AspectRatioIds, inputs.AspectRatioMask, trace);
         using var scope = NewDisposeScope();
-        var states = model.EncodeImages(inputs.PixelValues!, inputs.AspectRatioIds, inputs.AspectRatioMask, trace);
-        var kv = model.PrecomputeCrossAttention(states);
         var prompt = CrossAttentionBias.FromDense(inputs.CrossAttentionMask, model.Config.Vision.TokensPerTile, model.DType, model.Device);
         trace?.Record("cross_attention_mask_4d", prompt.Additive);
         trace?.Record("full_text_row_masked_out_mask", prompt.RowMask);
         return new ImageContext(kv, prompt);
+    }
+
+    /// <summary>Vision tower, projector and every cross layer's keys and values for one set of images.</summary>
+    public static CrossAttentionCache Encode(MllamaModel model, Tensor pixelValues, Tensor aspectRatioIds, Tensor aspectRatioMask,
+        ForwardTrace? trace = null)
+    {
+        using var scope = NewDisposeScope();
+        var states = model.EncodeImages(pixelValues, aspectRatioIds, aspectRatioMask, trace);
+        return model.PrecomputeCrossAttention(states);
     }
 
     public void Dispose()

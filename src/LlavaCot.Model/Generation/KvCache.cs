@@ -51,6 +51,14 @@ public sealed class KvCache : IDisposable
 
     public void Advance(long n) => Length += n;
 
+    /// <summary>Forgets every position from <paramref name="length"/> on (the buffers are reused in place).</summary>
+    public void Truncate(long length)
+    {
+        if (length < 0 || length > Length)
+            throw new ArgumentOutOfRangeException(nameof(length), $"must lie in 0..{Length}");
+        Length = length;
+    }
+
     /// <summary>A new cache holding <paramref name="copies"/> copies of this one-sequence cache, with room for <paramref name="reserve"/> more tokens.</summary>
     public KvCache Fork(int copies, long reserve = 256)
     {

@@ -1,0 +1,48 @@
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Generation;
+
+/// <summary>
+/// Picks one token per row of logits [N, vocab]: argmax when greedy, else a draw from the warped distribution
+/// using that row's own uniform source, so each sequence's randomness is independent of how rows are batched.
+/// </summary>
+public static class TokenSampler
+{
+    /// <param name="uniforms">One source of uniform numbers in [0, 1) per row.</param>
+    public static long[] Sample(Tensor logits, SamplerSettings settings, IReadOnlyList<Func<double>> uniforms)
+    {
+        if (uniforms.Count != logits.shape[0])
+            throw new ArgumentException($"{uniforms.Count} random sources for {logits.shape[0]} rows");
+        using var scope = NewDisposeScope();
+        if (settings.IsGreedy)
+            return logits.argmax(-1).cpu().data<long>().ToArray();
+        var probs = LogitsWarper.Probabilities(logits, settings).cpu().contiguous();
+        var vocab = (int)probs.shape[^1];
+        var all = probs.data<float>().ToArray();
+        var result = new long[uniforms.Count];
+        for (var row = 0; row < result.Length; row++)
+            result[row] = Draw(all.AsSpan(row * vocab, vocab), uniforms[row]());
+        return result;
+    }
+
+    /// <summary>Inverse-CDF draw over probabilities in index order (the last token with mass if rounding runs out).</summary>
+    private static long Draw(ReadOnlySpan<float> p, double u)
+    {
+        double total = 0;
+        foreach (var x in p)
+            total += x;
+        var target = u * total;
+        double cumulative = 0;
+        var last = -1;
+        for (var i = 0; i < p.Length; i++)
+        {
+            if (p[i] <= 0)
+                continue;
+            cumulative += p[i];
+            last = i;
+            if (cumulative > target)
+                return i;
+        }
+        return last;
+    }
+}

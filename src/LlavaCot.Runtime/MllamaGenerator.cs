@@ -1,0 +1,28 @@
+using LlavaCot.Model;
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Reasoning;
+
+namespace LlavaCot.Runtime;
+
+/// <summary>The model behind the reasoning engine's port: sessions whose tensor work runs on the model worker.</summary>
+public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
+    ModelWorker worker, RuntimeOptions options) : ITextGenerator
+{
+    public MllamaModel Model => model;
+    public ModelInputsBuilder Inputs => inputs;
+    public ModelWorker Worker => worker;
+    public RuntimeOptions Options => options;
+
+    /// <summary>Ids that end a generation: the generation config's, else the text config's.</summary>
+    public IReadOnlySet<int> Eos { get; } =
+        (generation.EosTokenIds.Length > 0 ? generation.EosTokenIds : model.Config.Text.EosTokenIds).ToHashSet();
+
+    public async Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken)
+    {
+        // Decoding runs before the session reaches the model thread, so a bad image fails without queueing.
+        var image = request.Image is { } bytes ? ImageDecoder.Decode(bytes.Span, options.ImageLimits) : null;
+        return await worker.RunAsync<IGenerationSession>(
+            () => new MllamaSession(this, image, request.Question, request.Naive), cancellationToken);
+    }
+}

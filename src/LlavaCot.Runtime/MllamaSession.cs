@@ -1,0 +1,161 @@
+using LlavaCot.Model;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Model.Text;
+using LlavaCot.Reasoning;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Runtime;
+
+/// <summary>
+/// One request on the model. Optimised: the image goes through the vision tower and the cross-attention
+/// projections once; prompts reuse cached prefixes and the N candidates of a call decode as one batch from a forked
+/// cache. Naive: every candidate and judge call re-encodes the image and re-prefills its whole prompt, one at a time,
+/// like the reference. Both produce the same tokens for the same seeds. All tensor work runs on the model worker.
+/// </summary>
+internal sealed class MllamaSession : IGenerationSession
+{
+    private static readonly string[] JudgeNoise = ["<|eot_id|>", "<|endoftext|>"];
+
+    private readonly MllamaGenerator _owner;
+    private readonly ImageBatch? _images;
+    private readonly IReadOnlyList<int> _numTiles;
+    private readonly bool _naive;
+    private CrossAttentionCache? _imageKv;
+    private PrefixCachePool? _pool;
+
+    public IReadOnlyList<int> PromptIds { get; }
+
+    private MllamaGenerator Owner => _owner;
+    private MllamaModel Model => _owner.Model;
+    private ITokenizer Tokenizer => _owner.Inputs.Tokenizer;
+
+    /// <summary>Runs on the worker: processes the image and renders the prompt; optimised mode also encodes the image.</summary>
+    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string question, bool naive)
+    {
+        _owner = owner;
+        _naive = naive;
+        _images = image is null ? null : owner.Inputs.Images.Process(image);
+        try
+        {
+            _numTiles = _images is null ? [] : _images.Images[0].Select(t => t.NumTiles).ToList();
+            PromptIds = Tokenizer.Encode(owner.Inputs.Prompt(question, image is not null));
+            if (!naive)
+            {
+                _imageKv = _images is null ? null : EncodeImage();
+                _pool = new PrefixCachePool(Model, owner.Options.PrefixCaches);
+            }
+        }
+        catch
+        {
+            DisposeTensors();
+            throw;
+        }
+    }
+
+    public Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct) =>
+        Owner.Worker.RunAsync(() =>
+        {
+            var withImage = _images is not null;
+            var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
+            var spec = new DecodeSpec(request.Seeds, request.Stop, request.Sampling, Owner.Eos, promptText, SkipSpecialTokens: true);
+            var sequences = Generate(request.Prefix, withImage, spec, onDelta, ct);
+            var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
+            return (IReadOnlyList<Candidate>)sequences.Select(s =>
+            {
+                var ids = request.Prefix.Concat(s.NewIds).ToList();
+                var text = Tokenizer.Decode(ids.Skip(PromptIds.Count), skipSpecialTokens: true);
+                var newText = text.StartsWith(before, StringComparison.Ordinal)
+                    ? text[before.Length..]
+                    : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
+                return new Candidate(ids, text, newText, s.NewIds.Count, s.Reason);
+            }).ToList();
+        }, ct);
+
+    public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
+        Owner.Worker.RunAsync(() =>
+        {
+            var withImage = request.WithImage && _images is not null;
+            var ids = Tokenizer.Encode(Owner.Inputs.Prompt(request.UserText, withImage));
+            var skip = !request.KeepSpecialTokens;
+            var spec = new DecodeSpec([request.Seed], request.Stop, request.Sampling, Owner.Eos,
+                Tokenizer.Decode(ids, skipSpecialTokens: true), skip);
+            var generated = Generate(ids, withImage, spec, onDelta is null ? null : (_, d) => onDelta(d), ct)[0];
+            var text = Tokenizer.Decode(generated.NewIds, skipSpecialTokens: skip);
+            if (request.KeepSpecialTokens)
+                text = JudgeNoise.Aggregate(text, (t, noise) => t.Replace(noise, "", StringComparison.Ordinal));
+            return new Completion(text, generated.NewIds.Count, generated.Reason);
+        }, ct);
+
+    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+        Action<int, string>? onDelta, CancellationToken ct)
+    {
+        if (!_naive)
+            return GenerateBatched(prefix, withImage, spec, onDelta, ct);
+        // The reference's call pattern: one full generate per candidate.
+        return spec.Seeds.Select((seed, i) => GenerateAlone(prefix, withImage, spec with { Seeds = [seed] },
+            onDelta is null ? null : (_, d) => onDelta(i, d), ct)[0]).ToList();
+    }
+
+    private IReadOnlyList<GeneratedSequence> GenerateBatched(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+        Action<int, string>? onDelta, CancellationToken ct)
+    {
+        using var scope = NewDisposeScope();
+        var (cache, reused) = _pool!.Acquire(prefix, withImage);
+        var kv = withImage ? _imageKv : null;
+        using var rows = withImage ? Bias(prefix, reused) : null;
+        var logits = Model.Prefill(Ids(prefix, reused), cache, kv, rows).select(1, 0);
+        _pool.Commit(cache, prefix);
+        using var continuation = rows?.LastRow();
+        using var fork = cache.Fork(spec.Seeds.Count, Math.Min(spec.Stop.MaxNewTokens, 256));
+        return BatchDecoder.Run(Model, Tokenizer, fork, logits, kv, continuation, spec, onDelta, ct);
+    }
+
+    private IReadOnlyList<GeneratedSequence> GenerateAlone(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+        Action<int, string>? onDelta, CancellationToken ct)
+    {
+        using var scope = NewDisposeScope();
+        using var kv = withImage ? EncodeImage() : null;
+        using var rows = withImage ? Bias(prefix, 0) : null;
+        using var cache = Model.NewCache(1, prefix.Count + Math.Min(spec.Stop.MaxNewTokens, 256));
+        var logits = Model.Prefill(Ids(prefix, 0), cache, kv, rows).select(1, 0);
+        using var continuation = rows?.LastRow();
+        return BatchDecoder.Run(Model, Tokenizer, cache, logits, kv, continuation, spec, onDelta, ct);
+    }
+
+    private CrossAttentionCache EncodeImage() =>
+        ImageContext.Encode(Model, _images!.PixelValues, _images.AspectRatioIds, _images.AspectRatioMask);
+
+    private static Tensor Ids(IReadOnlyList<int> ids, int from) =>
+        tensor(ids.Skip(from).Select(i => (long)i).ToArray()).view(1, -1);
+
+    /// <summary>The cross-attention rows of positions from..end of a sequence, from its image token positions.</summary>
+    private CrossAttentionBias Bias(IReadOnlyList<int> ids, int from)
+    {
+        using var scope = NewDisposeScope();
+        var dense = Owner.Inputs.DenseMask(ids, _numTiles);
+        return CrossAttentionBias.FromDense(dense.narrow(1, from, ids.Count - from), Model.Config.Vision.TokensPerTile,
+            Model.DType, Model.Device);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Owner.Worker.RunAsync(DisposeTensors);
+        }
+        catch (ObjectDisposedException)
+        {
+            DisposeTensors();
+        }
+    }
+
+    private void DisposeTensors()
+    {
+        _pool?.Dispose();
+        _pool = null;
+        _imageKv?.Dispose();
+        _imageKv = null;
+        _images?.Dispose();
+    }
+}

@@ -1,0 +1,131 @@
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Events;
+
+namespace LlavaCot.Runtime.Tests;
+
+/// <summary>Whole searches on the tiny model (random weights, byte tokenizer).</summary>
+public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
+{
+    private static ReasonRequest Request(int n, ulong seed, bool naive = false, int maxNew = 16, ReasoningMode mode = ReasoningMode.StageBeam) =>
+        new("r", TinyHost.Image(), "What is this", new ReasonOptions { BeamSize = n, Seed = seed, Naive = naive, MaxNewTokens = maxNew, Mode = mode });
+
+    private static async Task<List<ReasonEvent>> Run(Reasoner reasoner, ReasonRequest request, CancellationToken ct = default)
+    {
+        var events = new List<ReasonEvent>();
+        await foreach (var e in reasoner.ReasonAsync(request, ct))
+            events.Add(e);
+        return events;
+    }
+
+    /// <summary>The search's course; token deltas interleave differently when candidates decode as a batch, so they are left out.</summary>
+    private static string Signature(IEnumerable<ReasonEvent> events) => string.Join("\n", events.Where(e => e is not TokenDelta).Select(e => e switch
+    {
+        FinalAnswer f => $"final {f.Result.Text} | {f.Result.Conclusion} | {f.Result.GeneratedTokens} | {f.Result.JudgeCalls}",
+        JudgeComparison j => $"judge {j.Stage} {j.First} {j.Second} {j.Winner} {j.Decision} {string.Join("|", j.Calls.Select(c => c.Reply))}",
+        _ => e.ToString(),
+    }));
+
+    [Fact]
+    public async Task Stage_search_with_three_candidates_runs_to_a_final_answer()
+    {
+        var events = await Run(tiny.Host.Reasoner, Request(3, 9));
+        Assert.IsType<RequestAccepted>(events[0]);
+        var final = Assert.IsType<FinalAnswer>(events[^1]).Result;
+        Assert.Equal(4, events.OfType<StageStarted>().Count());
+        Assert.Equal(12, events.OfType<CandidateFinished>().Count());
+        Assert.Equal(8, events.OfType<JudgeComparison>().Count());
+        // Random weights never write tags: every comparison is decided by the missing-tags rule.
+        Assert.All(events.OfType<JudgeComparison>(), j => Assert.Equal("missing_tags", j.Decision));
+        Assert.Equal(string.Concat(events.OfType<StageWinner>().Select(w => w.Text)), final.Text);
+    }
+
+    [Fact]
+    public async Task The_same_seed_gives_the_same_search_and_naive_mode_agrees()
+    {
+        var first = Signature(await Run(tiny.Host.Reasoner, Request(2, 77)));
+        var again = Signature(await Run(tiny.Host.Reasoner, Request(2, 77)));
+        var naive = Signature(await Run(tiny.Host.Reasoner, Request(2, 77, naive: true)));
+        Assert.Equal(first, again);
+        Assert.Equal(first, naive);
+        Assert.NotEqual(first, Signature(await Run(tiny.Host.Reasoner, Request(2, 78))));
+    }
+
+    private static string ForcedText(SampleRequest request, int candidate)
+    {
+        var close = request.Stop.StopStrings.Single();
+        var open = close.Replace("</", "<");
+        return $"{open} candidate {candidate} says {(open == "<REASONING>" ? $"{candidate} + 1 = {candidate + 1}." : "hello.")} {close}\n\n";
+    }
+
+    [Fact]
+    public async Task Forced_stage_texts_exercise_the_real_judge_end_to_end()
+    {
+        var generator = new ForcedStageGenerator(tiny.Host.Generator, tiny.Host.Generator.Inputs.Tokenizer, ForcedText);
+        var events = await Run(new Reasoner(generator), Request(3, 5, maxNew: 8));
+        var final = Assert.IsType<FinalAnswer>(events[^1]).Result;
+        var judges = events.OfType<JudgeComparison>().ToList();
+        Assert.Equal(8, judges.Count);
+        Assert.All(judges, j => Assert.NotEqual("missing_tags", j.Decision));
+        // The reasoning stage pre-checks text-only; the other stages ask with the image.
+        Assert.All(judges.Where(j => j.Stage == "reasoning"), j => Assert.False(j.Calls[0].WithImage));
+        Assert.All(judges.Where(j => j.Stage != "reasoning"), j => Assert.True(Assert.Single(j.Calls).WithImage));
+        Assert.All(judges.SelectMany(j => j.Calls), c => Assert.InRange(c.Tokens, 1, 8));
+        Assert.Contains("Repsonse 2:  candidate", judges[0].Calls[^1].Prompt);
+        Assert.StartsWith("<SUMMARY> candidate", final.Text);
+        Assert.EndsWith("</CONCLUSION>\n\n", final.Text);
+        Assert.StartsWith("candidate", final.Conclusion);
+    }
+
+    [Fact]
+    public async Task Optimised_search_encodes_the_image_once_and_prefills_each_prefix_token_once()
+    {
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = LlavaCot.Tests.Fixtures.MllamaTiny, Device = "cpu" });
+        await using var session = await host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "What is this"), default);
+        var prefix = session.PromptIds;
+        for (var stage = 0; stage < 4; stage++)
+        {
+            var candidates = await session.SampleAsync(new SampleRequest(prefix, [1, 2, 3], StopCondition.EosOnly(6), SamplingOptions.Default), null, default);
+            prefix = candidates[stage % 3].Ids;
+        }
+        Assert.Equal(1, host.Model.Counters.VisionRuns);
+        // Every token of the chain except the last stage's output was prefilled exactly once.
+        var lastPrefix = prefix.Count - 6;
+        Assert.Equal(lastPrefix, host.Model.Counters.PrefilledTokens);
+    }
+
+    [Fact]
+    public async Task Naive_search_follows_the_reference_call_pattern()
+    {
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = LlavaCot.Tests.Fixtures.MllamaTiny, Device = "cpu" });
+        var generator = new ForcedStageGenerator(host.Generator, host.Generator.Inputs.Tokenizer, ForcedText);
+        var events = await Run(new Reasoner(generator), Request(2, 5, naive: true, maxNew: 4));
+        var calls = events.OfType<JudgeComparison>().SelectMany(j => j.Calls).ToList();
+        // Forced candidates never reach the model; each judge call is one full generate: the vision tower runs
+        // for every call with the image, and each prompt is prefilled whole.
+        Assert.Equal(calls.Count(c => c.WithImage), host.Model.Counters.VisionRuns);
+        var tokenizer = host.Generator.Inputs.Tokenizer;
+        var promptTokens = calls.Sum(c => tokenizer.Encode(host.Generator.Inputs.Prompt(c.Prompt, c.WithImage)).Count);
+        Assert.Equal(promptTokens, host.Model.Counters.PrefilledTokens);
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_stage_releases_every_tensor()
+    {
+        var baseline = await tiny.Host.Worker.LiveTensorsAsync();
+        using var cts = new CancellationTokenSource();
+        var request = Request(3, 1, maxNew: 2000);
+        var tokens = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var e in tiny.Host.Reasoner.ReasonAsync(request, cts.Token))
+            {
+                if (e is TokenDelta && ++tokens == 20)
+                    cts.Cancel();
+            }
+        });
+        var stepsAfter = tiny.Host.Model.Counters.DecodeSteps;
+        await Task.Delay(200);
+        Assert.Equal(stepsAfter, tiny.Host.Model.Counters.DecodeSteps);
+        Assert.Equal(baseline, await tiny.Host.Worker.LiveTensorsAsync());
+    }
+}
