@@ -1,2 +1,1 @@
-global using Linear = TorchSharp.Modules.Linear;
 global using Parameter = TorchSharp.Modules.Parameter;

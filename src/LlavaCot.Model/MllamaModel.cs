@@ -75,7 +75,7 @@ public sealed class MllamaModel : nn.Module
         using var scope = NewDisposeScope();
         Counters.VisionRun();
         var vision = vision_model.Forward(pixelValues.to(Device), aspectRatioIds.to(Device), aspectRatioMask.to(Device), trace);
-        var projected = multi_modal_projector.forward(vision);
+        var projected = multi_modal_projector.Forward(vision);
         var tokens = Config.Vision.TokensPerTile;
         trace?.Record("cross_attention_states", projected.reshape(-1, tokens, Config.Text.HiddenSize));
         return projected.reshape(pixelValues.shape[0], -1, Config.Text.HiddenSize).MoveToOuterDisposeScope();

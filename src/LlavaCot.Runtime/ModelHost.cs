@@ -52,6 +52,11 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>A host around a model built elsewhere (benchmarks: random weights); the host owns model and worker.</summary>
+    public static ModelHost Create(RuntimeOptions options, MllamaModel model, ModelWorker worker, ModelInputsBuilder inputs,
+        GenerationConfig generation) =>
+        new(options, model, worker, new MllamaGenerator(model, inputs, generation, worker, options));
+
     public void Dispose()
     {
         try

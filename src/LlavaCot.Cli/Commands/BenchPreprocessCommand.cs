@@ -16,7 +16,7 @@ public static class BenchPreprocessCommand
 
     public static int Run(CommandArgs args, TextWriter o)
     {
-        var dir = args.Positional.Count > 0 ? args.Positional[0] : DefaultConfigDir();
+        var dir = args.Positional.Count > 0 ? args.Positional[0] : Bench.BenchPaths.SharedFixture("mllama-bench-config");
         var runs = int.TryParse(args.Option("runs") ?? "7", out var n) && n > 0
             ? n
             : throw new UsageException("--runs needs a positive whole number");
@@ -62,19 +62,5 @@ public static class BenchPreprocessCommand
         var sorted = values.Order().ToList();
         var mid = sorted.Count / 2;
         return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
-    /// <summary>The real model's preprocessor config, in the shared fixtures beside the checkout.</summary>
-    private static string DefaultConfigDir()
-    {
-        var relative = Path.Combine("..", "shared", "fixtures", "mllama-bench-config");
-        if (Directory.Exists(relative))
-            return relative;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "LlavaCot.sln")) && Directory.Exists(Path.Combine(d.FullName, relative)))
-                return Path.Combine(d.FullName, relative);
-        }
-        throw new UsageException($"no <model dir> given and {relative} not found from the repository root");
     }
 }

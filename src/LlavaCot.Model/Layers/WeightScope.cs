@@ -18,6 +18,6 @@ public sealed class WeightScope(IWeightSource source, string prefix = "")
     public Linear Linear(string name, long inFeatures, long outFeatures, bool bias)
     {
         var scope = this[name];
-        return nn.Linear(scope.Param("weight", outFeatures, inFeatures), bias ? scope.Param("bias", outFeatures) : null);
+        return new Linear(scope.Param("weight", outFeatures, inFeatures), bias ? scope.Param("bias", outFeatures) : null);
     }
 }

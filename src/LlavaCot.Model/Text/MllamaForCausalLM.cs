@@ -20,5 +20,5 @@ public sealed class MllamaForCausalLM : nn.Module
     public MllamaTextModel Model => model;
 
     /// <summary>Logits in fp32, as HF casts them.</summary>
-    public Tensor Logits(Tensor hidden) => lm_head.forward(hidden).to(ScalarType.Float32);
+    public Tensor Logits(Tensor hidden) => lm_head.Forward(hidden).to(ScalarType.Float32);
 }

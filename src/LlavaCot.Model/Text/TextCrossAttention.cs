@@ -36,8 +36,8 @@ public sealed class TextCrossAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, len) = (crossStates.shape[0], crossStates.shape[1]);
-        var k = k_proj.forward(crossStates).view(b, len, _kvHeads, _headDim).transpose(1, 2);
-        var v = v_proj.forward(crossStates).view(b, len, _kvHeads, _headDim).transpose(1, 2);
+        var k = k_proj.Forward(crossStates).view(b, len, _kvHeads, _headDim).transpose(1, 2);
+        var v = v_proj.Forward(crossStates).view(b, len, _kvHeads, _headDim).transpose(1, 2);
         cache.Set(_layer, k_norm.Forward(k).contiguous(), v.contiguous());
     }
 
@@ -45,9 +45,9 @@ public sealed class TextCrossAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, n) = (x.shape[0], x.shape[1]);
-        var q = q_norm.Forward(q_proj.forward(x).view(b, n, _heads, _headDim).transpose(1, 2));
+        var q = q_norm.Forward(q_proj.Forward(x).view(b, n, _heads, _headDim).transpose(1, 2));
         var (k, v) = kv.Get(_layer);
         var attended = Attention.Forward(q, k, v, mask.Additive, causal: false);
-        return o_proj.forward(attended).MoveToOuterDisposeScope();
+        return o_proj.Forward(attended).MoveToOuterDisposeScope();
     }
 }

@@ -21,7 +21,7 @@ public sealed class TextMlp : nn.Module
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gated = nn.functional.silu(gate_proj.forward(x)).mul_(up_proj.forward(x));
-        return down_proj.forward(gated).MoveToOuterDisposeScope();
+        var gated = nn.functional.silu(gate_proj.Forward(x)).mul_(up_proj.Forward(x));
+        return down_proj.Forward(gated).MoveToOuterDisposeScope();
     }
 }

@@ -30,14 +30,14 @@ public sealed class TextSelfAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, n) = (x.shape[0], x.shape[1]);
-        var q = q_proj.forward(x).view(b, n, _heads, _headDim).transpose(1, 2);
-        var k = k_proj.forward(x).view(b, n, _kvHeads, _headDim).transpose(1, 2);
-        var v = v_proj.forward(x).view(b, n, _kvHeads, _headDim).transpose(1, 2);
+        var q = q_proj.Forward(x).view(b, n, _heads, _headDim).transpose(1, 2);
+        var k = k_proj.Forward(x).view(b, n, _kvHeads, _headDim).transpose(1, 2);
+        var v = v_proj.Forward(x).view(b, n, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, ctx.Cos, ctx.Sin);
         k = RotaryEmbedding.Apply(k, ctx.Cos, ctx.Sin);
         if (ctx.Cache is not null)
             (k, v) = ctx.Cache.Append(_layer, k, v);
         var attended = Attention.Forward(q, k, v, ctx.SelfMask, ctx.Causal);
-        return o_proj.forward(attended).MoveToOuterDisposeScope();
+        return o_proj.Forward(attended).MoveToOuterDisposeScope();
     }
 }

@@ -30,8 +30,8 @@ public sealed class VisionAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, n) = (x.shape[0], x.shape[1]);
-        Tensor Heads(Linear proj) => proj.forward(x).view(b, n, _heads, _headDim).transpose(1, 2);
+        Tensor Heads(Linear proj) => proj.Forward(x).view(b, n, _heads, _headDim).transpose(1, 2);
         var attended = Attention.Forward(Heads(q_proj), Heads(k_proj), Heads(v_proj), mask, causal: false);
-        return o_proj.forward(attended).MoveToOuterDisposeScope();
+        return o_proj.Forward(attended).MoveToOuterDisposeScope();
     }
 }

@@ -19,6 +19,6 @@ public sealed class VisionMlp : nn.Module
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return fc2.forward(nn.functional.gelu(fc1.forward(x))).MoveToOuterDisposeScope();
+        return fc2.Forward(nn.functional.gelu(fc1.Forward(x))).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using LlavaCot.Model;
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Model.Layers;
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Events;
+using LlavaCot.Runtime;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Cli.Bench;
+
+/// <summary>
+/// The fixed search workload of <c>llavacot bench search</c> on a random-weight model: one 4-tile image, a 64-token
+/// prompt, stage candidates of exactly 64 tokens and judge replies of exactly 24.
+/// </summary>
+public sealed class SearchBench : IDisposable
+{
+    public const int PromptTokens = 64;
+    public const int CandidateTokens = 64;
+    public const int JudgeTokens = 24;
+    private const ulong SearchSeed = 20241122;
+
+    private readonly ModelHost _host;
+    private readonly byte[] _image;
+
+    public string Question { get; }
+    public string TokenizerName { get; }
+    public ScalarType DType { get; }
+    public MllamaModel Model => _host.Model;
+    public ModelWorker Worker => _host.Worker;
+
+    private SearchBench(ModelHost host, byte[] image, string question, string tokenizerName, ScalarType dtype)
+    {
+        (_host, _image, Question, TokenizerName, DType) = (host, image, question, tokenizerName, dtype);
+    }
+
+    public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir)
+    {
+        TorchNative.Initialize();
+        var config = MllamaConfig.Load(configDir);
+        var (tokenizer, name) = LoadTokenizer(config, tokenizerDir);
+        var preprocessor = new MllamaImageProcessor(PreprocessorConfig.Load(configDir));
+        var generation = File.Exists(Path.Combine(configDir, GenerationConfig.FileName))
+            ? GenerationConfig.Load(configDir)
+            : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
+        var worker = new ModelWorker();
+        var model = await worker.RunAsync(() => MllamaModel.Create(config, new RandomWeights(1234, dtype, CPU), dtype, CPU));
+        var inputs = new ModelInputsBuilder(tokenizer, preprocessor, config);
+        var options = new RuntimeOptions { ModelDirectory = configDir, Device = "cpu", DType = dtype.ToString() };
+        var host = ModelHost.Create(options, model, worker, inputs, generation);
+        // A square image at least two tiles a side: the 2×2 grid, 4 tiles (the photo generator wants some size).
+        var side = Math.Max(preprocessor.TileSize * 2, 640);
+        return new SearchBench(host, SyntheticPhoto.Jpeg(side, side, 7, 90), SizedQuestion(inputs), name, dtype);
+    }
+
+    /// <summary>The real Llama 3 tokenizer when the shared fixtures have it (judge prompts then have their real length), else bytes.</summary>
+    private static (ITokenizer, string) LoadTokenizer(MllamaConfig config, string? dir)
+    {
+        dir ??= BenchPaths.OptionalSharedFixture("llama3-tokenizer");
+        // The real tokenizer fits only a model with the real vocabulary; tiny test configs get bytes.
+        if (dir is not null && config.Text.VocabSize >= Llama3Tokenizer.Load(dir).VocabularySize)
+            return (Llama3Tokenizer.Load(dir, config.ImageTokenIndex), $"llama3 ({Path.GetFullPath(dir)})");
+        var bos = config.Text.BosTokenId ?? 0;
+        var specials = new Dictionary<string, int>
+        {
+            ["<|begin_of_text|>"] = bos, ["<|image|>"] = config.ImageTokenIndex,
+        };
+        return (new ByteTokenizer(specials), "byte-level (no Llama 3 tokenizer found)");
+    }
+
+    /// <summary>Words appended until the rendered image prompt is <see cref="PromptTokens"/> tokens.</summary>
+    private static string SizedQuestion(ModelInputsBuilder inputs)
+    {
+        string[] words = ["how", "many", "red", "boxes", "are", "on", "the", "left", "shelf", "and", "what", "colour", "is", "the", "lamp"];
+        var question = "Question:";
+        for (var i = 0; inputs.Tokenizer.Encode(inputs.Prompt(question, true)).Count < PromptTokens; i++)
+            question += " " + words[i % words.Length];
+        return question;
+    }
+
+    public ReasonRequest Request(int n, bool naive, ReasoningMode mode = ReasoningMode.StageBeam) =>
+        new($"bench-{n}", _image, Question, new ReasonOptions
+        {
+            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed, Bench = new BenchWorkload(CandidateTokens, JudgeTokens),
+        });
+
+    /// <summary>Runs one search to its final event; returns wall seconds and the result.</summary>
+    public async Task<(double Seconds, ReasonResult Result)> SearchAsync(ReasonRequest request)
+    {
+        var clock = Stopwatch.StartNew();
+        ReasonResult? result = null;
+        await foreach (var e in _host.Reasoner.ReasonAsync(request, CancellationToken.None))
+        {
+            if (e is ReasonError error)
+                throw new InvalidOperationException($"search failed: {error.Message}");
+            if (e is FinalAnswer final)
+                result = final.Result;
+        }
+        return (clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"));
+    }
+
+    /// <summary>A single pass of <paramref name="tokens"/> tokens: open, encode the image, prefill, decode.</summary>
+    public async Task<double> SinglePassAsync(int tokens)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var session = await _host.Generator.OpenSessionAsync(new SessionRequest(_image, Question), CancellationToken.None);
+        await session.SampleAsync(new SampleRequest(session.PromptIds, [SearchSeed], new StopCondition([], tokens, IgnoreEos: true),
+            SamplingOptions.Default), null, CancellationToken.None);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Seconds of one vision tower + projector + cross-attention K/V pass over the bench image.</summary>
+    public Task<double> VisionSecondsAsync() => Worker.RunAsync(() =>
+    {
+        using var scope = NewDisposeScope();
+        using var batch = _host.Generator.Inputs.Images.Process(ImageDecoder.Decode(_image));
+        var clock = Stopwatch.StartNew();
+        using var kv = ImageContext.Encode(Model, batch.PixelValues, batch.AspectRatioIds, batch.AspectRatioMask);
+        return clock.Elapsed.TotalSeconds;
+    });
+
+    /// <summary>Prefill throughput (text-only prompt of <paramref name="tokens"/> tokens) and decode ms per step at a batch size.</summary>
+    public Task<(double PrefillTokensPerSecond, double DecodeMs)> TextSpeedAsync(int tokens, int batch, int steps) => Worker.RunAsync(() =>
+    {
+        using var scope = NewDisposeScope();
+        var vocab = Model.Config.Text.VocabSize;
+        var ids = arange(tokens, ScalarType.Int64).mul(7919).remainder(vocab).view(1, -1);
+        using var cache = Model.NewCache(1, tokens + 1);
+        var clock = Stopwatch.StartNew();
+        Model.Prefill(ids, cache, null, null);
+        var prefill = tokens / clock.Elapsed.TotalSeconds;
+        using var fork = cache.Fork(batch, steps + 1);
+        var token = full(batch, 1, 42L, ScalarType.Int64);
+        Model.Decode(token, fork, null, null).Dispose();
+        clock.Restart();
+        for (var i = 0; i < steps; i++)
+        {
+            using var step = NewDisposeScope();
+            Model.Decode(token, fork, null, null);
+        }
+        return (prefill, clock.Elapsed.TotalMilliseconds / steps);
+    });
+
+    /// <summary>Bytes of the weights one decode step reads: the text layers and lm_head, not the vision tower, the
+    /// cross-attention key/value projections (cached) or the embedding table (one row).</summary>
+    public long DecodeWeightBytes() => Model.named_parameters()
+        .Where(p => p.name.StartsWith("language_model.", StringComparison.Ordinal)
+                    && !p.name.Contains("embed_tokens", StringComparison.Ordinal)
+                    && !p.name.Contains("cross_attn.k_proj", StringComparison.Ordinal)
+                    && !p.name.Contains("cross_attn.v_proj", StringComparison.Ordinal))
+        .Sum(p => p.parameter.numel() * p.parameter.ElementSize);
+
+    /// <summary>Read bandwidth in bytes/s: a sum over a 1 GB tensor of the bench dtype, best of 5.</summary>
+    public Task<double> BandwidthAsync() => Worker.RunAsync(() =>
+    {
+        using var scope = NewDisposeScope();
+        var elementSize = DType == ScalarType.BFloat16 ? 2 : 4;
+        var big = ones(1L << 30 >> (elementSize == 2 ? 1 : 2), dtype: DType);
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            big.sum().Dispose();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return (1L << 30) / best;
+    });
+
+    public static long PeakRssBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        return 0;
+    }
+
+    public void Dispose() => _host.Dispose();
+}
