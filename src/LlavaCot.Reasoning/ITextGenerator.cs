@@ -28,6 +28,18 @@ public interface IGenerationSession : IAsyncDisposable
 
     /// <summary>Generates a reply to a fresh one-turn prompt (judge calls, the two-stage answer).</summary>
     Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken cancellationToken);
+
+    /// <summary>Whether <see cref="CompleteManyAsync"/> runs its prompts as one batch (else one after another).</summary>
+    bool BatchesCompletions => false;
+
+    /// <summary>Several independent completions; each result is what <see cref="CompleteAsync"/> would give for its request.</summary>
+    async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken cancellationToken)
+    {
+        var results = new List<Completion>();
+        foreach (var request in requests)
+            results.Add(await CompleteAsync(request, null, cancellationToken));
+        return results;
+    }
 }
 
 /// <param name="Prefix">Token ids to continue: the prompt, then everything generated so far.</param>

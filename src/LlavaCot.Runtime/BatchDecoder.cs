@@ -10,14 +10,19 @@ namespace LlavaCot.Runtime;
 /// <summary>One generated continuation: its new ids and why it stopped.</summary>
 internal sealed record GeneratedSequence(IReadOnlyList<int> NewIds, StopReason Reason);
 
-/// <summary>What every sequence of one decode shares.</summary>
-/// <param name="PromptText">The prefix decoded without special tokens: the stop rule searches it too, as the reference does.</param>
+/// <summary>What the sequences of one decode share, and their seeds.</summary>
+/// <param name="PromptTexts">Each row's prefix decoded without special tokens (one text may serve all rows): the stop
+/// rule searches it too, as the reference does.</param>
 internal sealed record DecodeSpec(
-    IReadOnlyList<ulong> Seeds, StopCondition Stop, SamplingOptions Sampling, IReadOnlySet<int> Eos, string PromptText,
-    bool SkipSpecialTokens);
+    IReadOnlyList<ulong> Seeds, StopCondition Stop, SamplingOptions Sampling, IReadOnlySet<int> Eos, IReadOnlyList<string> PromptTexts,
+    bool SkipSpecialTokens)
+{
+    public string PromptText(int row) => PromptTexts.Count == 1 ? PromptTexts[0] : PromptTexts[row];
+}
 
 /// <summary>
-/// Decodes N sequences as one batch from a cache that holds their common prefix: each step samples every active
+/// Decodes N sequences as one batch from a cache holding their prefixes (one shared prefix forked, or different
+/// prompts stacked; <paramref name="firstLogits"/> is [1 or N, vocab]): each step samples every active
 /// row with its own RNG, streams its text, applies EOS / stop strings / max tokens, drops finished rows from the
 /// batch, and feeds the rest one token each. Checks cancellation every step.
 /// </summary>
@@ -31,14 +36,14 @@ internal static class BatchDecoder
         var settings = new SamplerSettings(spec.Sampling.Temperature, spec.Sampling.TopK, spec.Sampling.TopP);
         var rngs = spec.Seeds.Select(s => new SeedStream(s)).ToArray();
         var decoders = Enumerable.Range(0, n).Select(_ => new StreamingDecoder(tokenizer, spec.SkipSpecialTokens)).ToArray();
-        var matchers = Enumerable.Range(0, n).Select(_ => new StopMatcher(spec.PromptText, spec.Stop.StopStrings, spec.Stop.StopAtPeriod)).ToArray();
+        var matchers = Enumerable.Range(0, n).Select(i => new StopMatcher(spec.PromptText(i), spec.Stop.StopStrings, spec.Stop.StopAtPeriod)).ToArray();
         var ids = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         var reasons = new StopReason[n];
         var active = Enumerable.Range(0, n).ToList();
         if (spec.Stop.MaxNewTokens <= 0)
             return ids.Select(l => new GeneratedSequence(l, StopReason.MaxTokens)).ToList();
 
-        var logits = firstLogits.expand(n, -1).alias().DetachFromDisposeScope();
+        var logits = (firstLogits.shape[0] == 1 ? firstLogits.expand(n, -1) : firstLogits.alias()).DetachFromDisposeScope();
         try
         {
             while (true)

@@ -8,10 +8,10 @@ public class JudgeRuleTests
     {
         var queue = new Queue<string>(replies);
         var calls = new List<CompletionRequest>();
-        var judge = new Judge((request, _) =>
+        var judge = new Judge((requests, _) =>
         {
-            calls.Add(request);
-            return Task.FromResult(new Completion(queue.Dequeue(), 3, StopReason.EndOfSequence));
+            calls.AddRange(requests);
+            return Task.FromResult<IReadOnlyList<Completion>>(requests.Select(_ => new Completion(queue.Dequeue(), 3, StopReason.EndOfSequence)).ToList());
         }, SamplingOptions.Default, 2048, new SeedStream(7));
         return (judge, calls);
     }

@@ -56,6 +56,35 @@ public class KnockoutTests
         Assert.Equal([3, 2, 2, 1], indices.PoolSizes);
     }
 
+    [Theory]
+    [InlineData(4, new[] { 0, 0, 0, 0, 0, 0 }, 2)]
+    [InlineData(4, new[] { 1, 2, 2, 0, 1, 0 }, 1)]
+    [InlineData(5, new[] { 3, 1, 0, 2, 1, 0, 1, 0 }, 2)]
+    [InlineData(8, new[] { 5, 2, 0, 4, 3, 1, 2, 0, 6, 1, 0, 3, 2, 0 }, 3)]
+    public async Task Waves_judge_ready_matches_together_with_the_same_outcome(int n, int[] picks, int firstWaveSize)
+    {
+        // The judge: the candidate with the higher score wins; scores make the outcome depend on every match.
+        int[] score = [3, 7, 1, 8, 5, 2, 6, 4];
+        var sequential = new List<(int, int)>();
+        var expected = await Knockout.RunAsync(n, new ScriptedIndices(picks), (a, b) =>
+        {
+            sequential.Add((a, b));
+            return Task.FromResult(score[a] > score[b]);
+        });
+        var waves = new List<IReadOnlyList<(int, int)>>();
+        var actual = await Knockout.RunAsync(n, new ScriptedIndices(picks), pairs =>
+        {
+            waves.Add(pairs);
+            return Task.FromResult<IReadOnlyList<bool>>(pairs.Select(p => score[p.First] > score[p.Second]).ToList());
+        });
+        Assert.Equal(expected, actual);
+        Assert.Equal(sequential.Order(), waves.SelectMany(w => w).Order());
+        // Every match of a wave is independent of the others, and the first wave holds all matches of two fresh candidates.
+        var firstWave = Knockout.Schedule(n, new ScriptedIndices(picks)).TakeWhile(m => m.First.IsCandidate && m.Second.IsCandidate).Count();
+        Assert.True(waves[0].Count >= firstWave, $"first wave {waves[0].Count} < {firstWave}");
+        Assert.Equal(firstWaveSize, waves[0].Count);
+    }
+
     [Fact]
     public async Task A_single_candidate_needs_no_judge()
     {

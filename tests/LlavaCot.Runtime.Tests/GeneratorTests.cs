@@ -76,6 +76,23 @@ public class GeneratorTests(TinyHost tiny) : IClassFixture<TinyHost>
     }
 
     [Fact]
+    public async Task A_batch_of_completions_equals_each_completion_alone()
+    {
+        await using var session = await tiny.Host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "q"), default);
+        Assert.True(session.BatchesCompletions);
+        CompletionRequest Ask(string text, bool image, ulong seed) =>
+            new(text, image, StopCondition.EosOnly(10), SamplingOptions.Default, seed, KeepSpecialTokens: true);
+        // Different lengths (stacked right-aligned), with and without the image.
+        CompletionRequest[] requests = [Ask("short", true, 1), Ask("a much longer judge prompt text", true, 2), Ask("text only", false, 3),
+            Ask("another text-only prompt, longer", false, 4), Ask("third image prompt", true, 5)];
+        var batched = await session.CompleteManyAsync(requests, default);
+        var alone = new List<Completion>();
+        foreach (var r in requests)
+            alone.Add(await session.CompleteAsync(r, null, default));
+        Assert.Equal(alone, batched);
+    }
+
+    [Fact]
     public async Task Bad_image_bytes_fail_when_the_session_opens()
     {
         var ex = await Assert.ThrowsAsync<Model.Inputs.ImageDecodeException>(() =>

@@ -77,6 +77,17 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
     }
 
     [Fact]
+    public async Task Batched_judging_gives_the_same_search_as_the_reference_call_pattern()
+    {
+        var generator = new ForcedStageGenerator(tiny.Host.Generator, tiny.Host.Generator.Inputs.Tokenizer, ForcedText);
+        var reasoner = new Reasoner(generator);
+        var optimised = await Run(reasoner, Request(4, 12, maxNew: 6));
+        var naive = await Run(reasoner, Request(4, 12, naive: true, maxNew: 6));
+        Assert.Equal(Signature(naive), Signature(optimised));
+        Assert.Contains(optimised.OfType<JudgeComparison>(), j => j.Decision == "judge");
+    }
+
+    [Fact]
     public async Task Optimised_search_encodes_the_image_once_and_prefills_each_prefix_token_once()
     {
         using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = LlavaCot.Tests.Fixtures.MllamaTiny, Device = "cpu" });

@@ -5,14 +5,17 @@ namespace LlavaCot.Model.Generation;
 /// <summary>
 /// Self-attention keys and values of every sequence in a batch, per layer: [B, KV heads, capacity, head_dim]
 /// buffers written in place, so a decode step appends without copying the past. All sequences in one cache
-/// share a length (they come from one prefix and decode in lockstep). <see cref="Fork"/> turns a prefix into
-/// N independent copies; <see cref="Keep"/> drops finished sequences.
+/// decode in lockstep. <see cref="Fork"/> turns one prefix into N independent copies; <see cref="Stack"/> puts
+/// prompts of different lengths into one batch, right-aligned: a row's first <see cref="Padding"/> positions are
+/// empty and masked. <see cref="Keep"/> drops finished sequences.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     private readonly Tensor?[] _keys;
     private readonly Tensor?[] _values;
+    private long[] _padding;
 
+    /// <summary>Positions held per row, padding included.</summary>
     public long Length { get; private set; }
     public long Batch { get; private set; }
 
@@ -25,6 +28,68 @@ public sealed class KvCache : IDisposable
         _values = new Tensor?[layers];
         Batch = batch;
         Capacity = Math.Max(1, capacity);
+        _padding = new long[batch];
+    }
+
+    /// <summary>Empty positions at the start of each row (all 0 unless rows of different lengths were stacked).</summary>
+    public IReadOnlyList<long> Padding => _padding;
+
+    public bool IsPadded => _padding.Any(p => p > 0);
+
+    /// <summary>The position (RoPE index) of each row's next token: its own length without padding.</summary>
+    public long[] NextPositions() => _padding.Select(p => Length - p).ToArray();
+
+    /// <summary>
+    /// Additive mask over the keys of a decode step, [B, 1, 1, Length + 1]: a row's padding positions are blocked.
+    /// </summary>
+    public Tensor PaddingMask(ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var keys = arange(Length + 1, ScalarType.Int64, device).view(1, -1);
+        var padded = keys.lt(tensor(_padding, ScalarType.Int64, device).view(-1, 1));
+        var mask = where(padded, full(1, Layers.Masks.MinValue(dtype), dtype, device), zeros(1, dtype: dtype, device: device));
+        return mask.view(Batch, 1, 1, Length + 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One batch from single-sequence caches of different lengths, right-aligned so that they decode in lockstep,
+    /// with room for <paramref name="reserve"/> more tokens. The sources are left as they are.
+    /// </summary>
+    public static KvCache Stack(IReadOnlyList<KvCache> rows, long reserve)
+    {
+        if (rows.Count == 0 || rows.Any(r => r.Batch != 1))
+            throw new ArgumentException("stack needs single-sequence caches");
+        var length = rows.Max(r => r.Length);
+        var layers = rows[0]._keys.Length;
+        var stacked = new KvCache(layers, rows.Count, length + Math.Max(1, reserve))
+        {
+            Length = length,
+            _padding = rows.Select(r => length - r.Length).ToArray(),
+        };
+        for (var layer = 0; layer < layers; layer++)
+        {
+            stacked._keys[layer] = StackLayer(rows.Select(r => r._keys[layer]).ToList(), stacked);
+            stacked._values[layer] = StackLayer(rows.Select(r => r._values[layer]).ToList(), stacked);
+        }
+        return stacked;
+    }
+
+    private static Tensor? StackLayer(IReadOnlyList<Tensor?> sources, KvCache target)
+    {
+        if (sources.All(s => s is null))
+            return null;
+        var like = sources.First(s => s is not null)!;
+        var buffer = zeros([target.Batch, like.shape[1], target.Capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();
+        for (var row = 0; row < sources.Count; row++)
+        {
+            var filled = target.Length - target._padding[row];
+            if (sources[row] is not { } source || filled == 0)
+                continue;
+            using var slot = buffer.narrow(0, row, 1).narrow(2, target._padding[row], filled);
+            using var data = source.narrow(2, 0, filled);
+            slot.copy_(data);
+        }
+        return buffer;
     }
 
     /// <summary>
@@ -56,6 +121,8 @@ public sealed class KvCache : IDisposable
     {
         if (length < 0 || length > Length)
             throw new ArgumentOutOfRangeException(nameof(length), $"must lie in 0..{Length}");
+        if (IsPadded)
+            throw new InvalidOperationException("a stacked cache of different lengths cannot be truncated");
         Length = length;
     }
 
@@ -64,7 +131,11 @@ public sealed class KvCache : IDisposable
     {
         if (Batch != 1)
             throw new InvalidOperationException($"only a single-sequence cache can be forked (this one holds {Batch})");
-        var fork = new KvCache(_keys.Length, copies, Length + Math.Max(1, reserve)) { Length = Length };
+        var fork = new KvCache(_keys.Length, copies, Length + Math.Max(1, reserve))
+        {
+            Length = Length,
+            _padding = Enumerable.Repeat(_padding[0], copies).ToArray(),
+        };
         for (var i = 0; i < _keys.Length; i++)
         {
             fork._keys[i] = CopyPrefix(_keys[i], copies, fork.Capacity);
@@ -85,6 +156,7 @@ public sealed class KvCache : IDisposable
             _values[i] = Select(_values[i], index);
         }
         Batch = rows.Count;
+        _padding = rows.Select(r => _padding[r]).ToArray();
     }
 
     private static Tensor? Select(Tensor? buffer, Tensor index)

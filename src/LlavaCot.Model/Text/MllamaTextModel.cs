@@ -50,9 +50,22 @@ public sealed class MllamaTextModel : nn.Module
         var past = cache?.Length ?? 0;
         var x = embed_tokens.Forward(ids);
         trace?.Record("text_embeddings", x);
-        var (cos, sin) = _rotary.At(past, n, x.dtype);
-        // SDPA's causal flag aligns top-left, right only without a past; with one, pass the mask explicitly.
-        var selfMask = n > 1 && past > 0 ? Masks.Causal(n, past, x.dtype, x.device) : null;
+        Tensor cos, sin;
+        Tensor? selfMask;
+        if (cache is { IsPadded: true })
+        {
+            // Rows of different lengths, right-aligned: each at its own position, padding keys blocked.
+            if (n != 1)
+                throw new ArgumentException("a cache of stacked rows takes one token per row");
+            (cos, sin) = _rotary.AtRows(cache.NextPositions(), x.dtype);
+            selfMask = cache.PaddingMask(x.dtype, x.device);
+        }
+        else
+        {
+            (cos, sin) = _rotary.At(past, n, x.dtype);
+            // SDPA's causal flag aligns top-left, right only without a past; with one, pass the mask explicitly.
+            selfMask = n > 1 && past > 0 ? Masks.Causal(n, past, x.dtype, x.device) : null;
+        }
         var context = new DecoderContext(cos, sin, cache, selfMask, Causal: n > 1 && past == 0, crossKv, crossMask);
         foreach (var layer in layers)
         {

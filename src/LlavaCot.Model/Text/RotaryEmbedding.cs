@@ -45,7 +45,17 @@ public sealed class RotaryEmbedding : IDisposable
         return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin over the last axis of [B, H, n, d].</summary>
+    /// <summary>cos and sin for one new token per row at the given positions, each [B, 1, 1, head_dim].</summary>
+    public (Tensor Cos, Tensor Sin) AtRows(IReadOnlyList<long> positions, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var p = tensor(positions.ToArray(), ScalarType.Int64, _inverseFrequencies.device).to(ScalarType.Float32);
+        var freqs = p.unsqueeze(1) * _inverseFrequencies.unsqueeze(0);
+        var emb = cat([freqs, freqs], -1).view(positions.Count, 1, 1, -1);
+        return (emb.cos().to(dtype).MoveToOuterDisposeScope(), emb.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin over the last axis of [B, H, n, d] (cos, sin broadcast: [n, d] or [B, 1, n, d]).</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();

@@ -11,44 +11,116 @@ public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<Jud
 /// LLaVA-CoT's self-judge (§4): the same model compares two candidates. Deviation from the reference, where it
 /// would crash or compare fewer than two responses: a candidate lacking what its type needs loses without a
 /// judge call; if both lack it, the second wins (the reference's default).
+/// <para>
+/// Each comparison takes a block of three seeds (pre-check 1, pre-check 2, pairwise prompt) whether it uses them
+/// or not, so comparisons can also run as a batch — all pre-checks together, then all pairwise prompts — with the
+/// same outcome and calls as one after another. A second pre-check that the first made moot is dropped.
+/// </para>
 /// </summary>
-public sealed class Judge(Func<CompletionRequest, CancellationToken, Task<Completion>> complete, SamplingOptions sampling,
-    int maxNewTokens, SeedStream seeds, bool wholeTextFallback = false, bool ignoreEos = false)
+public sealed class Judge(
+    Func<IReadOnlyList<CompletionRequest>, CancellationToken, Task<IReadOnlyList<Completion>>> complete,
+    SamplingOptions sampling, int maxNewTokens, SeedStream seeds, bool batch = false, bool wholeTextFallback = false,
+    bool ignoreEos = false)
 {
     private const string ChoosesFirst = "I choose response 1";
     private const string Incorrect = "incorrect";
 
-    public async Task<JudgeVerdict> CompareAsync(JudgeType type, string question, string first, string second, CancellationToken ct)
+    private sealed class Comparison(JudgeExtraction? first, JudgeExtraction? second, ulong[] seeds)
     {
-        var a = Extract(type, first);
-        var b = Extract(type, second);
-        if (a is null || b is null)
-            return new JudgeVerdict(a is null ? 1 : 0, "missing_tags", []);
+        public JudgeExtraction? First { get; } = first;
+        public JudgeExtraction? Second { get; } = second;
+        public ulong[] Seeds { get; } = seeds;
+        public string? Hint => Second?.Hint ?? First?.Hint; // the reference keeps the last candidate's hint
+        public List<JudgeCall> Calls { get; } = [];
+        public JudgeVerdict? Verdict { get; set; }
+    }
 
-        // The reference keeps the hint of the last candidate that set one.
-        var hint = b.Hint ?? a.Hint;
-        var calls = new List<JudgeCall>();
-        if (type == JudgeType.Reasoning)
+    public async Task<JudgeVerdict> CompareAsync(JudgeType type, string question, string first, string second, CancellationToken ct) =>
+        (await CompareManyAsync(type, question, [(first, second)], ct))[0];
+
+    /// <summary>Judges several independent pairs (texts of the first and second candidate).</summary>
+    public async Task<IReadOnlyList<JudgeVerdict>> CompareManyAsync(JudgeType type, string question,
+        IReadOnlyList<(string First, string Second)> pairs, CancellationToken ct)
+    {
+        var comparisons = pairs.Select(p => new Comparison(Extract(type, p.First), Extract(type, p.Second),
+            [seeds.Next(), seeds.Next(), seeds.Next()])).ToList();
+        foreach (var c in comparisons.Where(c => c.First is null || c.Second is null))
+            c.Verdict = new JudgeVerdict(c.First is null ? 1 : 0, "missing_tags", []);
+        var open = comparisons.Where(c => c.Verdict is null).ToList();
+        if (batch)
         {
-            var firstCheck = await AskAsync(JudgePrompts.PreCheck(hint ?? "", a.Content), withImage: false, calls, ct);
-            if (firstCheck.Contains(Incorrect, StringComparison.Ordinal))
-                return new JudgeVerdict(1, "incorrect_reasoning", calls);
-            var secondCheck = await AskAsync(JudgePrompts.PreCheck(hint ?? "", b.Content), withImage: false, calls, ct);
-            if (secondCheck.Contains(Incorrect, StringComparison.Ordinal))
-                return new JudgeVerdict(0, "incorrect_reasoning", calls);
+            if (type == JudgeType.Reasoning)
+                await PreCheckBatchAsync(open, ct);
+            await PairwiseAsync(type, question, open.Where(c => c.Verdict is null).ToList(), ct);
         }
-        var reply = await AskAsync(JudgePrompts.Comparison(type, question, hint, [a.Content, b.Content]), withImage: true, calls, ct);
-        return new JudgeVerdict(reply.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge", calls);
+        else
+        {
+            foreach (var c in open)
+            {
+                if (type == JudgeType.Reasoning)
+                {
+                    await PreCheckAsync(c, 0, ct);
+                    if (c.Verdict is null)
+                        await PreCheckAsync(c, 1, ct);
+                }
+                if (c.Verdict is null)
+                    await PairwiseAsync(type, question, [c], ct);
+            }
+        }
+        return comparisons.Select(c => c.Verdict!).ToList();
     }
 
     private JudgeExtraction? Extract(JudgeType type, string text) =>
         JudgeExtraction.From(type, text) ?? (wholeTextFallback ? new JudgeExtraction(text, null) : null);
 
-    private async Task<string> AskAsync(string prompt, bool withImage, List<JudgeCall> calls, CancellationToken ct)
+    private CompletionRequest Request(string prompt, bool withImage, ulong seed) =>
+        new(prompt, withImage, StopCondition.EosOnly(maxNewTokens) with { IgnoreEos = ignoreEos }, sampling, seed, KeepSpecialTokens: true);
+
+    private CompletionRequest PreCheckRequest(Comparison c, int side) =>
+        Request(JudgePrompts.PreCheck(c.Hint ?? "", (side == 0 ? c.First : c.Second)!.Content), withImage: false, c.Seeds[side]);
+
+    /// <summary>The text-only correctness check of one side: "incorrect" decides the comparison against that side.</summary>
+    private async Task PreCheckAsync(Comparison c, int side, CancellationToken ct)
     {
-        var stop = StopCondition.EosOnly(maxNewTokens) with { IgnoreEos = ignoreEos };
-        var completion = await complete(new CompletionRequest(prompt, withImage, stop, sampling, seeds.Next(), KeepSpecialTokens: true), ct);
-        calls.Add(new JudgeCall(withImage, prompt, completion.Text, completion.Tokens));
-        return completion.Text;
+        var request = PreCheckRequest(c, side);
+        var reply = (await complete([request], ct))[0];
+        Record(c, request, reply);
+        if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
+            c.Verdict = new JudgeVerdict(side == 0 ? 1 : 0, "incorrect_reasoning", c.Calls);
     }
+
+    private async Task PreCheckBatchAsync(IReadOnlyList<Comparison> open, CancellationToken ct)
+    {
+        var requests = open.SelectMany(c => new[] { PreCheckRequest(c, 0), PreCheckRequest(c, 1) }).ToList();
+        var replies = await complete(requests, ct);
+        for (var i = 0; i < open.Count; i++)
+        {
+            var c = open[i];
+            for (var side = 0; side < 2 && c.Verdict is null; side++)
+            {
+                var reply = replies[2 * i + side];
+                Record(c, requests[2 * i + side], reply);
+                if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
+                    c.Verdict = new JudgeVerdict(side == 0 ? 1 : 0, "incorrect_reasoning", c.Calls);
+            }
+        }
+    }
+
+    private async Task PairwiseAsync(JudgeType type, string question, IReadOnlyList<Comparison> comparisons, CancellationToken ct)
+    {
+        if (comparisons.Count == 0)
+            return;
+        var requests = comparisons.Select(c => Request(
+            JudgePrompts.Comparison(type, question, c.Hint, [c.First!.Content, c.Second!.Content]), withImage: true, c.Seeds[2])).ToList();
+        var replies = await complete(requests, ct);
+        for (var i = 0; i < comparisons.Count; i++)
+        {
+            var c = comparisons[i];
+            Record(c, requests[i], replies[i]);
+            c.Verdict = new JudgeVerdict(replies[i].Text.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge", c.Calls);
+        }
+    }
+
+    private static void Record(Comparison c, CompletionRequest request, Completion reply) =>
+        c.Calls.Add(new JudgeCall(request.WithImage, request.UserText, reply.Text, reply.Tokens));
 }

@@ -32,8 +32,8 @@ public sealed class SearchContext
         _events = events;
         Cancellation = cancellation;
         var bench = request.Options.Bench;
-        Judge = new Judge(CompleteAsync, request.Options.Sampling, bench?.JudgeTokens ?? request.Options.MaxNewTokens, seeds,
-            wholeTextFallback: bench is not null, ignoreEos: bench is not null);
+        Judge = new Judge(CompleteManyAsync, request.Options.Sampling, bench?.JudgeTokens ?? request.Options.MaxNewTokens, seeds,
+            batch: session.BatchesCompletions, wholeTextFallback: bench is not null, ignoreEos: bench is not null);
     }
 
     public int GeneratedTokens => _generatedTokens;
@@ -67,24 +67,28 @@ public sealed class SearchContext
         string stage, int index, IReadOnlyList<Candidate> candidates, JudgeType type)
     {
         var verdicts = new List<StageVerdict>();
-        var winner = await Knockout.RunAsync(candidates.Count, Indices, async (first, second) =>
+        var winner = await Knockout.RunAsync(candidates.Count, Indices, async pairs =>
         {
-            var verdict = await Judge.CompareAsync(type, Request.Question, candidates[first].Text, candidates[second].Text, Cancellation);
-            var won = verdict.Winner == 0 ? first : second;
-            verdicts.Add(new StageVerdict(first, second, won, verdict.Decision));
-            Emit(new JudgeComparison(stage, index, first, second, won, verdict.Decision, verdict.Calls));
-            return verdict.Winner == 0;
+            var results = await Judge.CompareManyAsync(type, Request.Question,
+                pairs.Select(p => (candidates[p.First].Text, candidates[p.Second].Text)).ToList(), Cancellation);
+            for (var i = 0; i < pairs.Count; i++)
+            {
+                Interlocked.Add(ref _judgeCalls, results[i].Calls.Count);
+                Interlocked.Add(ref _judgeTokens, results[i].Calls.Sum(c => c.Tokens));
+                var (first, second) = pairs[i];
+                var won = results[i].Winner == 0 ? first : second;
+                verdicts.Add(new StageVerdict(first, second, won, results[i].Decision));
+                Emit(new JudgeComparison(stage, index, first, second, won, results[i].Decision, results[i].Calls));
+            }
+            return results.Select(r => r.Winner == 0).ToList();
         });
         return (winner, verdicts);
     }
 
-    /// <summary>A judge call: a fresh one-turn prompt whose work is counted as judging.</summary>
-    private async Task<Completion> CompleteAsync(CompletionRequest request, CancellationToken ct)
+    /// <summary>Judge calls: fresh one-turn prompts (the verdicts report the calls that counted).</summary>
+    private async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct)
     {
-        var completion = await Session.CompleteAsync(request, null, ct);
-        Interlocked.Increment(ref _judgeCalls);
-        Interlocked.Add(ref _judgeTokens, completion.Tokens);
-        return completion;
+        return await Session.CompleteManyAsync(requests, ct);
     }
 
     public void CountGenerated(int tokens) => Interlocked.Add(ref _generatedTokens, tokens);

@@ -83,6 +83,43 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
     }
 
     [Fact]
+    public void Stacked_prompts_of_different_lengths_decode_like_separate_sequences()
+    {
+        var model = tiny.Model;
+        using var c = FixtureCase.Open(Fixtures.MllamaTiny, "case0");
+        using var inputs = c.Inputs();
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        using var image = ImageContext.Create(model, inputs)!;
+        var prompt = inputs.InputIds;
+        // Two prompts sharing the image: the fixture prompt and a longer one with extra text after it.
+        var longer = cat([prompt, tensor(new long[] { 32, 97, 98, 99, 100 }).view(1, -1)], 1);
+        var dense = inputs.CrossAttentionMask!;
+        Tensor Extend(long extra) => cat([dense, dense.narrow(1, dense.shape[1] - 1, 1).expand(-1, extra, -1, -1)], 1);
+        using var longerMask = CrossAttentionBias.FromDense(Extend(5), model.Config.Vision.TokensPerTile, model.DType, model.Device);
+
+        using var a = model.NewCache(1, 8);
+        using var b = model.NewCache(1, 8);
+        model.Prefill(prompt, a, image.Kv, image.Prompt);
+        model.Prefill(longer, b, image.Kv, longerMask);
+        using var stacked = KvCache.Stack([a, b], reserve: 4);
+        Assert.Equal(new long[] { 5, 0 }, stacked.Padding);
+        long[] next = [70, 71];
+        var first = model.Decode(tensor(next).view(-1, 1), stacked, image.Kv, image.Continuation);
+        var second = model.Decode(tensor(new long[] { 72, 73 }).view(-1, 1), stacked, image.Kv, image.Continuation);
+
+        foreach (var (row, ids, extra) in new[] { (0, prompt, 0L), (1, longer, 5L) })
+        {
+            var full = cat([ids, tensor(new[] { next[row], 72L + row }).view(1, 2)], 1);
+            using var mask = CrossAttentionBias.FromDense(Extend(extra + 2), model.Config.Vision.TokensPerTile, model.DType, model.Device);
+            var reference = model.Prefill(full, null, image.Kv, mask, allLogits: true);
+            var n = full.shape[1];
+            TensorAssert.Close(reference.select(1, n - 2), first.narrow(0, row, 1).select(1, 0), Atol, $"row {row}, step 1");
+            TensorAssert.Close(reference.select(1, n - 1), second.narrow(0, row, 1).select(1, 0), Atol, $"row {row}, step 2");
+        }
+    }
+
+    [Fact]
     public void Decode_steps_leave_the_live_tensor_count_flat()
     {
         using var c = FixtureCase.Open(Fixtures.MllamaTiny, "case0");
