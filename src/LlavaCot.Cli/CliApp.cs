@@ -17,6 +17,8 @@ public static class CliApp
           verify-fixture <fixture dir>             run a golden fixture's cases and compare every stored tensor
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
+          reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
+                 [--max-new-tokens T] [--temperature t] [--dtype float32|bfloat16] [--tokens true]   answer a question, stage by stage
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
@@ -37,6 +39,7 @@ public static class CliApp
                 "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], []), stdout),
                 "tokenize" => TokenizeCommand.Run(args[1..], stdout),
                 "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
+                "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
@@ -46,7 +49,7 @@ public static class CliApp
         {
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
-        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException)
+        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }
