@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using LlavaCot.Server.Api;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace LlavaCot.Server.Docs;
+
+/// <summary>Writes the request bodies (the multipart form with its file picker, the JSON bodies) and examples of <see cref="RequestBodyDoc"/>.</summary>
+public sealed class RequestBodyFilter : IOperationFilter
+{
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        var doc = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<RequestBodyDoc>().FirstOrDefault();
+        if (doc is null)
+            return;
+        var content = new Dictionary<string, IOpenApiMediaType>();
+        foreach (var body in doc.Bodies)
+        {
+            var schema = body.SchemaType is null ? FormSchema() : context.SchemaGenerator.GenerateSchema(body.SchemaType, context.SchemaRepository);
+            content[body.ContentType] = new OpenApiMediaType { Schema = schema, Example = body.Example.DeepClone() };
+        }
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content };
+        if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } responses)
+        {
+            foreach (var (type, example) in doc.ResponseExamples)
+            {
+                if (responses.TryGetValue(type, out var media) && media is OpenApiMediaType m)
+                    m.Example = example.DeepClone();
+            }
+        }
+    }
+
+    /// <summary>The multipart form: <c>image</c> as a binary string (Swagger UI shows a file picker), the rest as plain fields.</summary>
+    private static OpenApiSchema FormSchema() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Required = new HashSet<string> { "question" },
+        Properties = ReasonInput.FormFields.ToDictionary(f => f.Name, f => (IOpenApiSchema)new OpenApiSchema
+        {
+            Type = f.Type switch
+            {
+                "file" or "string" => JsonSchemaType.String,
+                "integer" => JsonSchemaType.Integer,
+                "number" => JsonSchemaType.Number,
+                _ => JsonSchemaType.Boolean,
+            },
+            Format = f.Type == "file" ? "binary" : null,
+            Description = f.Description,
+            Enum = f.Name == "mode" ? ReasonParameters.Modes.Keys.Select(k => (JsonNode)JsonValue.Create(k)).ToList() : null,
+        }),
+    };
+}
