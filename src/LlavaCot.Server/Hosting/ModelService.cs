@@ -24,13 +24,13 @@ public sealed class ModelService(
     ILogger<ModelService> log) : BackgroundService
 {
     private readonly TaskCompletionSource<ModelHost> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile ModelHost? _host;
+    private ModelHost? _host;
     private Reasoner? _reasoner;
     private ServedModel? _model;
 
-    public bool IsReady => _host is not null;
+    public bool IsReady => Volatile.Read(ref _host) is not null;
 
-    public ModelHost Host => _host ?? throw new InvalidOperationException("the model is not loaded yet");
+    public ModelHost Host => Volatile.Read(ref _host) ?? throw new InvalidOperationException("the model is not loaded yet");
 
     public Reasoner Reasoner => _reasoner ?? throw new InvalidOperationException("the model is not loaded yet");
 
@@ -53,7 +53,7 @@ public sealed class ModelService(
             _model = new ServedModel(host.Name, runtime.ModelDirectory, random,
                 random ? DemoModel.Description : "Mllama checkpoint", host.Model.Device.ToString(), host.Model.DType.ToString());
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)));
-            _host = host;
+            Volatile.Write(ref _host, host);
             _loaded.TrySetResult(host);
             if (random)
                 log.LogWarning("Serving {Model} from {Directory}: RANDOM WEIGHTS, not a trained model; answers are noise. " +
@@ -80,9 +80,10 @@ public sealed class ModelService(
             log.LogWarning("Created the demo model {Model} in {Directory}: small, RANDOM WEIGHTS, not a trained model", DemoModel.Name, dir);
     }
 
+    // Registered as itself and as a hosted service, so the container disposes it twice.
     public override void Dispose()
     {
-        _host?.Dispose();
+        Interlocked.Exchange(ref _host, null)?.Dispose();
         base.Dispose();
     }
 }
