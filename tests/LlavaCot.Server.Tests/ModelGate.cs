@@ -86,16 +86,18 @@ public sealed class ModelGate : IGeneratorDecorator
         public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
         {
             Task? hold;
-            TaskCompletionSource cancelled;
             lock (gate._lock)
             {
                 hold = gate._hold?.Task;
                 gate._sampleEntered.TrySetResult();
-                cancelled = gate._cancelled;
             }
             if (hold is not null)
                 await hold.WaitAsync(ct);
-            using var registration = ct.Register(() => cancelled.TrySetResult());
+            using var registration = ct.Register(() =>
+            {
+                lock (gate._lock)
+                    gate._cancelled.TrySetResult();
+            });
             if (gate.ForceTagsWith is { } tokenizer)
                 return Forced(request, tokenizer, onDelta);
             return await inner.SampleAsync(request, (i, text) =>
