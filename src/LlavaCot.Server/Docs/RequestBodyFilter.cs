@@ -13,22 +13,22 @@ public sealed class RequestBodyFilter : IOperationFilter
         var doc = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<RequestBodyDoc>().FirstOrDefault();
         if (doc is null)
             return;
-        var content = new Dictionary<string, IOpenApiMediaType>();
-        foreach (var body in doc.Bodies)
-        {
-            var schema = body.SchemaType is null ? FormSchema() : context.SchemaGenerator.GenerateSchema(body.SchemaType, context.SchemaRepository);
-            content[body.ContentType] = new OpenApiMediaType { Schema = schema, Example = body.Example.DeepClone() };
-        }
-        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = content };
-        if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } responses)
-        {
-            foreach (var (type, example) in doc.ResponseExamples)
-            {
-                if (responses.TryGetValue(type, out var media) && media is OpenApiMediaType m)
-                    m.Example = example.DeepClone();
-            }
-        }
+        operation.RequestBody = new OpenApiRequestBody { Required = true, Content = Content(doc.Bodies, context) };
+        if (operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse response)
+            response.Content = Content(doc.Responses, context);
     }
+
+    private static Dictionary<string, IOpenApiMediaType> Content(IEnumerable<RequestBodyDoc.Body> bodies, OperationFilterContext context) =>
+        bodies.ToDictionary(b => b.ContentType, b => (IOpenApiMediaType)new OpenApiMediaType
+        {
+            Schema = b.SchemaTypes switch
+            {
+                [] => FormSchema(),
+                [var one] => context.SchemaGenerator.GenerateSchema(one, context.SchemaRepository),
+                var many => new OpenApiSchema { OneOf = many.Select(t => context.SchemaGenerator.GenerateSchema(t, context.SchemaRepository)).ToList() },
+            },
+            Example = b.Example.DeepClone(),
+        });
 
     /// <summary>The multipart form: <c>image</c> as a binary string (Swagger UI shows a file picker), the rest as plain fields.</summary>
     private static OpenApiSchema FormSchema() => new()

@@ -50,16 +50,17 @@ public sealed class ModelService(
                 await Task.Run(() => EnsureDemoModel(runtime.ModelDirectory), stoppingToken);
             var host = await ModelHost.LoadAsync(runtime, stoppingToken);
             var random = DemoModel.IsDemo(runtime.ModelDirectory);
-            _model = new ServedModel(host.Name, runtime.ModelDirectory, random,
+            // The demo keeps its labelled id wherever its folder lives.
+            _model = new ServedModel(random ? DemoModel.Name : host.Name, runtime.ModelDirectory, random,
                 random ? DemoModel.Description : "Mllama checkpoint", host.Model.Device.ToString(), host.Model.DType.ToString());
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)));
             Volatile.Write(ref _host, host);
             _loaded.TrySetResult(host);
             if (random)
                 log.LogWarning("Serving {Model} from {Directory}: RANDOM WEIGHTS, not a trained model; answers are noise. " +
-                               "Set LlavaCot:ModelDirectory (or --model) to a real Mllama folder", host.Name, runtime.ModelDirectory);
+                               "Set LlavaCot:ModelDirectory (or --model) to a real Mllama folder", _model.Id, runtime.ModelDirectory);
             log.LogInformation("Model {Model} ready on {Device} ({DType}) in {Seconds:0.0} s",
-                host.Name, _model.Device, _model.DType, clock.Elapsed.TotalSeconds);
+                _model.Id, _model.Device, _model.DType, clock.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

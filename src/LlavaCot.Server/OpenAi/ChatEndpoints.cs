@@ -23,8 +23,7 @@ public static class ChatEndpoints
                              "answer. With stream=true, chat.completion.chunk events carry one content delta per stage winner, then [DONE]. " +
                              "Extras: reasoning_mode, beam_size, top_k; the response's 'llavacot' field holds the search's details.")
             .WithMetadata(RequestBodyDoc.Chat)
-            .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json")
-            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
