@@ -27,6 +27,7 @@ public class LoadTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
     public async Task Thirty_two_clients_get_an_answer_or_a_429_and_memory_returns_to_its_baseline()
     {
         (await Ask(-1)).Dispose();
+        await server.Settled();
         var tensors = await server.Model.Host.Worker.LiveTensorsAsync();
         var managed = GC.GetTotalMemory(forceFullCollection: true);
 
@@ -67,8 +68,7 @@ public class LoadTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
         Assert.Equal(Admitted, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
         Assert.Equal(Clients - Admitted, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
 
-        Assert.Equal(0, server.Admission.Running + server.Admission.Waiting);
-        Assert.Equal(0, server.Gate.OpenSessions);
+        await server.Settled();
         Assert.Equal(tensors, await server.Model.Host.Worker.LiveTensorsAsync());
         var growth = GC.GetTotalMemory(forceFullCollection: true) - managed;
         Assert.True(growth < 16L << 20, $"managed memory grew by {growth / 1024} KiB");
@@ -87,6 +87,7 @@ public class DisconnectTests(ServerUnderTest server) : IClassFixture<ServerUnder
     public async Task A_client_that_goes_away_stops_its_search_within_a_step_and_frees_its_memory()
     {
         (await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "warm up", ("max_new_tokens", "3")))).Dispose();
+        await server.Settled();
         var tensors = await server.Model.Host.Worker.LiveTensorsAsync();
         var counters = server.Model.Host.Model.Counters;
 
@@ -107,8 +108,7 @@ public class DisconnectTests(ServerUnderTest server) : IClassFixture<ServerUnder
         response.Dispose();
         await cancelled.WaitAsync(TimeSpan.FromSeconds(60));
         server.Gate.Resume();
-        while (server.Gate.OpenSessions > 0 || server.Admission.Running > 0)
-            await Task.Delay(10);
+        await server.Settled();
 
         Assert.InRange(counters.DecodeSteps - stepsAtAbort, 0, 2);
         var stepsAfter = counters.DecodeSteps;

@@ -32,7 +32,7 @@ public class ServerUnderTest : IAsyncLifetime
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(address + "/");
-        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(40) };
         await Model.Loaded;
     }
 
@@ -66,6 +66,18 @@ public class ServerUnderTest : IAsyncLifetime
         Content = content,
         Headers = { Accept = { new MediaTypeWithQualityHeaderValue("text/event-stream") } },
     };
+
+    /// <summary>
+    /// Waits for the server to finish a request's clean-up, which runs just after the client has its response
+    /// (the search and its queue place are released when the response completes).
+    /// </summary>
+    public async Task Settled()
+    {
+        for (var i = 0; i < 3000 && (Admission.Running + Admission.Waiting > 0 || Gate.OpenSessions > 0); i++)
+            await Task.Delay(10);
+        Assert.Equal(0, Admission.Running + Admission.Waiting);
+        Assert.Equal(0, Gate.OpenSessions);
+    }
 
     public static async Task<JsonObject> Json(HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();

@@ -2,17 +2,9 @@ using LlavaCot.Reasoning;
 
 namespace LlavaCot.Server.Api;
 
-/// <summary>A question about an image, as JSON (the multipart form takes the same fields).</summary>
-public sealed record ReasonJsonRequest
+/// <summary>How the search runs; every field is optional and validated by <see cref="ReasonParameters.ToRequest"/>.</summary>
+public record SearchSettings
 {
-    /// <summary>The image as base64 or a data: URI (data:image/png;base64,...). Optional.</summary>
-    /// <example>data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC</example>
-    public string? Image { get; init; }
-
-    /// <summary>The question (required, at most 8192 characters by default).</summary>
-    /// <example>How many apples are on the table?</example>
-    public string? Question { get; init; }
-
     /// <summary>stage_beam (default), best_of_n, sentence_beam, single or two_stage.</summary>
     /// <example>stage_beam</example>
     public string? Mode { get; init; }
@@ -40,6 +32,18 @@ public sealed record ReasonJsonRequest
     /// <summary>Seed of every random choice; the same seed and request give the same answer.</summary>
     /// <example>42</example>
     public ulong? Seed { get; init; }
+}
+
+/// <summary>A question about an image, as JSON (the multipart form takes the same fields).</summary>
+public sealed record ReasonJsonRequest : SearchSettings
+{
+    /// <summary>The image as base64 or a data: URI (data:image/png;base64,...). Optional.</summary>
+    /// <example>data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC</example>
+    public string? Image { get; init; }
+
+    /// <summary>The question (required, at most 8192 characters by default).</summary>
+    /// <example>How many apples are on the table?</example>
+    public string? Question { get; init; }
 
     /// <summary>With Accept: text/event-stream, also stream every candidate's token deltas.</summary>
     /// <example>false</example>

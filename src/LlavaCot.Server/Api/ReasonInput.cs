@@ -75,13 +75,16 @@ public static class ReasonInput
         {
             Image = image,
             Question = Text("question"),
-            Mode = Text("mode"),
-            BeamSize = Parse<int>("beam_size", s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null, "an integer"),
-            Temperature = Parse<double>("temperature", ParseDouble, "a number"),
-            TopP = Parse<double>("top_p", ParseDouble, "a number"),
-            TopK = Parse<int>("top_k", s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null, "an integer"),
-            MaxNewTokens = Parse<int>("max_new_tokens", s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null, "an integer"),
-            Seed = Parse<ulong>("seed", s => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null, "a non-negative integer"),
+            Search = new SearchSettings
+            {
+                Mode = Text("mode"),
+                BeamSize = Parse<int>("beam_size", ParseInt, "an integer"),
+                Temperature = Parse<double>("temperature", ParseDouble, "a number"),
+                TopP = Parse<double>("top_p", ParseDouble, "a number"),
+                TopK = Parse<int>("top_k", ParseInt, "an integer"),
+                MaxNewTokens = Parse<int>("max_new_tokens", ParseInt, "an integer"),
+                Seed = Parse<ulong>("seed", s => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null, "a non-negative integer"),
+            },
             IncludeTokens = Parse<bool>("include_tokens", s => s.ToLowerInvariant() switch
             {
                 "true" or "1" or "on" => true,
@@ -91,6 +94,9 @@ public static class ReasonInput
         };
         return errors.Any ? (null, errors.ToResult()) : (parameters, null);
     }
+
+    private static int? ParseInt(string s) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
 
     private static double? ParseDouble(string s) =>
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null;
@@ -106,13 +112,7 @@ public static class ReasonInput
         {
             Image = image,
             Question = body.Question,
-            Mode = body.Mode,
-            BeamSize = body.BeamSize,
-            Temperature = body.Temperature,
-            TopP = body.TopP,
-            TopK = body.TopK,
-            MaxNewTokens = body.MaxNewTokens,
-            Seed = body.Seed,
+            Search = body,
             IncludeTokens = body.IncludeTokens ?? false,
         };
         return errors.Any ? (null, errors.ToResult()) : (parameters, null);

@@ -9,13 +9,7 @@ public sealed record ReasonParameters
 {
     public byte[]? Image { get; init; }
     public string? Question { get; init; }
-    public string? Mode { get; init; }
-    public int? BeamSize { get; init; }
-    public double? Temperature { get; init; }
-    public double? TopP { get; init; }
-    public int? TopK { get; init; }
-    public int? MaxNewTokens { get; init; }
-    public ulong? Seed { get; init; }
+    public SearchSettings Search { get; init; } = new();
     public bool IncludeTokens { get; init; }
 
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for two).</summary>
@@ -35,22 +29,24 @@ public sealed record ReasonParameters
     {
         names ??= new Names();
         var defaults = new ReasonOptions();
+        var (mode, beamSize, temperature, topP, topK, maxNewTokens) =
+            (Search.Mode, Search.BeamSize, Search.Temperature, Search.TopP, Search.TopK, Search.MaxNewTokens);
         if (string.IsNullOrWhiteSpace(Question))
             errors.Add(names.Question, "is required and must not be empty");
         else if (Question.Length > limits.MaxQuestionChars)
             errors.Add(names.Question, $"is {Question.Length} characters long; the limit is {limits.MaxQuestionChars}");
-        var mode = defaults.Mode;
-        if (Mode is not null && !Modes.TryGetValue(Mode, out mode))
-            errors.Add(names.Mode, $"'{Mode}' is not one of {string.Join(", ", Modes.Keys)}");
-        if (BeamSize is < 1 or > ReasonOptions.MaxBeamSize)
-            errors.Add("beam_size", $"must lie in 1..{ReasonOptions.MaxBeamSize}, got {BeamSize}");
-        if (Temperature is { } t && !(t >= 0 && t <= 2))
+        var searchMode = defaults.Mode;
+        if (mode is not null && !Modes.TryGetValue(mode, out searchMode))
+            errors.Add(names.Mode, $"'{mode}' is not one of {string.Join(", ", Modes.Keys)}");
+        if (beamSize is < 1 or > ReasonOptions.MaxBeamSize)
+            errors.Add("beam_size", $"must lie in 1..{ReasonOptions.MaxBeamSize}, got {beamSize}");
+        if (temperature is { } t && !(t >= 0 && t <= 2))
             errors.Add("temperature", $"must lie in 0..2, got {Format(t)}");
-        if (TopP is { } p && !(p > 0 && p <= 1))
+        if (topP is { } p && !(p > 0 && p <= 1))
             errors.Add("top_p", $"must lie in (0, 1], got {Format(p)}");
-        if (TopK is < 0)
-            errors.Add("top_k", $"must be 0 (off) or more, got {TopK}");
-        if (MaxNewTokens is { } m && (m < 1 || m > limits.MaxNewTokens))
+        if (topK is < 0)
+            errors.Add("top_k", $"must be 0 (off) or more, got {topK}");
+        if (maxNewTokens is { } m && (m < 1 || m > limits.MaxNewTokens))
             errors.Add(names.MaxNewTokens, $"must lie in 1..{limits.MaxNewTokens}, got {m}");
         if (Image is { Length: 0 })
             errors.Add("image", "is empty");
@@ -60,11 +56,11 @@ public sealed record ReasonParameters
         ReadOnlyMemory<byte>? image = Image is null ? null : Image;
         return new ReasonRequest(requestId, image, Question!, defaults with
         {
-            Mode = mode,
-            BeamSize = BeamSize ?? defaults.BeamSize,
-            Sampling = new SamplingOptions(Temperature ?? sampling.Temperature, TopK ?? sampling.TopK, TopP ?? sampling.TopP),
-            MaxNewTokens = MaxNewTokens ?? Math.Min(limits.MaxNewTokens, defaults.MaxNewTokens),
-            Seed = Seed,
+            Mode = searchMode,
+            BeamSize = beamSize ?? defaults.BeamSize,
+            Sampling = new SamplingOptions(temperature ?? sampling.Temperature, topK ?? sampling.TopK, topP ?? sampling.TopP),
+            MaxNewTokens = maxNewTokens ?? Math.Min(limits.MaxNewTokens, defaults.MaxNewTokens),
+            Seed = Search.Seed,
         });
     }
 

@@ -56,13 +56,13 @@ public sealed partial class RequestPipeline(RequestDelegate next, ServerMetrics 
             : LogLevel.Information;
         if (http.Features.Get<ReasonTrace>() is not { } t)
         {
-            log.Log(level, "{Method} {Path} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId}{Aborted}",
+            log.Log(level, "{Method:l} {Path:l} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId:l}{Aborted:l}",
                 method, path, status, ms, id, aborted ? " (client aborted)" : "");
             return;
         }
         log.Log(level,
-            "{Method} {Path} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId} mode={Mode} beam={BeamSize} seed={Seed} outcome={Outcome} " +
-            "prompt_tokens={PromptTokens} tokens={CandidateTokens} judge_calls={JudgeCalls} judge_tokens={JudgeTokens} stages=[{StageTimings}]{Aborted}",
+            "{Method:l} {Path:l} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId:l} mode={Mode:l} beam={BeamSize} seed={Seed} outcome={Outcome:l} " +
+            "prompt_tokens={PromptTokens} tokens={CandidateTokens} judge_calls={JudgeCalls} judge_tokens={JudgeTokens} stages=[{StageTimings:l}]{Aborted:l}",
             method, path, status, ms, id, t.Mode, t.BeamSize, t.Seed, t.Outcome, t.PromptTokens, t.CandidateTokens, t.JudgeCalls,
             t.JudgeTokens, string.Join(" ", t.StageTimings), aborted ? " (client aborted)" : "");
     }

@@ -158,13 +158,16 @@ public static class ChatEndpoints
         {
             Image = image,
             Question = question,
-            Mode = body.ReasoningMode,
-            BeamSize = body.BeamSize,
-            Temperature = body.Temperature,
-            TopP = body.TopP,
-            TopK = body.TopK,
-            MaxNewTokens = body.MaxCompletionTokens ?? body.MaxTokens,
-            Seed = body.Seed is { } s ? (ulong)s : null,
+            Search = new SearchSettings
+            {
+                Mode = body.ReasoningMode,
+                BeamSize = body.BeamSize,
+                Temperature = body.Temperature,
+                TopP = body.TopP,
+                TopK = body.TopK,
+                MaxNewTokens = body.MaxCompletionTokens ?? body.MaxTokens,
+                Seed = body.Seed is { } s ? (ulong)s : null,
+            },
         };
     }
 
