@@ -35,6 +35,8 @@ public class SwaggerTests(ServerUnderTest server) : IClassFixture<ServerUnderTes
         Assert.Equal("binary", (string?)image["format"]);
         Assert.Contains("question", form["schema"]!["required"]!.AsArray().Select(n => (string?)n));
         Assert.Equal(5, form["schema"]!["properties"]!["mode"]!["enum"]!.AsArray().Count);
+        // Swagger UI prefills form fields from these; without them it would send beam_size=0.
+        Assert.Equal(2, (int)form["schema"]!["properties"]!["beam_size"]!["example"]!);
         Assert.NotNull(form["example"]);
         var json = reason["requestBody"]!["content"]!["application/json"]!;
         Assert.NotNull(Resolve(doc, json["schema"]!)["properties"]!["beam_size"]);

@@ -7,19 +7,19 @@ namespace LlavaCot.Server.Api;
 /// <summary>Reads a /v1/reason body (multipart form or JSON) into <see cref="ReasonParameters"/>, or the problem that stops it.</summary>
 public static class ReasonInput
 {
-    /// <summary>The multipart fields, in the order Swagger shows them: name, schema type, description.</summary>
-    public static readonly IReadOnlyList<(string Name, string Type, string Description)> FormFields =
+    /// <summary>The multipart fields, in the order Swagger shows them: name, schema type, description, example (Swagger UI's prefill).</summary>
+    public static readonly IReadOnlyList<(string Name, string Type, string Description, string? Example)> FormFields =
     [
-        ("image", "file", "The image (PNG, JPEG, WebP, GIF, BMP). Optional: without it the question is answered from text alone."),
-        ("question", "string", "The question about the image (required, at most 8192 characters by default)."),
-        ("mode", "string", "stage_beam (default), best_of_n, sentence_beam, single or two_stage."),
-        ("beam_size", "integer", "Candidates per stage, 1..16 (default 2)."),
-        ("temperature", "number", "Sampling temperature, 0..2 (default 0.6; 0 is greedy)."),
-        ("top_p", "number", "Nucleus sampling mass, (0, 1] (default 0.9)."),
-        ("top_k", "integer", "Top-k sampling, 0 = off (default 50)."),
-        ("max_new_tokens", "integer", "Token budget of each generate call (default and upper bound: the server's MaxNewTokens)."),
-        ("seed", "integer", "Seed of every random choice; the same seed and request give the same answer."),
-        ("include_tokens", "boolean", "With text/event-stream: also stream every candidate's token deltas (event 'token')."),
+        ("image", "file", "The image (PNG, JPEG, WebP, GIF, BMP). Optional: without it the question is answered from text alone.", null),
+        ("question", "string", "The question about the image (required, at most 8192 characters by default).", "What is in this picture?"),
+        ("mode", "string", "stage_beam (default), best_of_n, sentence_beam, single or two_stage.", "stage_beam"),
+        ("beam_size", "integer", "Candidates per stage, 1..16 (default 2).", "2"),
+        ("temperature", "number", "Sampling temperature, 0..2 (default 0.6; 0 is greedy).", "0.6"),
+        ("top_p", "number", "Nucleus sampling mass, (0, 1] (default 0.9).", "0.9"),
+        ("top_k", "integer", "Top-k sampling, 0 = off (default 50).", "50"),
+        ("max_new_tokens", "integer", "Token budget of each generate call (default and upper bound: the server's MaxNewTokens).", "256"),
+        ("seed", "integer", "Seed of every random choice; the same seed and request give the same answer.", "42"),
+        ("include_tokens", "boolean", "With text/event-stream: also stream every candidate's token deltas (event 'token').", "false"),
     ];
 
     public static Task<(ReasonParameters? Parameters, IResult? Problem)> ReadAsync(HttpContext http, ServerOptions limits) =>

@@ -84,6 +84,9 @@ public static class LlavaCotServer
         {
             ui.SwaggerEndpoint("/swagger/v1/swagger.json", "LlavaCot v1");
             ui.DocumentTitle = "LlavaCot API";
+            // Links like /swagger#/Reasoning/Reason open that operation, ready to send (the image file picker shown).
+            ui.EnableDeepLinking();
+            ui.EnableTryItOutByDefault();
         });
         app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
         app.MapReasonEndpoints();
