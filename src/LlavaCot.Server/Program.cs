@@ -1,11 +1,19 @@
-using LlavaCot.Model;
+using LlavaCot.Server.Hosting;
+using Microsoft.Extensions.Options;
 
-TorchNative.Initialize();
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-
-app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" }));
-
-app.Run();
+try
+{
+    var app = LlavaCotServer.Build(args);
+    await app.RunAsync();
+    return Environment.ExitCode;
+}
+catch (OptionsValidationException ex)
+{
+    // Bad settings stop the server before it listens, with every problem named.
+    Console.Error.WriteLine("llavacot: invalid configuration:");
+    foreach (var failure in ex.Failures)
+        Console.Error.WriteLine($"  {failure}");
+    return 2;
+}
 
 public partial class Program;

@@ -1,0 +1,60 @@
+using LlavaCot.Reasoning;
+
+namespace LlavaCot.Server.Api;
+
+/// <summary>How the search runs; every field is optional and validated by <see cref="ReasonParameters.ToRequest"/>.</summary>
+public record SearchSettings
+{
+    /// <summary>stage_beam (default), best_of_n, sentence_beam, single or two_stage.</summary>
+    /// <example>stage_beam</example>
+    public string? Mode { get; init; }
+
+    /// <summary>Candidates per stage, 1..16 (default 2).</summary>
+    /// <example>2</example>
+    public int? BeamSize { get; init; }
+
+    /// <summary>Sampling temperature, 0..2 (default 0.6; 0 is greedy).</summary>
+    /// <example>0.6</example>
+    public double? Temperature { get; init; }
+
+    /// <summary>Nucleus sampling mass, (0, 1] (default 0.9).</summary>
+    /// <example>0.9</example>
+    public double? TopP { get; init; }
+
+    /// <summary>Top-k sampling, 0 = off (default 50).</summary>
+    /// <example>50</example>
+    public int? TopK { get; init; }
+
+    /// <summary>Token budget of each generate call.</summary>
+    /// <example>256</example>
+    public int? MaxNewTokens { get; init; }
+
+    /// <summary>Seed of every random choice; the same seed and request give the same answer.</summary>
+    /// <example>42</example>
+    public ulong? Seed { get; init; }
+}
+
+/// <summary>A question about an image, as JSON (the multipart form takes the same fields).</summary>
+public sealed record ReasonJsonRequest : SearchSettings
+{
+    /// <summary>The image as base64 or a data: URI (data:image/png;base64,...). Optional.</summary>
+    /// <example>data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC</example>
+    public string? Image { get; init; }
+
+    /// <summary>The question (required, at most 8192 characters by default).</summary>
+    /// <example>How many apples are on the table?</example>
+    public string? Question { get; init; }
+
+    /// <summary>With Accept: text/event-stream, also stream every candidate's token deltas.</summary>
+    /// <example>false</example>
+    public bool? IncludeTokens { get; init; }
+}
+
+/// <summary>The answer of a finished search.</summary>
+/// <param name="RequestId">The request id (also in the X-Request-Id header).</param>
+/// <param name="Model">The model that answered.</param>
+/// <param name="RandomWeights">True when the model is the built-in demo with random weights (its answers are noise).</param>
+/// <param name="Seed">The seed the search ran with (picked by the server when none was sent).</param>
+/// <param name="PromptTokens">Tokens of the rendered prompt.</param>
+/// <param name="Result">The engine's result: the full tagged answer, the CONCLUSION alone, per-stage winners, verdicts, token counts, timings.</param>
+public sealed record ReasonResponse(string RequestId, string Model, bool RandomWeights, ulong Seed, int PromptTokens, ReasonResult Result);

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Events;
+using LlavaCot.Server.Hosting;
+using LlavaCot.Server.Ops;
+using Microsoft.Extensions.Options;
+
+namespace LlavaCot.Server.Api;
+
+/// <summary>What one request's search did, for its log line.</summary>
+public sealed class ReasonTrace
+{
+    public required string Mode { get; init; }
+    public required int BeamSize { get; init; }
+    public ulong? Seed { get; set; }
+    public int PromptTokens { get; set; }
+    public long CandidateTokens { get; set; }
+    public long JudgeTokens { get; set; }
+    public int JudgeCalls { get; set; }
+    public string Outcome { get; set; } = "not_started";
+    public List<string> StageTimings { get; } = [];
+}
+
+/// <summary>
+/// The path every reasoning endpoint shares: model readiness, admission (429 when the queue is full), opening the
+/// search (422 for an unusable image), then the search's events observed for metrics and the request's log line.
+/// </summary>
+public sealed class ReasonExecution(ModelService model, Admission admission, ServerMetrics metrics, IOptions<ServerOptions> options)
+{
+    public ServedModel Model => model.Model;
+
+    /// <summary>
+    /// Starts the search once a slot is free. The run and the admission ticket are released when the response is
+    /// done, however it ends (finished, client gone, error).
+    /// </summary>
+    public async Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http)
+    {
+        var o = options.Value;
+        if (!model.IsReady)
+            return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
+                "the model is still loading; see /health/ready", o.RetryAfterSeconds));
+        var trace = new ReasonTrace { Mode = ReasonParameters.Modes.First(m => m.Value == request.Options.Mode).Key, BeamSize = request.Options.BeamSize };
+        http.Features.Set(trace);
+        var ticket = admission.TryEnter();
+        if (ticket is null)
+        {
+            trace.Outcome = "rejected";
+            return (null, Problems.RetryLater(http, StatusCodes.Status429TooManyRequests, "Too many requests",
+                $"{admission.Running} searches are running and {admission.Waiting} waiting (queue length {o.QueueLength}); retry later",
+                o.RetryAfterSeconds));
+        }
+        var handedOver = false;
+        try
+        {
+            trace.Outcome = "queued";
+            await ticket.WaitAsync(http.RequestAborted);
+            ReasoningRun run;
+            try
+            {
+                run = await model.Reasoner.StartAsync(request, http.RequestAborted);
+            }
+            catch (ImageDecodeException ex)
+            {
+                trace.Outcome = "bad_image";
+                return (null, Problems.BadImage(ex.Message));
+            }
+            catch (ArgumentException ex)
+            {
+                trace.Outcome = "invalid";
+                return (null, Problems.Status(StatusCodes.Status400BadRequest, "Invalid request", ex.Message));
+            }
+            http.Response.RegisterForDisposeAsync(new RunLease(run, ticket));
+            handedOver = true;
+            trace.Outcome = "started";
+            trace.Seed = run.Request.Options.Seed;
+            return (run, null);
+        }
+        finally
+        {
+            if (!handedOver)
+                ticket.Dispose();
+        }
+    }
+
+    /// <summary>The run's events, recorded into metrics and the request's trace as they pass.</summary>
+    public async IAsyncEnumerable<ReasonEvent> EventsAsync(ReasoningRun run, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var trace = http.Features.Get<ReasonTrace>()!;
+        var clock = Stopwatch.StartNew();
+        var stageStarts = new Dictionary<int, TimeSpan>();
+        var lastMark = new Dictionary<int, TimeSpan>();
+        trace.Outcome = "cancelled";
+        try
+        {
+            await foreach (var e in run.EventsAsync(ct))
+            {
+                var now = clock.Elapsed;
+                switch (e)
+                {
+                    case RequestAccepted a:
+                        trace.PromptTokens = a.PromptTokens;
+                        break;
+                    case StageStarted s:
+                        stageStarts[s.Index] = lastMark[s.Index] = now;
+                        break;
+                    case CandidateFinished c:
+                        trace.CandidateTokens += c.Tokens;
+                        metrics.Tokens("candidate", c.Tokens);
+                        lastMark[c.Index] = now;
+                        break;
+                    case JudgeComparison j:
+                        var tokens = j.Calls.Sum(c => c.Tokens);
+                        trace.JudgeTokens += tokens;
+                        trace.JudgeCalls += j.Calls.Count;
+                        metrics.Tokens("judge", tokens);
+                        metrics.Judge((now - lastMark.GetValueOrDefault(j.Index, now)).TotalSeconds);
+                        lastMark[j.Index] = now;
+                        break;
+                    case StageWinner w:
+                        var seconds = (now - stageStarts.GetValueOrDefault(w.Index, now)).TotalSeconds;
+                        metrics.Stage(w.Stage, seconds);
+                        trace.StageTimings.Add($"{w.Stage}={seconds:0.000}s");
+                        break;
+                    case FinalAnswer f:
+                        trace.Outcome = "completed";
+                        metrics.SearchTime(f.Result.Mode, f.Result.ElapsedSeconds);
+                        break;
+                    case ReasonError:
+                        trace.Outcome = "failed";
+                        break;
+                }
+                yield return e;
+            }
+        }
+        finally
+        {
+            metrics.Search(trace.Outcome);
+        }
+    }
+
+    /// <summary>Ends the search (freeing its tensors) before giving its slot to the next request.</summary>
+    private sealed class RunLease(ReasoningRun run, Admission.Ticket ticket) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await run.DisposeAsync();
+            }
+            finally
+            {
+                ticket.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlavaCot.Reasoning;
+
+namespace LlavaCot.Server.OpenAi;
+
+/// <summary>
+/// An OpenAI chat completion request. One user message (text parts and at most one image_url data: URI) is
+/// answered; the LlavaCot extras pick the search. Fields OpenAI defines but this server cannot honour are refused.
+/// </summary>
+public sealed record ChatCompletionRequest
+{
+    /// <summary>The model id from GET /v1/models.</summary>
+    /// <example>llavacot-demo-random</example>
+    public string? Model { get; init; }
+
+    /// <summary>Exactly one message with role user; content is a string or a list of text and image_url parts.</summary>
+    public List<ChatMessageIn>? Messages { get; init; }
+
+    /// <summary>Stream chat.completion.chunk events (one content delta per stage winner), ending with [DONE].</summary>
+    /// <example>false</example>
+    public bool? Stream { get; init; }
+
+    public ChatStreamOptions? StreamOptions { get; init; }
+
+    /// <example>0.6</example>
+    public double? Temperature { get; init; }
+
+    /// <example>0.9</example>
+    public double? TopP { get; init; }
+
+    /// <summary>Token budget of each generate call of the search.</summary>
+    /// <example>256</example>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>Same as max_tokens (the newer OpenAI name).</summary>
+    public int? MaxCompletionTokens { get; init; }
+
+    /// <example>42</example>
+    public long? Seed { get; init; }
+
+    /// <summary>Only 1 is supported.</summary>
+    public int? N { get; init; }
+
+    /// <summary>Only false is supported.</summary>
+    public bool? Logprobs { get; init; }
+
+    /// <summary>LlavaCot extra: stage_beam (default), best_of_n, sentence_beam, single or two_stage.</summary>
+    /// <example>stage_beam</example>
+    public string? ReasoningMode { get; init; }
+
+    /// <summary>LlavaCot extra: candidates per stage, 1..16.</summary>
+    /// <example>2</example>
+    public int? BeamSize { get; init; }
+
+    /// <summary>LlavaCot extra: top-k sampling, 0 = off.</summary>
+    public int? TopK { get; init; }
+}
+
+public sealed record ChatStreamOptions
+{
+    /// <summary>Send a last chunk with the token usage before [DONE].</summary>
+    public bool? IncludeUsage { get; init; }
+}
+
+public sealed record ChatMessageIn
+{
+    /// <example>user</example>
+    public string? Role { get; init; }
+
+    /// <summary>A string, or parts: {"type":"text","text":...} and {"type":"image_url","image_url":{"url":"data:image/png;base64,..."}}.</summary>
+    public JsonElement Content { get; init; }
+
+    public string? Name { get; init; }
+}
+
+public sealed record ChatCompletion(
+    string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, ChatUsage Usage,
+    string? SystemFingerprint, ChatReasoning Llavacot);
+
+public sealed record ChatChoice(int Index, ChatMessageOut Message, string FinishReason, object? Logprobs);
+
+/// <param name="Content">The full tagged answer (SUMMARY, CAPTION, REASONING, CONCLUSION).</param>
+public sealed record ChatMessageOut(string Role, string Content, string? Refusal);
+
+/// <param name="CompletionTokens">Every token the search generated: all candidates of every stage and the judge's replies.</param>
+public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
+
+/// <summary>LlavaCot's extra field: how the answer was reached.</summary>
+public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result);
+
+public sealed record ChatCompletionChunk(
+    string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, ChatUsage? Usage, string? SystemFingerprint);
+
+public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReason, object? Logprobs);
+
+public sealed record ChunkDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+
+public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
+
+/// <param name="RandomWeights">True for the built-in demo model: random weights, its answers are noise.</param>
+public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, bool RandomWeights, string Description);

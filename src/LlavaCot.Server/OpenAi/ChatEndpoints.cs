@@ -1,0 +1,271 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Events;
+using LlavaCot.Server.Api;
+using LlavaCot.Server.Docs;
+using LlavaCot.Server.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace LlavaCot.Server.OpenAi;
+
+/// <summary>The OpenAI-compatible surface: POST /v1/chat/completions and GET /v1/models.</summary>
+public static class ChatEndpoints
+{
+    public static IEndpointRouteBuilder MapOpenAiEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1").WithTags("OpenAI compatible");
+        group.MapPost("/chat/completions", ChatAsync)
+            .WithName("ChatCompletions")
+            .WithSummary("OpenAI chat completion answered by the staged search")
+            .WithDescription("One user message with text and an image_url data: URI. The reply's content is the full tagged " +
+                             "answer. With stream=true, chat.completion.chunk events carry one content delta per stage winner, then [DONE]. " +
+                             "Extras: reasoning_mode, beam_size, top_k; the response's 'llavacot' field holds the search's details.")
+            .WithMetadata(RequestBodyDoc.Chat)
+            .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        group.MapGet("/models", Models)
+            .WithName("ListModels")
+            .WithSummary("The served model (OpenAI list format)")
+            .Produces<ModelList>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    private static IResult Models(ModelService model, HttpContext http, IOptions<ServerOptions> options)
+    {
+        if (!model.IsReady)
+            return Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
+                "the model is still loading; see /health/ready", options.Value.RetryAfterSeconds);
+        var m = model.Model;
+        var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description)]));
+    }
+
+    private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options)
+    {
+        var limits = options.Value;
+        var (body, problem) = await RequestBody.ReadAsync(http, limits, () => http.Request.HasJsonContentType()
+            ? RequestBody.JsonAsync<ChatCompletionRequest>(http.Request, http.RequestAborted)
+            : Task.FromResult<(ChatCompletionRequest?, IResult?)>((null, Problems.Status(StatusCodes.Status415UnsupportedMediaType,
+                "Unsupported media type", $"Content-Type '{http.Request.ContentType ?? "(none)"}' is not accepted; send application/json"))));
+        if (body is null)
+            return problem!;
+        if (model.IsReady && body.Model is { } asked && asked != model.Model.Id)
+            return Problems.Status(StatusCodes.Status404NotFound, "Model not found",
+                $"model '{asked}' is not served here; GET /v1/models lists '{model.Model.Id}'");
+        var errors = new FieldErrors();
+        var parameters = ToParameters(body, errors);
+        var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors,
+            new ReasonParameters.Names(Question: "messages", Mode: "reasoning_mode", MaxNewTokens: "max_tokens"));
+        if (request is null)
+            return errors.ToResult();
+        var (run, startProblem) = await execution.StartAsync(request, http);
+        if (startProblem is not null)
+            return startProblem;
+        var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var events = execution.EventsAsync(run!, http, http.RequestAborted);
+        if (body.Stream == true)
+            return TypedResults.ServerSentEvents(Chunks(reply, events, body.StreamOptions?.IncludeUsage == true, http.RequestAborted));
+        await foreach (var e in events)
+        {
+            reply.See(e);
+            if (e is FinalAnswer f)
+                return TypedResults.Ok(reply.Completion(f.Result));
+            if (e is ReasonError error)
+                return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", error.Message);
+        }
+        http.RequestAborted.ThrowIfCancellationRequested();
+        return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", "the search ended without an answer");
+    }
+
+    /// <summary>OpenAI stream framing: data-only SSE, one content delta per stage winner, a finish chunk, usage if asked, [DONE].</summary>
+    private static async IAsyncEnumerable<SseItem<string>> Chunks(Reply reply, IAsyncEnumerable<ReasonEvent> events, bool includeUsage,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var e in events.WithCancellation(ct))
+        {
+            reply.See(e);
+            switch (e)
+            {
+                case RequestAccepted:
+                    yield return Data(reply.Chunk(new ChunkDelta("assistant", ""), null));
+                    break;
+                case StageWinner w:
+                    yield return Data(reply.Chunk(new ChunkDelta(null, w.Text), null));
+                    break;
+                case FinalAnswer f:
+                    yield return Data(reply.Chunk(new ChunkDelta(null, null), reply.FinishReason));
+                    if (includeUsage)
+                        yield return Data(reply.UsageChunk(f.Result));
+                    yield return new SseItem<string>("[DONE]");
+                    yield break;
+                case ReasonError error:
+                    yield return new SseItem<string>(JsonSerializer.Serialize(new { error = new { message = error.Message, type = "server_error" } }, ApiJson.Options));
+                    yield break;
+            }
+        }
+    }
+
+    private static SseItem<string> Data<T>(T value) => new(JsonSerializer.Serialize(value, ApiJson.Options));
+
+    /// <summary>One user turn: its text parts joined by newlines, at most one image as a data: URI.</summary>
+    private static ReasonParameters? ToParameters(ChatCompletionRequest body, FieldErrors errors)
+    {
+        if (body.Model is null)
+            errors.Add("model", "is required (see GET /v1/models)");
+        if (body.N is { } n && n != 1)
+            errors.Add("n", $"only 1 is supported, got {n}");
+        if (body.Logprobs == true)
+            errors.Add("logprobs", "is not supported");
+        if (body.MaxTokens is { } a && body.MaxCompletionTokens is { } b && a != b)
+            errors.Add("max_completion_tokens", $"disagrees with max_tokens ({b} vs {a}); send one");
+        if (body.Seed is < 0)
+            errors.Add("seed", $"must be 0 or more, got {body.Seed}");
+        if (body.StreamOptions is not null && body.Stream != true)
+            errors.Add("stream_options", "is only allowed with stream=true");
+        var messages = body.Messages ?? [];
+        if (messages.Count == 0)
+            errors.Add("messages", "is required: one message with role user");
+        string? question = null;
+        byte[]? image = null;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            var at = $"messages[{i}]";
+            if (m.Role != "user")
+            {
+                errors.Add($"{at}.role", $"'{m.Role}' is not supported: LLaVA-CoT answers a single user turn (no system prompt, no history)");
+                continue;
+            }
+            if (question is not null)
+            {
+                errors.Add(at, "only one user message is supported");
+                continue;
+            }
+            question = ReadContent(m.Content, at, errors, ref image) ?? "";
+        }
+        if (errors.Any)
+            return null;
+        return new ReasonParameters
+        {
+            Image = image,
+            Question = question,
+            Search = new SearchSettings
+            {
+                Mode = body.ReasoningMode,
+                BeamSize = body.BeamSize,
+                Temperature = body.Temperature,
+                TopP = body.TopP,
+                TopK = body.TopK,
+                MaxNewTokens = body.MaxCompletionTokens ?? body.MaxTokens,
+                Seed = body.Seed is { } s ? (ulong)s : null,
+            },
+        };
+    }
+
+    private static string? ReadContent(JsonElement content, string at, FieldErrors errors, ref byte[]? image)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+            return content.GetString();
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add($"{at}.content", "must be a string or a list of parts");
+            return null;
+        }
+        var texts = new List<string>();
+        var index = 0;
+        foreach (var part in content.EnumerateArray())
+        {
+            var path = $"{at}.content[{index++}]";
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                errors.Add(path, "must be an object with a type (text or image_url)");
+                continue;
+            }
+            foreach (var p in part.EnumerateObject().Where(p => p.Name != "type" && p.Name != type.GetString()))
+                errors.Add($"{path}.{p.Name}", "unknown field; it is not supported here");
+            switch (type.GetString())
+            {
+                case "text" when part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String:
+                    texts.Add(text.GetString()!);
+                    break;
+                case "text":
+                    errors.Add($"{path}.text", "must be a string");
+                    break;
+                case "image_url":
+                    var url = part.TryGetProperty("image_url", out var obj) && obj.ValueKind == JsonValueKind.Object ? obj : default;
+                    if (url.ValueKind != JsonValueKind.Object || !url.TryGetProperty("url", out var u) || u.ValueKind != JsonValueKind.String)
+                    {
+                        errors.Add($"{path}.image_url.url", "must be a string (a data: URI)");
+                        break;
+                    }
+                    foreach (var p in url.EnumerateObject().Where(p => p.Name is not ("url" or "detail")))
+                        errors.Add($"{path}.image_url.{p.Name}", "unknown field; it is not supported here");
+                    if (url.TryGetProperty("detail", out var detail) && detail.ValueKind != JsonValueKind.Null && detail.GetString() is not ("auto" or null))
+                        errors.Add($"{path}.image_url.detail", "only auto is supported: the image is always tiled at the model's resolution");
+                    if (image is not null)
+                        errors.Add($"{path}.image_url", "only one image per request is supported");
+                    else
+                        image = ImageData.Decode(u.GetString()!, $"{path}.image_url.url", errors);
+                    break;
+                default:
+                    errors.Add($"{path}.type", $"'{type.GetString()}' is not supported (text, image_url)");
+                    break;
+            }
+        }
+        return string.Join("\n", texts);
+    }
+
+    /// <summary>The pieces of one chat reply, built up from the search's events.</summary>
+    private sealed class Reply(string requestId, ServedModel model, long created)
+    {
+        private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
+        private int _promptTokens;
+        private ulong _seed;
+
+        public string Id { get; } = $"chatcmpl-{requestId}";
+
+        public string FinishReason { get; private set; } = "stop";
+
+        public void See(ReasonEvent e)
+        {
+            switch (e)
+            {
+                case RequestAccepted a:
+                    _promptTokens = a.PromptTokens;
+                    _seed = a.Seed;
+                    break;
+                case CandidateFinished c:
+                    _stops[(c.Index, c.Candidate)] = c.StopReason;
+                    break;
+                case StageWinner w:
+                    FinishReason = _stops.GetValueOrDefault((w.Index, w.Candidate)) == StopReason.MaxTokens ? "length" : "stop";
+                    break;
+            }
+        }
+
+        public ChatCompletion Completion(ReasonResult result) => new(Id, "chat.completion", created, model.Id,
+            [new ChatChoice(0, new ChatMessageOut("assistant", result.Text, null), FinishReason, null)],
+            Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result));
+
+        public ChatCompletionChunk Chunk(ChunkDelta delta, string? finishReason) =>
+            new(Id, "chat.completion.chunk", created, model.Id, [new ChunkChoice(0, delta, finishReason, null)], null, null);
+
+        public ChatCompletionChunk UsageChunk(ReasonResult result) =>
+            new(Id, "chat.completion.chunk", created, model.Id, [], Usage(result), null);
+
+        private ChatUsage Usage(ReasonResult result)
+        {
+            var completion = result.GeneratedTokens + result.JudgeTokens;
+            return new ChatUsage(_promptTokens, completion, _promptTokens + completion);
+        }
+    }
+}

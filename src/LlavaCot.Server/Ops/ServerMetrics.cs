@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using LlavaCot.Server.Hosting;
+
+namespace LlavaCot.Server.Ops;
+
+/// <summary>The server's counters and histograms, written in the Prometheus text format (version 0.0.4) at /metrics.</summary>
+public sealed class ServerMetrics(Admission admission, ModelService model)
+{
+    private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+    private readonly Counter _requests = new("llavacot_http_requests_total", "HTTP requests answered, by route and status code.");
+    private readonly Counter _searches = new("llavacot_searches_total", "Searches that ran, by outcome (completed, failed, cancelled).");
+    private readonly Counter _tokens = new("llavacot_tokens_generated_total", "Tokens generated, by kind (candidate: stage text; judge: judge replies).");
+    private readonly Histogram _stages = new("llavacot_stage_duration_seconds", "Time from a stage's start to its winner, by stage.", LatencyBuckets);
+    private readonly Histogram _judges = new("llavacot_judge_duration_seconds", "Time one pairwise judge comparison took.", LatencyBuckets);
+    private readonly Histogram _searchSeconds = new("llavacot_search_duration_seconds", "Time of a whole search, by mode.", LatencyBuckets);
+
+    public void Request(string route, int status) => _requests.Add(1, ("route", route), ("status", status.ToString(CultureInfo.InvariantCulture)));
+
+    public void Search(string outcome) => _searches.Add(1, ("outcome", outcome));
+
+    public void Tokens(string kind, long count) => _tokens.Add(count, ("kind", kind));
+
+    public void Stage(string stage, double seconds) => _stages.Observe(seconds, ("stage", stage));
+
+    public void Judge(double seconds) => _judges.Observe(seconds);
+
+    public void SearchTime(string mode, double seconds) => _searchSeconds.Observe(seconds, ("mode", mode));
+
+    public string Render()
+    {
+        var text = new StringBuilder();
+        _requests.Write(text);
+        Gauge(text, "llavacot_queue_depth", "Searches waiting for a slot.", admission.Waiting);
+        Gauge(text, "llavacot_searches_running", "Searches running now.", admission.Running);
+        Gauge(text, "llavacot_model_ready", "1 once the model is loaded.", model.IsReady ? 1 : 0);
+        _searches.Write(text);
+        _tokens.Write(text);
+        _stages.Write(text);
+        _judges.Write(text);
+        _searchSeconds.Write(text);
+        if (model.IsReady)
+        {
+            var c = model.Host.Model.Counters;
+            Total(text, "llavacot_model_decode_steps_total", "Batched decode steps run by the model.", c.DecodeSteps);
+            Total(text, "llavacot_model_decoded_tokens_total", "Tokens fed through decode steps (all rows of a batch).", c.DecodedTokens);
+            Total(text, "llavacot_model_prefilled_tokens_total", "Prompt tokens prefilled.", c.PrefilledTokens);
+            Total(text, "llavacot_model_vision_runs_total", "Vision tower runs.", c.VisionRuns);
+        }
+        return text.ToString();
+    }
+
+    private static void Gauge(StringBuilder text, string name, string help, double value) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
+            .Append("# TYPE ").Append(name).Append(" gauge\n")
+            .Append(name).Append(' ').Append(Number(value)).Append('\n');
+
+    private static void Total(StringBuilder text, string name, string help, double value) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
+            .Append("# TYPE ").Append(name).Append(" counter\n")
+            .Append(name).Append(' ').Append(Number(value)).Append('\n');
+
+    private static string Number(double v) => double.IsPositiveInfinity(v) ? "+Inf" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Labels(IEnumerable<(string Name, string Value)> labels) =>
+        string.Join(",", labels.Select(l => $"{l.Name}=\"{l.Value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n")}\""));
+
+    private sealed class Counter(string name, string help)
+    {
+        private readonly ConcurrentDictionary<string, double> _values = new();
+
+        public void Add(double amount, params (string, string)[] labels) =>
+            _values.AddOrUpdate(Labels(labels), amount, (_, v) => v + amount);
+
+        public void Write(StringBuilder text)
+        {
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(" counter\n");
+            foreach (var (labels, value) in _values.OrderBy(p => p.Key, StringComparer.Ordinal))
+                text.Append(name).Append(labels.Length > 0 ? $"{{{labels}}}" : "").Append(' ').Append(Number(value)).Append('\n');
+        }
+    }
+
+    private sealed class Histogram(string name, string help, double[] buckets)
+    {
+        private readonly ConcurrentDictionary<string, Series> _series = new();
+
+        public void Observe(double value, params (string, string)[] labels)
+        {
+            var series = _series.GetOrAdd(Labels(labels), _ => new Series(buckets.Length));
+            lock (series)
+            {
+                for (var i = 0; i < buckets.Length; i++)
+                {
+                    if (value <= buckets[i])
+                        series.Counts[i]++;
+                }
+                series.Count++;
+                series.Sum += value;
+            }
+        }
+
+        public void Write(StringBuilder text)
+        {
+            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(" histogram\n");
+            foreach (var (labels, series) in _series.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                lock (series)
+                {
+                    var prefix = labels.Length > 0 ? labels + "," : "";
+                    for (var i = 0; i < buckets.Length; i++)
+                        text.Append(name).Append("_bucket{").Append(prefix).Append("le=\"").Append(Number(buckets[i])).Append("\"} ")
+                            .Append(series.Counts[i]).Append('\n');
+                    text.Append(name).Append("_bucket{").Append(prefix).Append("le=\"+Inf\"} ").Append(series.Count).Append('\n');
+                    var suffix = labels.Length > 0 ? $"{{{labels}}}" : "";
+                    text.Append(name).Append("_sum").Append(suffix).Append(' ').Append(Number(series.Sum)).Append('\n');
+                    text.Append(name).Append("_count").Append(suffix).Append(' ').Append(series.Count).Append('\n');
+                }
+            }
+        }
+
+        private sealed class Series(int buckets)
+        {
+            public long[] Counts { get; } = new long[buckets];
+            public long Count { get; set; }
+            public double Sum { get; set; }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.ClientModel;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using OpenAI;
+using OpenAI.Chat;
+using OpenAI.Models;
+
+namespace LlavaCot.Server.Tests;
+
+public class OpenAiTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
+{
+    private ChatClient Client() => new("mllama-tiny", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") });
+
+    private static List<ChatMessage> Question() =>
+    [
+        new UserChatMessage(ChatMessageContentPart.CreateTextPart("What is in the picture?"),
+            ChatMessageContentPart.CreateImagePart(BinaryData.FromBytes(ServerUnderTest.Image()), "image/png")),
+    ];
+
+    // Greedy sampling makes every candidate the same, so the answer is fixed whatever seed the server picks.
+    private static ChatCompletionOptions Options() => new() { MaxOutputTokenCount = 10, Temperature = 0 };
+
+    [Fact]
+    public async Task The_official_client_gets_a_completion_and_the_same_text_streamed()
+    {
+        var client = Client();
+        ChatCompletion completion = await client.CompleteChatAsync(Question(), Options());
+        Assert.Equal("mllama-tiny", completion.Model);
+        Assert.Equal(ChatMessageRole.Assistant, completion.Role);
+        var text = Assert.Single(completion.Content).Text;
+        Assert.False(string.IsNullOrEmpty(text));
+        Assert.Contains(completion.FinishReason, new[] { ChatFinishReason.Stop, ChatFinishReason.Length });
+        Assert.True(completion.Usage.InputTokenCount > 0);
+        Assert.True(completion.Usage.OutputTokenCount > 0);
+        Assert.Equal(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount);
+
+        var streamed = new StringBuilder();
+        var updates = 0;
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        await foreach (var update in client.CompleteChatStreamingAsync(Question(), Options()))
+        {
+            updates++;
+            foreach (var part in update.ContentUpdate)
+                streamed.Append(part.Text);
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+        Assert.Equal(text, streamed.ToString());
+        Assert.True(updates >= 6, $"one chunk per stage winner plus role, finish and usage; got {updates}");
+        Assert.Equal(completion.FinishReason, finish);
+        Assert.Equal(completion.Usage.InputTokenCount, usage!.InputTokenCount);
+    }
+
+    [Fact]
+    public async Task The_official_client_lists_the_model()
+    {
+        var models = new OpenAIModelClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") });
+        OpenAIModelCollection list = await models.GetModelsAsync();
+        Assert.Equal("mllama-tiny", Assert.Single(list).Id);
+    }
+
+    [Fact]
+    public async Task Raw_responses_have_the_openai_shapes_and_take_the_extra_fields()
+    {
+        var body = JsonNode.Parse($$$"""
+            {"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,{{{Convert.ToBase64String(ServerUnderTest.Image())}}}","detail":"auto"}}]}],
+             "max_tokens":8,"seed":5,"reasoning_mode":"best_of_n","beam_size":3,"top_k":20}
+            """)!;
+        using var response = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var c = await ServerUnderTest.Json(response);
+        Assert.StartsWith("chatcmpl-", (string?)c["id"]);
+        Assert.Equal("chat.completion", (string?)c["object"]);
+        Assert.InRange((long)c["created"]!, DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        var choice = Assert.Single(c["choices"]!.AsArray())!;
+        Assert.Equal(0, (int)choice["index"]!);
+        Assert.Equal("assistant", (string?)choice["message"]!["role"]);
+        Assert.Contains((string?)choice["finish_reason"], new[] { "stop", "length" });
+        var usage = c["usage"]!;
+        Assert.Equal((int)usage["prompt_tokens"]! + (int)usage["completion_tokens"]!, (int)usage["total_tokens"]!);
+        var extra = c["llavacot"]!;
+        Assert.Equal(5UL, (ulong)extra["seed"]!);
+        Assert.Equal("best_of_n", (string?)extra["result"]!["mode"]);
+        Assert.Equal(3, (int)extra["result"]!["beam_size"]!);
+        Assert.Equal((string?)extra["result"]!["text"], (string?)choice["message"]!["content"]);
+
+        body["stream"] = true;
+        body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        using var streamed = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal("text/event-stream", streamed.Content.Headers.ContentType!.MediaType);
+        using var reader = new SseReader(await streamed.Content.ReadAsStreamAsync());
+        var frames = await reader.RestAsync();
+        Assert.All(reader.Lines, l => Assert.True(l.Length == 0 || l.StartsWith("data: ", StringComparison.Ordinal), l));
+        Assert.Equal("[DONE]", frames[^1].Data);
+        var chunks = frames.SkipLast(1).Select(f => JsonNode.Parse(f.Data)!).ToList();
+        Assert.All(chunks, k =>
+        {
+            Assert.Equal("chat.completion.chunk", (string?)k["object"]);
+            Assert.Equal(((string?)c["id"])!.Length, ((string?)k["id"])!.Length);
+            Assert.Equal("mllama-tiny", (string?)k["model"]);
+        });
+        Assert.Single(chunks.Select(k => (string?)k["id"]).Distinct());
+        Assert.Equal("assistant", (string?)chunks[0]["choices"]![0]!["delta"]!["role"]);
+        var content = string.Concat(chunks.Where(k => k["choices"]!.AsArray().Count > 0).Select(k => (string?)k["choices"]![0]!["delta"]!["content"]));
+        Assert.Equal((string?)choice["message"]!["content"], content);
+        Assert.Equal((string?)choice["finish_reason"], (string?)chunks[^2]["choices"]![0]!["finish_reason"]);
+        Assert.Empty(chunks[^1]["choices"]!.AsArray());
+        Assert.Equal(usage.ToJsonString(), chunks[^1]["usage"]!.ToJsonString());
+    }
+}
