@@ -19,6 +19,21 @@ public enum ReasoningMode
     TwoStage,
 }
 
+/// <summary>The wire names of the modes (API fields, events, CLI options).</summary>
+public static class ReasoningModes
+{
+    public static IReadOnlyDictionary<string, ReasoningMode> ByName { get; } = new Dictionary<string, ReasoningMode>(StringComparer.Ordinal)
+    {
+        ["stage_beam"] = ReasoningMode.StageBeam,
+        ["best_of_n"] = ReasoningMode.BestOfN,
+        ["sentence_beam"] = ReasoningMode.SentenceBeam,
+        ["single"] = ReasoningMode.Single,
+        ["two_stage"] = ReasoningMode.TwoStage,
+    };
+
+    public static string Name(ReasoningMode mode) => ByName.First(m => m.Value == mode).Key;
+}
+
 public sealed record ReasonOptions
 {
     public const int MaxBeamSize = 16;

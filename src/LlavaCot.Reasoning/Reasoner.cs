@@ -102,7 +102,7 @@ public sealed class ReasoningRun : IAsyncDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var context = new SearchContext(_session, _request, _seeds, _indices, channel.Writer, stop.Token);
         var o = _request.Options;
-        context.Emit(new RequestAccepted(_request.RequestId, SearchContext.ModeName(o.Mode), o.BeamSize, o.Seed!.Value, _session.PromptIds.Count));
+        context.Emit(new RequestAccepted(_request.RequestId, ReasoningModes.Name(o.Mode), o.BeamSize, o.Seed!.Value, _session.PromptIds.Count));
         var search = Task.Run(async () =>
         {
             try

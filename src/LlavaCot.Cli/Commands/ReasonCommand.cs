@@ -73,15 +73,10 @@ public static class ReasonCommand
         return failed ? 1 : 0;
     }
 
-    public static ReasoningMode ParseMode(string mode) => mode switch
-    {
-        "stage_beam" => ReasoningMode.StageBeam,
-        "best_of_n" => ReasoningMode.BestOfN,
-        "sentence_beam" => ReasoningMode.SentenceBeam,
-        "single" => ReasoningMode.Single,
-        "two_stage" => ReasoningMode.TwoStage,
-        _ => throw new UsageException($"--mode '{mode}' is not one of stage_beam, best_of_n, sentence_beam, single, two_stage"),
-    };
+    public static ReasoningMode ParseMode(string mode) =>
+        ReasoningModes.ByName.TryGetValue(mode, out var parsed)
+            ? parsed
+            : throw new UsageException($"--mode '{mode}' is not one of {string.Join(", ", ReasoningModes.ByName.Keys)}");
 
     private static int Int(CommandArgs args, string name, int fallback) =>
         args.Option(name) is not { } v ? fallback

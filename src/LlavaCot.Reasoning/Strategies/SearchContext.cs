@@ -108,16 +108,7 @@ public sealed class SearchContext
     }
 
     public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null) => new(
-        text, conclusion ?? Answers.Conclusion(text), ModeName(Options.Mode), Options.BeamSize, stages,
+        text, conclusion ?? Answers.Conclusion(text), ReasoningModes.Name(Options.Mode), Options.BeamSize, stages,
         GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds);
 
-    public static string ModeName(ReasoningMode mode) => mode switch
-    {
-        ReasoningMode.StageBeam => "stage_beam",
-        ReasoningMode.BestOfN => "best_of_n",
-        ReasoningMode.SentenceBeam => "sentence_beam",
-        ReasoningMode.Single => "single",
-        ReasoningMode.TwoStage => "two_stage",
-        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
-    };
 }

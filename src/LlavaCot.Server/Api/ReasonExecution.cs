@@ -41,7 +41,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         if (!model.IsReady)
             return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
                 "the model is still loading; see /health/ready", o.RetryAfterSeconds));
-        var trace = new ReasonTrace { Mode = ReasonParameters.Modes.First(m => m.Value == request.Options.Mode).Key, BeamSize = request.Options.BeamSize };
+        var trace = new ReasonTrace { Mode = ReasoningModes.Name(request.Options.Mode), BeamSize = request.Options.BeamSize };
         http.Features.Set(trace);
         var ticket = admission.TryEnter();
         if (ticket is null)

@@ -15,14 +15,7 @@ public sealed record ReasonParameters
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for two).</summary>
     public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens");
 
-    public static readonly IReadOnlyDictionary<string, ReasoningMode> Modes = new Dictionary<string, ReasoningMode>(StringComparer.Ordinal)
-    {
-        ["stage_beam"] = ReasoningMode.StageBeam,
-        ["best_of_n"] = ReasoningMode.BestOfN,
-        ["sentence_beam"] = ReasoningMode.SentenceBeam,
-        ["single"] = ReasoningMode.Single,
-        ["two_stage"] = ReasoningMode.TwoStage,
-    };
+    public static IReadOnlyDictionary<string, ReasoningMode> Modes => ReasoningModes.ByName;
 
     /// <summary>Checks every field against the engine's and the server's limits; null with <paramref name="errors"/> filled when any is wrong.</summary>
     public ReasonRequest? ToRequest(string requestId, ServerOptions limits, FieldErrors errors, Names? names = null)
