@@ -1,0 +1,46 @@
+using LlavaCot.Model.Layers;
+using LlavaCot.Tests;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Tests.Layers;
+
+public class Bf16GemvTests
+{
+    [Theory]
+    [InlineData(512, false)]
+    [InlineData(512, true)]
+    [InlineData(4096, false)]
+    public void Matches_an_fp32_product_of_the_same_bf16_values(int width, bool withBias)
+    {
+        Assert.True(Bf16Gemv.IsSupported, "this machine lacks AVX2 + FMA");
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        var weight = randn(1000, width, generator: generator).mul(0.05).to(ScalarType.BFloat16);
+        var bias = withBias ? randn(1000, generator: generator).to(ScalarType.BFloat16) : null;
+        var x = randn(1, width, generator: generator).to(ScalarType.BFloat16);
+        Assert.True(Bf16Gemv.Handles(x, weight));
+
+        var actual = Bf16Gemv.Forward(x, weight, bias);
+        var exact = x.to(ScalarType.Float64).matmul(weight.to(ScalarType.Float64).t());
+        if (bias is not null)
+            exact += bias.to(ScalarType.Float64);
+        Assert.Equal(ScalarType.BFloat16, actual.dtype);
+        // fp32 accumulation, then one rounding to bf16: within the unit roundoff 2^-8 of the magnitude (plus a little).
+        var error = (actual.to(ScalarType.Float64) - exact).abs();
+        var allowed = exact.abs() * Math.Pow(2, -8) + 1e-3;
+        Assert.True(error.le(allowed).all().item<bool>(), $"max error {error.max().item<double>()}");
+        // And it agrees with libtorch's own bf16 linear to bf16 precision.
+        var torchResult = nn.functional.linear(x, weight, bias);
+        TensorAssert.Close(torchResult, actual, 2 * Math.Pow(2, -8) * exact.abs().max().item<double>() + 1e-2, "vs libtorch");
+    }
+
+    [Fact]
+    public void Other_shapes_and_dtypes_are_left_to_libtorch()
+    {
+        using var scope = NewDisposeScope();
+        var weight = zeros(64, 512, ScalarType.BFloat16);
+        Assert.False(Bf16Gemv.Handles(zeros(2, 512, ScalarType.BFloat16), weight));
+        Assert.False(Bf16Gemv.Handles(zeros(1, 512, ScalarType.Float32), weight.to(ScalarType.Float32)));
+        Assert.False(Bf16Gemv.Handles(zeros(1, 24, ScalarType.BFloat16), zeros(64, 24, ScalarType.BFloat16)));
+    }
+}
