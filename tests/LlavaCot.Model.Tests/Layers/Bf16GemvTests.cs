@@ -41,6 +41,6 @@ public class Bf16GemvTests
         var weight = zeros(64, 512, ScalarType.BFloat16);
         Assert.False(Bf16Gemv.Handles(zeros(2, 512, ScalarType.BFloat16), weight));
         Assert.False(Bf16Gemv.Handles(zeros(1, 512, ScalarType.Float32), weight.to(ScalarType.Float32)));
-        Assert.False(Bf16Gemv.Handles(zeros(1, 24, ScalarType.BFloat16), zeros(64, 24, ScalarType.BFloat16)));
+        Assert.False(Bf16Gemv.Handles(zeros(1, 96, ScalarType.BFloat16), zeros(64, 96, ScalarType.BFloat16)));
     }
 }
