@@ -1,4 +1,4 @@
-namespace LlavaCot.Model.Inputs;
+namespace LlavaCot.Model;
 
 /// <summary>Runs a row loop in a few contiguous bands, one per core: per-row tasks would cost more than the rows.</summary>
 internal static class ParallelRows
