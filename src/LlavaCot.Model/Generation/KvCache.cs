@@ -168,14 +168,16 @@ public sealed class KvCache : IDisposable
         return kept;
     }
 
-    private Tensor? CopyPrefix(Tensor? source, int copies, long capacity)
+    /// <summary>A new buffer of <paramref name="copies"/> rows and <paramref name="capacity"/> positions holding the cached positions of <paramref name="source"/> (one row repeated, or the same rows).</summary>
+    private Tensor? CopyPrefix(Tensor? source, long copies, long capacity)
     {
         if (source is null)
             return null;
         var target = empty([copies, source.shape[1], capacity, source.shape[3]], source.dtype, source.device).DetachFromDisposeScope();
         using var prefix = target.narrow(2, 0, Length);
         using var sourcePrefix = source.narrow(2, 0, Length);
-        prefix.copy_(sourcePrefix.expand(copies, -1, -1, -1));
+        using var repeated = sourcePrefix.expand(copies, -1, -1, -1);
+        prefix.copy_(repeated);
         return target;
     }
 
@@ -194,13 +196,8 @@ public sealed class KvCache : IDisposable
 
     private Tensor? Regrow(Tensor? buffer, long capacity)
     {
-        if (buffer is null)
-            return null;
-        var grown = empty([buffer.shape[0], buffer.shape[1], capacity, buffer.shape[3]], buffer.dtype, buffer.device).DetachFromDisposeScope();
-        using (var target = grown.narrow(2, 0, Length))
-        using (var source = buffer.narrow(2, 0, Length))
-            target.copy_(source);
-        buffer.Dispose();
+        var grown = CopyPrefix(buffer, Batch, capacity);
+        buffer?.Dispose();
         return grown;
     }
 
