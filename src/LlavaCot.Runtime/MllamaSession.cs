@@ -75,7 +75,7 @@ internal sealed class MllamaSession : IGenerationSession
     public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
         Owner.Worker.RunAsync(() =>
         {
-            var withImage = request.WithImage && _images is not null;
+            var withImage = UsesImage(request);
             var ids = Tokenizer.Encode(Owner.Inputs.Prompt(request.UserText, withImage));
             var spec = new DecodeSpec([request.Seed], request.Stop, request.Sampling, Owner.Eos,
                 [Tokenizer.Decode(ids, skipSpecialTokens: true)], !request.KeepSpecialTokens);
@@ -102,7 +102,7 @@ internal sealed class MllamaSession : IGenerationSession
             foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => BatchKey(requests[i])))
             {
                 var rows = group.ToList();
-                var generated = GenerateStacked(rows.Select(i => requests[i]).ToList(), requests[rows[0]].WithImage && _images is not null, ct);
+                var generated = GenerateStacked(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct);
                 for (var k = 0; k < rows.Count; k++)
                     results[rows[k]] = ToCompletion(requests[rows[k]], generated[k]);
             }
@@ -110,8 +110,11 @@ internal sealed class MllamaSession : IGenerationSession
         }, ct);
     }
 
+    /// <summary>A completion asked with the image gets it only if the session has one (else the text-only template).</summary>
+    private bool UsesImage(CompletionRequest r) => r.WithImage && _images is not null;
+
     private string BatchKey(CompletionRequest r) => string.Join("\u0001",
-        [r.WithImage && _images is not null, r.Stop.MaxNewTokens, r.Stop.StopAtPeriod, r.Stop.IgnoreEos, r.KeepSpecialTokens, r.Sampling,
+        [UsesImage(r), r.Stop.MaxNewTokens, r.Stop.StopAtPeriod, r.Stop.IgnoreEos, r.KeepSpecialTokens, r.Sampling,
             .. r.Stop.StopStrings]);
 
     private Completion ToCompletion(CompletionRequest request, GeneratedSequence generated)
@@ -136,17 +139,19 @@ internal sealed class MllamaSession : IGenerationSession
             foreach (var request in requests)
             {
                 var ids = Tokenizer.Encode(Owner.Inputs.Prompt(request.UserText, withImage));
-                var (cache, reused) = _pool!.Acquire(ids, withImage);
-                using var rows = withImage ? Bias(ids, reused) : null;
-                firstLogits.Add(Model.Prefill(Ids(ids, reused), cache, kv, rows).select(1, 0));
-                _pool.Commit(cache, ids);
+                var (cache, logits, next) = PrefillPooled(ids, withImage);
+                firstLogits.Add(logits);
                 // A copy: the pool may reuse or evict its cache for the next prompt.
                 copies.Add(cache.Fork(1, 0));
-                continuation ??= rows?.LastRow();
+                // Every image prompt's following tokens see the whole image: one row serves all.
+                if (continuation is null)
+                    continuation = next;
+                else
+                    next?.Dispose();
                 texts.Add(Tokenizer.Decode(ids, skipSpecialTokens: true));
             }
             var first = requests[0];
-            using var stacked = KvCache.Stack(copies, Math.Min(first.Stop.MaxNewTokens, 256));
+            using var stacked = KvCache.Stack(copies, Reserve(first.Stop));
             var spec = new DecodeSpec(requests.Select(r => r.Seed).ToList(), first.Stop, first.Sampling, Owner.Eos, texts,
                 !first.KeepSpecialTokens);
             return BatchDecoder.Run(Model, Tokenizer, stacked, cat(firstLogits), kv, continuation, spec, null, ct);
@@ -172,15 +177,27 @@ internal sealed class MllamaSession : IGenerationSession
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        var (cache, reused) = _pool!.Acquire(prefix, withImage);
-        var kv = withImage ? _imageKv : null;
-        using var rows = withImage ? Bias(prefix, reused) : null;
-        var logits = Model.Prefill(Ids(prefix, reused), cache, kv, rows).select(1, 0);
-        _pool.Commit(cache, prefix);
-        using var continuation = rows?.LastRow();
-        using var fork = cache.Fork(spec.Seeds.Count, Math.Min(spec.Stop.MaxNewTokens, 256));
-        return BatchDecoder.Run(Model, Tokenizer, fork, logits, kv, continuation, spec, onDelta, ct);
+        var (cache, logits, continuation) = PrefillPooled(prefix, withImage);
+        using (continuation)
+        using (var fork = cache.Fork(spec.Seeds.Count, Reserve(spec.Stop)))
+            return BatchDecoder.Run(Model, Tokenizer, fork, logits, withImage ? _imageKv : null, continuation, spec, onDelta, ct);
     }
+
+    /// <summary>
+    /// Prefills <paramref name="ids"/> into a pooled cache, reusing its longest cached prefix. Returns the cache (the
+    /// pool's), the last position's logits and the cross-attention row of the tokens that will follow.
+    /// </summary>
+    private (KvCache Cache, Tensor Logits, CrossAttentionBias? Continuation) PrefillPooled(IReadOnlyList<int> ids, bool withImage)
+    {
+        var (cache, reused) = _pool!.Acquire(ids, withImage);
+        using var rows = withImage ? Bias(ids, reused) : null;
+        var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? _imageKv : null, rows).select(1, 0);
+        _pool.Commit(cache, ids);
+        return (cache, logits, rows?.LastRow());
+    }
+
+    /// <summary>Decode room reserved up front; the cache grows past it if a long generation needs more.</summary>
+    private static long Reserve(StopCondition stop) => Math.Min(stop.MaxNewTokens, 256);
 
     private IReadOnlyList<GeneratedSequence> GenerateAlone(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
         Action<int, string>? onDelta, CancellationToken ct)
@@ -188,7 +205,7 @@ internal sealed class MllamaSession : IGenerationSession
         using var scope = NewDisposeScope();
         using var kv = withImage ? EncodeImage() : null;
         using var rows = withImage ? Bias(prefix, 0) : null;
-        using var cache = Model.NewCache(1, prefix.Count + Math.Min(spec.Stop.MaxNewTokens, 256));
+        using var cache = Model.NewCache(1, prefix.Count + Reserve(spec.Stop));
         var logits = Model.Prefill(Ids(prefix, 0), cache, kv, rows).select(1, 0);
         using var continuation = rows?.LastRow();
         return BatchDecoder.Run(Model, Tokenizer, cache, logits, kv, continuation, spec, onDelta, ct);
