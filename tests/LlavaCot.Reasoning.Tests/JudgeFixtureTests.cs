@@ -9,6 +9,31 @@ public class JudgeFixtureTests
 {
     private static readonly string CasesFile = Fixtures.Path("llava-cot-judge", "cases.json");
 
+    /// <summary>One case of cases.json: the judge's input, the scripted replies, and what the reference did.</summary>
+    private sealed record JudgeCase(
+        JudgeType Type, string Question, string First, string Second, string[] Replies,
+        (bool WithImage, string Text)[] ExpectedCalls, int RepliesUsed, int Verdict)
+    {
+        public static JudgeCase Read(int index)
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(CasesFile));
+            var c = doc.RootElement.GetProperty("cases")[index];
+            var input = c.GetProperty("input");
+            var outputs = input.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToArray();
+            var expected = c.GetProperty("expected");
+            return new JudgeCase(
+                Enum.Parse<JudgeType>(input.GetProperty("type").GetString()!, ignoreCase: true),
+                input.GetProperty("question").GetString()!, outputs[0], outputs[1],
+                c.GetProperty("judge_replies").EnumerateArray().Select(r => r.GetString()!).ToArray(),
+                expected.GetProperty("calls").EnumerateArray()
+                    .Select(e => (e.GetProperty("has_image").GetBoolean(), e.GetProperty("text").GetString()!)).ToArray(),
+                expected.GetProperty("replies_used").GetInt32(),
+                expected.GetProperty("verdict").GetInt32());
+        }
+
+        public Task<JudgeVerdict> RunAsync(Judge judge) => judge.CompareAsync(Type, Question, First, Second, CancellationToken.None);
+    }
+
     public static TheoryData<int> CaseIndices()
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(CasesFile));
@@ -19,12 +44,8 @@ public class JudgeFixtureTests
     [MemberData(nameof(CaseIndices))]
     public async Task Judge_issues_the_reference_calls_and_verdict(int index)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(CasesFile));
-        var c = doc.RootElement.GetProperty("cases")[index];
-        var input = c.GetProperty("input");
-        var type = Enum.Parse<JudgeType>(input.GetProperty("type").GetString()!, ignoreCase: true);
-        var outputs = input.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToArray();
-        var replies = new Queue<string>(c.GetProperty("judge_replies").EnumerateArray().Select(r => r.GetString()!));
+        var c = JudgeCase.Read(index);
+        var replies = new Queue<string>(c.Replies);
         var calls = new List<CompletionRequest>();
         var judge = new Judge((requests, _) =>
         {
@@ -32,19 +53,17 @@ public class JudgeFixtureTests
             return Task.FromResult<IReadOnlyList<Completion>>(requests.Select(_ => new Completion(replies.Dequeue(), 1, StopReason.EndOfSequence)).ToList());
         }, SamplingOptions.Default, 2048, new SeedStream(1));
 
-        var verdict = await judge.CompareAsync(type, input.GetProperty("question").GetString()!, outputs[0], outputs[1], CancellationToken.None);
+        var verdict = await c.RunAsync(judge);
 
-        var expected = c.GetProperty("expected");
-        var expectedCalls = expected.GetProperty("calls").EnumerateArray().ToList();
-        Assert.Equal(expectedCalls.Count, calls.Count);
+        Assert.Equal(c.ExpectedCalls.Length, calls.Count);
         for (var i = 0; i < calls.Count; i++)
         {
-            Assert.Equal(expectedCalls[i].GetProperty("has_image").GetBoolean(), calls[i].WithImage);
-            Assert.Equal(expectedCalls[i].GetProperty("text").GetString(), calls[i].UserText);
+            Assert.Equal(c.ExpectedCalls[i].WithImage, calls[i].WithImage);
+            Assert.Equal(c.ExpectedCalls[i].Text, calls[i].UserText);
             Assert.True(calls[i].KeepSpecialTokens);
         }
-        Assert.Equal(expected.GetProperty("replies_used").GetInt32(), c.GetProperty("judge_replies").GetArrayLength() - replies.Count);
-        Assert.Equal(expected.GetProperty("verdict").GetInt32(), verdict.Winner);
+        Assert.Equal(c.RepliesUsed, c.Replies.Length - replies.Count);
+        Assert.Equal(c.Verdict, verdict.Winner);
         Assert.Equal(calls.Count, verdict.Calls.Count);
     }
 
@@ -53,17 +72,9 @@ public class JudgeFixtureTests
     [MemberData(nameof(CaseIndices))]
     public async Task Batched_judge_reports_the_reference_calls_and_verdict(int index)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(CasesFile));
-        var c = doc.RootElement.GetProperty("cases")[index];
-        var input = c.GetProperty("input");
-        var type = Enum.Parse<JudgeType>(input.GetProperty("type").GetString()!, ignoreCase: true);
-        var outputs = input.GetProperty("outputs").EnumerateArray().Select(o => o.GetString()!).ToArray();
-        var expected = c.GetProperty("expected");
-        var expectedCalls = expected.GetProperty("calls").EnumerateArray().ToList();
+        var c = JudgeCase.Read(index);
         // Replies by prompt: a batch may also ask a pre-check the reference skipped; it gets a neutral reply.
-        var replyFor = expectedCalls.Select(e => e.GetProperty("text").GetString()!)
-            .Zip(c.GetProperty("judge_replies").EnumerateArray().Select(r => r.GetString()!))
-            .ToDictionary(p => p.First, p => p.Second);
+        var replyFor = c.ExpectedCalls.Select(e => e.Text).Zip(c.Replies).ToDictionary(p => p.First, p => p.Second);
         var batches = new List<int>();
         var judge = new Judge((requests, _) =>
         {
@@ -72,12 +83,11 @@ public class JudgeFixtureTests
                 .Select(r => new Completion(replyFor.GetValueOrDefault(r.UserText, "correct"), 1, StopReason.EndOfSequence)).ToList());
         }, SamplingOptions.Default, 2048, new SeedStream(1), batch: true);
 
-        var verdict = await judge.CompareAsync(type, input.GetProperty("question").GetString()!, outputs[0], outputs[1], CancellationToken.None);
+        var verdict = await c.RunAsync(judge);
 
-        Assert.Equal(expected.GetProperty("verdict").GetInt32(), verdict.Winner);
-        Assert.Equal(expectedCalls.Select(e => (e.GetProperty("has_image").GetBoolean(), e.GetProperty("text").GetString())),
-            verdict.Calls.Select(k => (k.WithImage, (string?)k.Prompt)));
-        if (type == JudgeType.Reasoning)
+        Assert.Equal(c.Verdict, verdict.Winner);
+        Assert.Equal(c.ExpectedCalls, verdict.Calls.Select(k => (k.WithImage, k.Prompt)));
+        if (c.Type == JudgeType.Reasoning)
             Assert.Equal(2, batches[0]);
     }
 }
