@@ -3,6 +3,8 @@ using LlavaCot.Model;
 using LlavaCot.Model.Config;
 using LlavaCot.Model.Inputs;
 using LlavaCot.Model.IO;
+using LlavaCot.Reasoning;
+using LlavaCot.Runtime;
 
 namespace LlavaCot.Cli;
 
@@ -18,12 +20,14 @@ public static class CliApp
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
           reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
-                 [--max-new-tokens T] [--temperature t] [--dtype float32|bfloat16] [--tokens true]   answer a question, stage by stage
+                 [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--tokens true]
+                 answer a question, stage by stage; the image is a file or - for standard input
+          reason <model dir> --no-image "question" [options as above]   a text-only question
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)
     {
         TorchNative.Initialize();
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -39,7 +43,8 @@ public static class CliApp
                 "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], []), stdout),
                 "tokenize" => TokenizeCommand.Run(args[1..], stdout),
                 "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
-                "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options), stdout),
+                "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options, ReasonCommand.Flags), stdout,
+                    stdin ?? Stream.Null),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
@@ -49,7 +54,8 @@ public static class CliApp
         {
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
-        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException)
+        catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException
+                                       or InvalidReasonRequestException or DemoModelException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }

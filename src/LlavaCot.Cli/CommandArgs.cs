@@ -3,23 +3,26 @@ namespace LlavaCot.Cli;
 /// <summary>A wrong command line; reported with the usage text.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Positional arguments and <c>--name value</c> options of one command.</summary>
+/// <summary>Positional arguments, <c>--name value</c> options and <c>--flag</c> switches of one command.</summary>
 public sealed class CommandArgs
 {
     private readonly Dictionary<string, string> _options;
+    private readonly HashSet<string> _flags;
 
     public IReadOnlyList<string> Positional { get; }
 
-    private CommandArgs(List<string> positional, Dictionary<string, string> options)
+    private CommandArgs(List<string> positional, Dictionary<string, string> options, HashSet<string> flags)
     {
         Positional = positional;
         _options = options;
+        _flags = flags;
     }
 
-    public static CommandArgs Parse(string[] args, IReadOnlyCollection<string> knownOptions)
+    public static CommandArgs Parse(string[] args, IReadOnlyCollection<string> knownOptions, IReadOnlyCollection<string>? knownFlags = null)
     {
         var positional = new List<string>();
         var options = new Dictionary<string, string>();
+        var flags = new HashSet<string>();
         for (var i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
@@ -28,14 +31,21 @@ public sealed class CommandArgs
                 continue;
             }
             var name = args[i][2..];
+            if (knownFlags?.Contains(name) == true)
+            {
+                flags.Add(name);
+                continue;
+            }
             if (!knownOptions.Contains(name))
                 throw new UsageException($"unknown option --{name}");
             if (i + 1 >= args.Length)
                 throw new UsageException($"option --{name} needs a value");
             options[name] = args[++i];
         }
-        return new CommandArgs(positional, options);
+        return new CommandArgs(positional, options, flags);
     }
+
+    public bool Flag(string name) => _flags.Contains(name);
 
     public string Required(int index, string what) =>
         index < Positional.Count ? Positional[index] : throw new UsageException($"missing {what}");

@@ -1,3 +1,4 @@
 using LlavaCot.Cli;
 
-return CliApp.Run(args, Console.Out, Console.Error);
+using var stdin = Console.OpenStandardInput();
+return CliApp.Run(args, Console.Out, Console.Error, stdin);

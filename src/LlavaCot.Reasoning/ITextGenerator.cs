@@ -12,13 +12,23 @@ public interface ITextGenerator
 
 /// <param name="Image">Encoded image bytes, or null for a text-only question.</param>
 /// <param name="Naive">Re-run the vision tower and re-prefill everything on every call, as the reference code does.</param>
-public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false);
+/// <param name="Date">The date text-only prompts carry; null: the generator's own setting, else today.</param>
+public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false, DateOnly? Date = null);
+
+/// <summary>
+/// What a session's outputs depend on beyond the request and its seed: exact replay is promised only for the same
+/// date in text-only prompts, compute dtype, device and CPU features.
+/// </summary>
+public sealed record SessionInfo(DateOnly Date, string DType, string Device, string CpuFeatures);
 
 /// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
 public interface IGenerationSession : IAsyncDisposable
 {
     /// <summary>The rendered prompt: the prefix every candidate's ids start with.</summary>
     IReadOnlyList<int> PromptIds { get; }
+
+    /// <summary>What the outputs depend on besides the request (null where a test double has no model).</summary>
+    SessionInfo? Info => null;
 
     /// <summary>
     /// Samples one continuation of <see cref="SampleRequest.Prefix"/> per seed, independently. Each candidate's
@@ -33,11 +43,16 @@ public interface IGenerationSession : IAsyncDisposable
     bool BatchesCompletions => false;
 
     /// <summary>Several independent completions; each result is what <see cref="CompleteAsync"/> would give for its request.</summary>
-    async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken cancellationToken)
+    Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken cancellationToken) =>
+        OneByOneAsync(this, requests, cancellationToken);
+
+    /// <summary>The requests' completions one after another (what a session that does not batch does).</summary>
+    static async Task<IReadOnlyList<Completion>> OneByOneAsync(IGenerationSession session, IReadOnlyList<CompletionRequest> requests,
+        CancellationToken cancellationToken)
     {
         var results = new List<Completion>();
         foreach (var request in requests)
-            results.Add(await CompleteAsync(request, null, cancellationToken));
+            results.Add(await session.CompleteAsync(request, null, cancellationToken));
         return results;
     }
 }

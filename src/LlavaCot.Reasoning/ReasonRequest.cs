@@ -32,6 +32,9 @@ public static class ReasoningModes
     };
 
     public static string Name(ReasoningMode mode) => ByName.First(m => m.Value == mode).Key;
+
+    /// <summary>The message for a mode name that is none of these.</summary>
+    public static string Unknown(string name) => $"'{name}' is not one of {string.Join(", ", ByName.Keys)}";
 }
 
 public sealed record ReasonOptions
@@ -45,6 +48,12 @@ public sealed record ReasonOptions
 
     /// <summary>Seed of every random choice in the search; null picks one (reported in the accepted event).</summary>
     public ulong? Seed { get; init; }
+
+    /// <summary>
+    /// The date text-only prompts carry (the chat template's "Today Date"); null: the server's setting, else today.
+    /// Pinning it lets a request be replayed exactly later.
+    /// </summary>
+    public DateOnly? Date { get; init; }
 
     /// <summary>Re-run everything per call, like the reference code (benchmarks, equivalence tests).</summary>
     public bool Naive { get; init; }

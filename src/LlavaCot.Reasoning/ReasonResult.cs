@@ -3,6 +3,8 @@ namespace LlavaCot.Reasoning;
 /// <summary>The outcome of a search: the full tagged answer, the CONCLUSION alone, and how it was reached.</summary>
 /// <param name="Text">Everything generated after the prompt (all stages, tags included).</param>
 /// <param name="Conclusion">The text between &lt;CONCLUSION&gt; and &lt;/CONCLUSION&gt;, trimmed (the whole answer if absent).</param>
+/// <param name="JudgeCalls">Every judge and pre-check call made, also those a batch made whose reply was not needed.</param>
+/// <param name="Replay">What else the answer depends on: the date in text-only prompts, compute dtype, device, CPU features.</param>
 public sealed record ReasonResult(
     string Text,
     string Conclusion,
@@ -12,7 +14,8 @@ public sealed record ReasonResult(
     int GeneratedTokens,
     int JudgeCalls,
     int JudgeTokens,
-    double ElapsedSeconds);
+    double ElapsedSeconds,
+    SessionInfo? Replay = null);
 
 /// <param name="Candidates">Token count of each candidate of the stage.</param>
 /// <param name="Verdicts">The comparisons, in the order they were made.</param>

@@ -24,17 +24,23 @@ public sealed class StopMatcher
 
     public bool IsActive => _stops.Count > 0 || _stopAtPeriod;
 
-    /// <summary>Adds newly decoded text; true when the sequence should stop.</summary>
-    public bool Append(string delta)
+    /// <summary>
+    /// Adds newly released text; true when the sequence should stop. <paramref name="tail"/> is what the full decode
+    /// currently shows beyond the released text (held back by a streaming decoder): the decision is made on the
+    /// whole text, as the reference makes it, but only released text is kept.
+    /// </summary>
+    public bool Append(string delta, string tail = "")
     {
         _text.Append(delta);
-        if (_stopAtPeriod && _text.Length > 0 && _text[^1] == '.')
+        if (_stopAtPeriod && EndsWithPeriod(tail))
             return true;
         var longest = _stops.Count == 0 ? 0 : _stops.Max(s => s.Length);
         var from = Math.Max(0, _searchedTo - longest + 1);
-        var window = _text.ToString(from, _text.Length - from);
+        var window = _text.ToString(from, _text.Length - from) + tail;
         ScannedCharacters += window.Length;
         _searchedTo = _text.Length;
         return _stops.Any(s => window.Contains(s, StringComparison.Ordinal));
     }
+
+    private bool EndsWithPeriod(string tail) => tail.Length > 0 ? tail[^1] == '.' : _text.Length > 0 && _text[^1] == '.';
 }

@@ -35,8 +35,7 @@ internal static class BatchDecoder
         var n = spec.Seeds.Count;
         var settings = new SamplerSettings(spec.Sampling.Temperature, spec.Sampling.TopK, spec.Sampling.TopP);
         var rngs = spec.Seeds.Select(s => new SeedStream(s)).ToArray();
-        var decoders = Enumerable.Range(0, n).Select(_ => new StreamingDecoder(tokenizer, spec.SkipSpecialTokens)).ToArray();
-        var matchers = Enumerable.Range(0, n).Select(i => new StopMatcher(spec.PromptText(i), spec.Stop.StopStrings, spec.Stop.StopAtPeriod)).ToArray();
+        var texts = Enumerable.Range(0, n).Select(i => new CandidateText(tokenizer, spec.SkipSpecialTokens, spec.PromptText(i), spec.Stop)).ToArray();
         var ids = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         var reasons = new StopReason[n];
         var active = Enumerable.Range(0, n).ToList();
@@ -57,18 +56,18 @@ internal static class BatchDecoder
                     var i = active[row];
                     var token = (int)tokens[row];
                     ids[i].Add(token);
-                    var delta = decoders[i].Add(token);
+                    var (delta, stopped) = texts[i].Add(token);
                     StopReason? reason = null;
                     if (!spec.Stop.IgnoreEos && spec.Eos.Contains(token))
                         reason = StopReason.EndOfSequence;
-                    else if (matchers[i].IsActive && matchers[i].Append(delta))
+                    else if (stopped)
                         reason = StopReason.StopString;
                     else if (ids[i].Count >= spec.Stop.MaxNewTokens)
                         reason = StopReason.MaxTokens;
                     if (reason is { } r)
                     {
                         reasons[i] = r;
-                        delta += decoders[i].Flush();
+                        delta += texts[i].Flush();
                     }
                     else
                         continuing.Add(row);

@@ -39,13 +39,17 @@ public static class DemoModel
     /// <summary>
     /// Creates the demo model in <paramref name="dir"/> unless a complete current one is there; returns true when it
     /// wrote one. The folder is built beside the target and renamed into place, so a reader never sees half a model.
+    /// Only a folder that carries our marker (any version) is ever replaced; a non-empty folder without it is
+    /// refused (<see cref="DemoModelException"/>), never touched.
     /// </summary>
     public static bool EnsureCreated(string dir)
     {
         dir = Path.GetFullPath(dir);
         if (IsCurrent(dir))
             return false;
-        var parent = Path.GetDirectoryName(dir) ?? throw new ArgumentException($"{dir}: has no parent folder", nameof(dir));
+        if (Problem(dir) is { } problem)
+            throw new DemoModelException(problem);
+        var parent = Path.GetDirectoryName(dir) ?? throw new DemoModelException($"{dir}: has no parent folder");
         Directory.CreateDirectory(parent);
         var staging = Path.Combine(parent, $".{Path.GetFileName(dir)}.{Environment.ProcessId}.{Guid.NewGuid():N}");
         try
@@ -55,7 +59,7 @@ public static class DemoModel
             {
                 if (IsCurrent(dir))
                     return false;
-                Directory.Delete(dir, recursive: true);
+                RemoveOurs(dir);
             }
             try
             {
@@ -73,6 +77,29 @@ public static class DemoModel
             if (Directory.Exists(staging))
                 Directory.Delete(staging, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Why the demo model cannot be written to <paramref name="dir"/>, or null: a file is there, or a non-empty
+    /// folder that is not one of ours (it has no marker).
+    /// </summary>
+    public static string? Problem(string dir)
+    {
+        dir = Path.GetFullPath(dir);
+        if (File.Exists(dir))
+            return $"{dir} is a file; the demo model needs a folder of its own";
+        if (Directory.Exists(dir) && !IsDemo(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            return $"{dir} is not empty and holds no demo model ({MarkerFile} missing); it is left as it is. " +
+                   "Point the demo model at an empty or new folder";
+        return null;
+    }
+
+    /// <summary>Deletes an older demo folder (it carries our marker) or an empty one; anything else stays.</summary>
+    private static void RemoveOurs(string dir)
+    {
+        if (Problem(dir) is { } problem)
+            throw new DemoModelException(problem);
+        Directory.Delete(dir, recursive: IsDemo(dir));
     }
 
     private static bool IsCurrent(string dir)
@@ -216,3 +243,6 @@ public static class DemoModel
     private static void WriteJson(string dir, string file, JsonNode node) =>
         File.WriteAllText(Path.Combine(dir, file), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 }
+
+/// <summary>The demo model cannot be created where it was asked for; the message names the folder.</summary>
+public sealed class DemoModelException(string message) : Exception(message);

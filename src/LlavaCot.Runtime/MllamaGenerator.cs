@@ -6,13 +6,15 @@ using LlavaCot.Reasoning;
 namespace LlavaCot.Runtime;
 
 /// <summary>The model behind the reasoning engine's port: sessions whose tensor work runs on the model worker.</summary>
+/// <param name="cpuFeatures">The CPU flags results depend on (recorded with each result for replay).</param>
 public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
-    ModelWorker worker, RuntimeOptions options) : ITextGenerator
+    ModelWorker worker, RuntimeOptions options, string cpuFeatures) : ITextGenerator
 {
     public MllamaModel Model => model;
     public ModelInputsBuilder Inputs => inputs;
     public ModelWorker Worker => worker;
     public RuntimeOptions Options => options;
+    public string CpuFeatures => cpuFeatures;
 
     /// <summary>Ids that end a generation: the generation config's, else the text config's.</summary>
     public IReadOnlySet<int> Eos { get; } =
@@ -22,7 +24,9 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
     {
         // Decoding runs before the session reaches the model thread, so a bad image fails without queueing.
         var image = request.Image is { } bytes ? ImageDecoder.Decode(bytes.Span, options.ImageLimits) : null;
+        // Fixed once per request, so every text-only prompt of a search carries the same date, even across midnight.
+        var date = request.Date ?? options.Date ?? inputs.Today;
         return await worker.RunAsync<IGenerationSession>(
-            () => new MllamaSession(this, image, request.Question, request.Naive), cancellationToken);
+            () => new MllamaSession(this, image, request.Question, request.Naive, date), cancellationToken);
     }
 }

@@ -21,25 +21,32 @@ internal sealed class MllamaSession : IGenerationSession
     private readonly ImageBatch? _images;
     private readonly IReadOnlyList<int> _numTiles;
     private readonly bool _naive;
+    private readonly DateOnly _date;
     private CrossAttentionCache? _imageKv;
     private PrefixCachePool? _pool;
+    private int _disposed;
 
     public IReadOnlyList<int> PromptIds { get; }
+
+    public SessionInfo Info { get; }
 
     private MllamaGenerator Owner => _owner;
     private MllamaModel Model => _owner.Model;
     private ITokenizer Tokenizer => _owner.Inputs.Tokenizer;
 
     /// <summary>Runs on the worker: processes the image and renders the prompt; optimised mode also encodes the image.</summary>
-    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string question, bool naive)
+    /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
+    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string question, bool naive, DateOnly date)
     {
         _owner = owner;
         _naive = naive;
+        _date = date;
+        Info = new SessionInfo(date, owner.Model.DType.ToString(), owner.Model.Device.ToString(), owner.CpuFeatures);
         _images = image is null ? null : owner.Inputs.Images.Process(image);
         try
         {
             _numTiles = _images is null ? [] : _images.Images[0].Select(t => t.NumTiles).ToList();
-            PromptIds = Tokenizer.Encode(owner.Inputs.Prompt(question, image is not null));
+            PromptIds = Tokenizer.Encode(Prompt(question, image is not null));
             if (!naive)
             {
                 _imageKv = _images is null ? null : EncodeImage();
@@ -76,7 +83,7 @@ internal sealed class MllamaSession : IGenerationSession
         Owner.Worker.RunAsync(() =>
         {
             var withImage = UsesImage(request);
-            var ids = Tokenizer.Encode(Owner.Inputs.Prompt(request.UserText, withImage));
+            var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
             var spec = new DecodeSpec([request.Seed], request.Stop, request.Sampling, Owner.Eos,
                 [Tokenizer.Decode(ids, skipSpecialTokens: true)], !request.KeepSpecialTokens);
             var generated = Generate(ids, withImage, spec, onDelta is null ? null : (_, d) => onDelta(d), ct)[0];
@@ -89,12 +96,7 @@ internal sealed class MllamaSession : IGenerationSession
     public async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct)
     {
         if (_naive || requests.Count < 2)
-        {
-            var one = new List<Completion>();
-            foreach (var request in requests)
-                one.Add(await CompleteAsync(request, null, ct));
-            return one;
-        }
+            return await IGenerationSession.OneByOneAsync(this, requests, ct);
         return await Owner.Worker.RunAsync(() =>
         {
             var results = new Completion[requests.Count];
@@ -138,8 +140,8 @@ internal sealed class MllamaSession : IGenerationSession
         {
             foreach (var request in requests)
             {
-                var ids = Tokenizer.Encode(Owner.Inputs.Prompt(request.UserText, withImage));
-                var (cache, logits, next) = PrefillPooled(ids, withImage);
+                var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
+                var (cache, logits, next) = PrefillPooled(ids, withImage, pin: false);
                 firstLogits.Add(logits);
                 // A copy: the pool may reuse or evict its cache for the next prompt.
                 copies.Add(cache.Fork(1, 0));
@@ -177,7 +179,7 @@ internal sealed class MllamaSession : IGenerationSession
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        var (cache, logits, continuation) = PrefillPooled(prefix, withImage);
+        var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: true);
         using (continuation)
         using (var fork = cache.Fork(spec.Seeds.Count, Reserve(spec.Stop)))
             return BatchDecoder.Run(Model, Tokenizer, fork, logits, withImage ? _imageKv : null, continuation, spec, onDelta, ct);
@@ -186,10 +188,11 @@ internal sealed class MllamaSession : IGenerationSession
     /// <summary>
     /// Prefills <paramref name="ids"/> into a pooled cache, reusing its longest cached prefix. Returns the cache (the
     /// pool's), the last position's logits and the cross-attention row of the tokens that will follow.
+    /// <paramref name="pin"/>: these ids are the stage chain, which the next stage extends.
     /// </summary>
-    private (KvCache Cache, Tensor Logits, CrossAttentionBias? Continuation) PrefillPooled(IReadOnlyList<int> ids, bool withImage)
+    private (KvCache Cache, Tensor Logits, CrossAttentionBias? Continuation) PrefillPooled(IReadOnlyList<int> ids, bool withImage, bool pin)
     {
-        var (cache, reused) = _pool!.Acquire(ids, withImage);
+        var (cache, reused) = _pool!.Acquire(ids, withImage, pin);
         using var rows = withImage ? Bias(ids, reused) : null;
         var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? _imageKv : null, rows).select(1, 0);
         _pool.Commit(cache, ids);
@@ -226,20 +229,27 @@ internal sealed class MllamaSession : IGenerationSession
             Model.DType, Model.Device);
     }
 
+    private IReadOnlyList<PromptSegment> Prompt(string text, bool withImage) => Owner.Inputs.Prompt(text, withImage, _date);
+
+    /// <summary>Frees the session's tensors on the model thread; twice is harmless. Once the worker is gone the model
+    /// and its process are going too, and tensors are never freed from another thread: they are left as they are.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         try
         {
             await Owner.Worker.RunAsync(DisposeTensors);
         }
         catch (ObjectDisposedException)
         {
-            DisposeTensors();
+            // The worker stopped before this session was closed.
         }
     }
 
     private void DisposeTensors()
     {
+        Owner.Worker.ThrowIfNotCurrent();
         _pool?.Dispose();
         _pool = null;
         _imageKv?.Dispose();

@@ -1,6 +1,7 @@
 using LlavaCot.Model;
 using LlavaCot.Model.Config;
 using LlavaCot.Model.Inputs;
+using LlavaCot.Model.IO;
 using LlavaCot.Reasoning;
 
 namespace LlavaCot.Runtime;
@@ -17,13 +18,24 @@ public sealed class ModelHost : IDisposable
     /// <summary>The model folder's name, as clients see it.</summary>
     public string Name { get; }
 
-    private ModelHost(RuntimeOptions options, MllamaModel model, ModelWorker worker, MllamaGenerator generator)
+    /// <summary>The compute dtype and why it was chosen.</summary>
+    public DTypeChoice DType { get; }
+
+    /// <summary>Things about the folder the user should hear at start (e.g. a chat template that differs from ours).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    private int _disposed;
+
+    private ModelHost(RuntimeOptions options, MllamaModel model, ModelWorker worker, MllamaGenerator generator, DTypeChoice dtype,
+        IReadOnlyList<string> warnings)
     {
         Options = options;
         Model = model;
         Worker = worker;
         Generator = generator;
-        Reasoner = new Reasoner(generator);
+        DType = dtype;
+        Warnings = warnings;
+        Reasoner = new Reasoner(generator, options.Reasoning);
         Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelDirectory)));
     }
 
@@ -38,12 +50,16 @@ public sealed class ModelHost : IDisposable
             ? GenerationConfig.Load(dir)
             : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
         var device = TorchSettings.ParseDevice(options.Device);
-        var dtype = TorchSettings.ParseDType(options.DType);
+        var host = options.Host();
+        var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, ParameterCount(dir, options.WeightsFile),
+            device.type == TorchSharp.DeviceType.CUDA, host);
+        string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
         var worker = new ModelWorker();
         try
         {
-            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype, options.WeightsFile), cancellationToken);
-            return new ModelHost(options, model, worker, new MllamaGenerator(model, inputs, generation, worker, options));
+            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);
+            return new ModelHost(options, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
+                dtype, warnings);
         }
         catch
         {
@@ -54,18 +70,32 @@ public sealed class ModelHost : IDisposable
 
     /// <summary>A host around a model built elsewhere (benchmarks: random weights); the host owns model and worker.</summary>
     public static ModelHost Create(RuntimeOptions options, MllamaModel model, ModelWorker worker, ModelInputsBuilder inputs,
-        GenerationConfig generation) =>
-        new(options, model, worker, new MllamaGenerator(model, inputs, generation, worker, options));
+        GenerationConfig generation)
+    {
+        var dtype = new DTypeChoice(model.DType, "given by the caller");
+        return new ModelHost(options, model, worker,
+            new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);
+    }
 
+    /// <summary>Parameters of the checkpoint, from its headers (no weights are read).</summary>
+    private static long ParameterCount(string dir, string? weightsFile)
+    {
+        using var checkpoint = Checkpoint.Open(dir, weightsFile);
+        return checkpoint.Names.Sum(n => checkpoint.Entry(n).ElementCount);
+    }
+
+    /// <summary>Frees the model on its thread, then stops the thread; twice is harmless.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         try
         {
-            Worker.RunAsync(Model.Dispose).Wait();
+            Worker.RunAsync(Model.Dispose).GetAwaiter().GetResult();
         }
-        catch (AggregateException)
+        catch (ObjectDisposedException)
         {
-            // The worker already stopped; the model's native memory goes with the process.
+            // The worker already stopped; its tensors are never freed from another thread.
         }
         Worker.Dispose();
     }

@@ -12,6 +12,7 @@ public sealed class ModelWorker : IDisposable
     private readonly BlockingCollection<Action> _queue = new();
     private readonly Thread _thread;
     private int _pending;
+    private int _disposed;
 
     public ModelWorker(string name = "llavacot-model")
     {
@@ -49,10 +50,10 @@ public sealed class ModelWorker : IDisposable
                 }
             }, CancellationToken.None);
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {
             Interlocked.Decrement(ref _pending);
-            throw new ObjectDisposedException(nameof(ModelWorker));
+            throw new ObjectDisposedException(nameof(ModelWorker), "the model worker has stopped");
         }
         return done.Task;
     }
@@ -64,6 +65,13 @@ public sealed class ModelWorker : IDisposable
             return true;
         }, cancellationToken);
 
+    /// <summary>Tensor work belongs on this worker's thread (dispose scopes are thread-local); anything else is a bug.</summary>
+    public void ThrowIfNotCurrent()
+    {
+        if (Thread.CurrentThread != _thread)
+            throw new InvalidOperationException($"tensor work must run on the model thread '{_thread.Name}', not '{Thread.CurrentThread.Name}'");
+    }
+
     /// <summary>Live tensors created on the model thread (DisposeScopeManager statistics read on that thread).</summary>
     public Task<long> LiveTensorsAsync() => RunAsync(() => DisposeScopeManager.Statistics.ThreadTotalLiveCount);
 
@@ -74,11 +82,16 @@ public sealed class ModelWorker : IDisposable
             item();
     }
 
+    /// <summary>Runs what is queued, then stops the thread; later calls do nothing.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         _queue.CompleteAdding();
         if (Thread.CurrentThread != _thread)
+        {
             _thread.Join();
-        _queue.Dispose();
+            _queue.Dispose();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using LlavaCot.Model.Inputs;
+using LlavaCot.Reasoning;
 
 namespace LlavaCot.Runtime;
 
@@ -11,14 +12,29 @@ public sealed record RuntimeOptions
     /// <summary>cpu, cuda, cuda:N, or auto (cuda when available).</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>float32 or bfloat16 (also fp32, bf16).</summary>
-    public string DType { get; init; } = "float32";
+    /// <summary>auto (see <see cref="DTypePolicy"/>), float32 or bfloat16 (also fp32, bf16).</summary>
+    public string DType { get; init; } = "auto";
+
+    /// <summary>Whether the CPU computes bf16 natively: auto (from its flags), native, or emulated (forces the fp32 path of auto).</summary>
+    public string Bf16Support { get; init; } = "auto";
 
     /// <summary>A weights file inside the folder to use instead of the default (e.g. model.bf16.safetensors).</summary>
     public string? WeightsFile { get; init; }
 
     public ImageLimits ImageLimits { get; init; } = ImageLimits.Default;
 
-    /// <summary>Prefix caches kept per request (the stage chain and the judge prompts reuse theirs).</summary>
-    public int PrefixCaches { get; init; } = 3;
+    /// <summary>
+    /// Prefix caches kept per request: the stage chain (pinned) and recent judge and pre-check prompts, which reuse
+    /// what they share. Each holds one prompt's keys and values (the 11B in bf16: ~130 KB per token).
+    /// </summary>
+    public int PrefixCaches { get; init; } = 6;
+
+    /// <summary>The date text-only prompts carry when a request names none; null: today.</summary>
+    public DateOnly? Date { get; init; }
+
+    /// <summary>The search's server-wide settings (judge token limit, request limits).</summary>
+    public ReasonerSettings Reasoning { get; init; } = new();
+
+    /// <summary>The machine's CPU flags and free memory; tests replace it.</summary>
+    public Func<HostFacts> Host { get; init; } = HostFacts.Read;
 }

@@ -86,7 +86,10 @@ public class JudgeFixtureTests
         var verdict = await c.RunAsync(judge);
 
         Assert.Equal(c.Verdict, verdict.Winner);
-        Assert.Equal(c.ExpectedCalls, verdict.Calls.Select(k => (k.WithImage, k.Prompt)));
+        Assert.Equal(c.ExpectedCalls, verdict.Calls.Where(k => k.Used).Select(k => (k.WithImage, k.Prompt)));
+        // A pre-check the batch made although the first had decided is on record, unused, so its tokens count.
+        Assert.Equal(batches.Sum(), verdict.Calls.Count);
+        Assert.All(verdict.Calls.Where(k => !k.Used), k => Assert.False(k.WithImage));
         if (c.Type == JudgeType.Reasoning)
             Assert.Equal(2, batches[0]);
     }

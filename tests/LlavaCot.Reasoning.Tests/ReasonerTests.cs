@@ -66,7 +66,12 @@ public class ReasonerTests
         {
             var session = new ScriptedSession(StageText, Enumerable.Repeat("Since so, I choose response 2.", 100));
             var events = await Collect(new Reasoner(session), Request(4, seed));
-            return string.Join("\n", events.Select(e => e is FinalAnswer f ? f.Result with { ElapsedSeconds = 0, Stages = [] } : (object)e));
+            return string.Join("\n", events.Select(e => e switch
+            {
+                FinalAnswer f => f.Result with { ElapsedSeconds = 0, Stages = [] },
+                JudgeComparison j => j with { ElapsedSeconds = 0 },
+                _ => (object)e,
+            }));
         }
         Assert.Equal(await Run(5), await Run(5));
         Assert.NotEqual(await Run(5), await Run(6));

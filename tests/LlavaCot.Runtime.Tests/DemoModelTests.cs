@@ -34,6 +34,46 @@ public class DemoModelTests
     }
 
     [Fact]
+    public void A_folder_that_is_not_ours_is_never_touched()
+    {
+        using var temp = new TempDir();
+        var dir = temp.File("checkpoint");
+        Directory.CreateDirectory(Path.Combine(dir, "sub"));
+        var bytes = Enumerable.Range(0, 4096).Select(i => (byte)(i * 31)).ToArray();
+        File.WriteAllBytes(Path.Combine(dir, "model.safetensors"), bytes);
+        File.WriteAllText(Path.Combine(dir, "sub", "notes.txt"), "mine");
+
+        var ex = Assert.Throws<DemoModelException>(() => DemoModel.EnsureCreated(dir));
+        Assert.Contains(dir, ex.Message);
+        Assert.Contains(DemoModel.MarkerFile, ex.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(dir, "model.safetensors")));
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(dir, "sub", "notes.txt")));
+        Assert.Equal(3, Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Count());
+        Assert.Equal([dir], Directory.GetFileSystemEntries(temp.Path));
+
+        var file = temp.File("a-file");
+        File.WriteAllText(file, "x");
+        Assert.Throws<DemoModelException>(() => DemoModel.EnsureCreated(file));
+        Assert.Equal("x", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void An_older_demo_folder_and_an_empty_folder_are_replaced()
+    {
+        using var temp = new TempDir();
+        var old = temp.File("old");
+        DemoModel.EnsureCreated(old);
+        File.WriteAllText(Path.Combine(old, DemoModel.MarkerFile), "{\"version\": 0}");
+        Assert.True(DemoModel.EnsureCreated(old));
+        Assert.False(DemoModel.EnsureCreated(old));
+
+        var empty = temp.File("empty");
+        Directory.CreateDirectory(empty);
+        Assert.True(DemoModel.EnsureCreated(empty));
+        Assert.True(DemoModel.IsDemo(empty));
+    }
+
+    [Fact]
     public void The_weights_on_disk_are_the_seeded_random_weights()
     {
         using var temp = new TempDir();

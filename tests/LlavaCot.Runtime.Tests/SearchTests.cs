@@ -20,8 +20,8 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
     /// <summary>The search's course; token deltas interleave differently when candidates decode as a batch, so they are left out.</summary>
     private static string Signature(IEnumerable<ReasonEvent> events) => string.Join("\n", events.Where(e => e is not TokenDelta).Select(e => e switch
     {
-        FinalAnswer f => $"final {f.Result.Text} | {f.Result.Conclusion} | {f.Result.GeneratedTokens} | {f.Result.JudgeCalls}",
-        JudgeComparison j => $"judge {j.Stage} {j.First} {j.Second} {j.Winner} {j.Decision} {string.Join("|", j.Calls.Select(c => c.Reply))}",
+        FinalAnswer f => $"final {f.Result.Text} | {f.Result.Conclusion} | {f.Result.GeneratedTokens}",
+        JudgeComparison j => $"judge {j.Stage} {j.First} {j.Second} {j.Winner} {j.Decision} {string.Join("|", j.Calls.Where(c => c.Used).Select(c => c.Prompt + "=>" + c.Reply))}",
         _ => e.ToString(),
     }));
 
@@ -61,7 +61,7 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
     public async Task Forced_stage_texts_exercise_the_real_judge_end_to_end()
     {
         var generator = new ForcedStageGenerator(tiny.Host.Generator, tiny.Host.Generator.Inputs.Tokenizer, ForcedText);
-        var events = await Run(new Reasoner(generator), Request(3, 5, maxNew: 8));
+        var events = await Run(new Reasoner(generator, new ReasonerSettings { JudgeMaxNewTokens = 12 }), Request(3, 5, maxNew: 8));
         var final = Assert.IsType<FinalAnswer>(events[^1]).Result;
         var judges = events.OfType<JudgeComparison>().ToList();
         Assert.Equal(8, judges.Count);
@@ -69,22 +69,47 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
         // The reasoning stage pre-checks text-only; the other stages ask with the image.
         Assert.All(judges.Where(j => j.Stage == "reasoning"), j => Assert.False(j.Calls[0].WithImage));
         Assert.All(judges.Where(j => j.Stage != "reasoning"), j => Assert.True(Assert.Single(j.Calls).WithImage));
-        Assert.All(judges.SelectMany(j => j.Calls), c => Assert.InRange(c.Tokens, 1, 8));
+        // Judge replies have their own limit, not the request's max_new_tokens (8): the random model writes on to it.
+        Assert.All(judges.SelectMany(j => j.Calls), c => Assert.InRange(c.Tokens, 1, 12));
+        Assert.Contains(judges.SelectMany(j => j.Calls), c => c.Tokens > 8);
         Assert.Contains("Repsonse 2:  candidate", judges[0].Calls[^1].Prompt);
         Assert.StartsWith("<SUMMARY> candidate", final.Text);
         Assert.EndsWith("</CONCLUSION>\n\n", final.Text);
         Assert.StartsWith("candidate", final.Conclusion);
     }
 
+    private static readonly ReasonerSettings ShortJudge = new() { JudgeMaxNewTokens = 10 };
+
     [Fact]
     public async Task Batched_judging_gives_the_same_search_as_the_reference_call_pattern()
     {
         var generator = new ForcedStageGenerator(tiny.Host.Generator, tiny.Host.Generator.Inputs.Tokenizer, ForcedText);
-        var reasoner = new Reasoner(generator);
+        var reasoner = new Reasoner(generator, ShortJudge);
         var optimised = await Run(reasoner, Request(4, 12, maxNew: 6));
         var naive = await Run(reasoner, Request(4, 12, naive: true, maxNew: 6));
         Assert.Equal(Signature(naive), Signature(optimised));
         Assert.Contains(optimised.OfType<JudgeComparison>(), j => j.Decision == "judge");
+    }
+
+    [Fact]
+    public async Task A_whole_search_judged_in_batches_equals_the_search_judged_one_call_at_a_time()
+    {
+        var tokenizer = tiny.Host.Generator.Inputs.Tokenizer;
+        var batched = new ForcedStageGenerator(tiny.Host.Generator, tokenizer, ForcedText);
+        var single = new ForcedStageGenerator(tiny.Host.Generator, tokenizer, ForcedText, batchJudging: false);
+        var inBatches = await Run(new Reasoner(batched, ShortJudge), Request(4, 21, maxNew: 6));
+        var oneByOne = await Run(new Reasoner(single, ShortJudge), Request(4, 21, maxNew: 6));
+
+        // The batched search really batched: the first wave's two comparisons, and the reasoning stage's pre-checks.
+        Assert.Contains(batched.Batches, b => b > 1);
+        Assert.All(single.Batches, b => Assert.Equal(1, b));
+        var judges = inBatches.OfType<JudgeComparison>().ToList();
+        Assert.Equal(12, judges.Count);
+        Assert.Contains(judges, j => j.Stage == "reasoning" && j.Calls.Count >= 2);
+        Assert.All(judges, j => Assert.NotEqual("missing_tags", j.Decision));
+        Assert.Equal(Signature(oneByOne), Signature(inBatches));
+        Assert.Equal(oneByOne.OfType<JudgeComparison>().Select(j => j.Calls.Count(c => c.Used)),
+            judges.Select(j => j.Calls.Count(c => c.Used)));
     }
 
     [Fact]
@@ -102,6 +127,74 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
         // Every token of the chain except the last stage's output was prefilled exactly once.
         var lastPrefix = prefix.Count - 6;
         Assert.Equal(lastPrefix, host.Model.Counters.PrefilledTokens);
+    }
+
+    /// <summary>A stage search whose stage prefixes and judge calls all reach the model, on a fresh host.</summary>
+    private static async Task<(ModelHost Host, ForcedStageGenerator Generator, List<ReasonEvent> Events)> ChainSearch(int prefixCaches, int n)
+    {
+        var host = await ModelHost.LoadAsync(new RuntimeOptions
+        {
+            ModelDirectory = LlavaCot.Tests.Fixtures.MllamaTiny, Device = "cpu", PrefixCaches = prefixCaches, Date = new DateOnly(2026, 1, 2),
+        });
+        var generator = new ForcedStageGenerator(host.Generator, host.Generator.Inputs.Tokenizer, ForcedText, prefillStages: true,
+            counters: host.Model.Counters);
+        var events = await Run(new Reasoner(generator, ShortJudge), Request(n, 33, maxNew: 6));
+        Assert.IsType<FinalAnswer>(events[^1]);
+        return (host, generator, events);
+    }
+
+    private static void AssertEachStagePrefilledOnlyItsNewTokens(ForcedStageGenerator generator)
+    {
+        var stages = generator.Stages;
+        Assert.Equal(4, stages.Count);
+        Assert.Equal(stages[0].Prefix.Count, stages[0].Prefilled);
+        for (var k = 1; k < stages.Count; k++)
+            Assert.Equal(stages[k].Prefix.Count - stages[k - 1].Prefix.Count, stages[k].Prefilled);
+    }
+
+    [Fact]
+    public async Task Each_stage_prefills_only_its_new_tokens_although_judge_calls_ran_in_between()
+    {
+        var (host, generator, events) = await ChainSearch(prefixCaches: new RuntimeOptions { ModelDirectory = "" }.PrefixCaches, n: 4);
+        using (host)
+        {
+            // Judge and pre-check prompts (more of them than the pool holds) ran between the stages.
+            Assert.True(generator.Completions.Count > host.Options.PrefixCaches, $"{generator.Completions.Count} judge calls");
+            Assert.Contains(events.OfType<JudgeComparison>(), j => j.Stage == "summary");
+            AssertEachStagePrefilledOnlyItsNewTokens(generator);
+        }
+    }
+
+    [Fact]
+    public async Task With_room_for_every_prompt_each_distinct_prefix_is_prefilled_once()
+    {
+        var (host, generator, _) = await ChainSearch(prefixCaches: 64, n: 3);
+        using (host)
+        {
+            AssertEachStagePrefilledOnlyItsNewTokens(generator);
+            var inputs = host.Generator.Inputs;
+            var prompts = generator.Stages.Select(s => (Image: true, Ids: s.Prefix))
+                .Concat(generator.Completions.Select(c => (Image: c.WithImage, Ids: inputs.Tokenizer.Encode(inputs.Prompt(c.UserText, c.WithImage, host.Options.Date)))))
+                .ToList();
+            // A radix cache prefills every distinct prefix once. A prompt that is a prefix of one seen before (a
+            // repeated pre-check) re-runs its last position only, for the logits.
+            var distinct = new HashSet<string>();
+            var repeats = 0;
+            foreach (var (image, ids) in prompts)
+            {
+                var known = distinct.Contains(Key(image, ids, ids.Count));
+                for (var i = 1; i <= ids.Count; i++)
+                    distinct.Add(Key(image, ids, i));
+                repeats += known ? 1 : 0;
+            }
+            Assert.True(generator.Completions.Count >= 6);
+            Assert.Equal(distinct.Count + repeats, host.Model.Counters.PrefilledTokens);
+            // Less than prefilling every prompt whole, as the reference does.
+            var whole = prompts.Sum(p => p.Ids.Count);
+            Assert.True(host.Model.Counters.PrefilledTokens < whole, $"{host.Model.Counters.PrefilledTokens} of {whole}");
+        }
+
+        static string Key(bool image, IReadOnlyList<int> ids, int length) => $"{image}:{string.Join(',', ids.Take(length))}";
     }
 
     [Fact]

@@ -131,6 +131,13 @@ public sealed class ModelGate : IGeneratorDecorator
         public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
             inner.CompleteAsync(request, onDelta, ct);
 
+        public SessionInfo? Info => inner.Info;
+
+        public bool BatchesCompletions => inner.BatchesCompletions;
+
+        public Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct) =>
+            inner.CompleteManyAsync(requests, ct);
+
         public async ValueTask DisposeAsync()
         {
             await inner.DisposeAsync();

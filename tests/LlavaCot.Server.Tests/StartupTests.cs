@@ -41,6 +41,23 @@ public class StartupTests
     }
 
     [Fact]
+    public async Task A_demo_folder_holding_user_files_stops_the_start_and_survives_byte_for_byte()
+    {
+        using var temp = new TempDir();
+        var weights = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 7 + 3)).ToArray();
+        File.WriteAllBytes(temp.File("model.safetensors"), weights);
+        File.WriteAllText(temp.File("config.json"), "{\"model_type\": \"mllama\"}");
+        await using var app = LlavaCotServer.Build(["--urls", "http://127.0.0.1:0", "--device", "cpu", "--LlavaCot:DemoModelDirectory=" + temp.Path]);
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        var failure = Assert.Single(ex.Failures);
+        Assert.Contains("DemoModelDirectory", failure);
+        Assert.Contains(Path.GetFullPath(temp.Path), failure);
+        Assert.Equal(weights, File.ReadAllBytes(temp.File("model.safetensors")));
+        Assert.Equal("{\"model_type\": \"mllama\"}", File.ReadAllText(temp.File("config.json")));
+        Assert.Equal(2, Directory.GetFileSystemEntries(temp.Path).Length);
+    }
+
+    [Fact]
     public async Task With_no_model_configured_the_demo_model_is_created_labelled_random_and_ready_only_once_loaded()
     {
         using var temp = new TempDir();

@@ -168,15 +168,8 @@ public sealed class SearchBench : IDisposable
         return (1L << 30) / best;
     });
 
-    public static long PeakRssBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        }
-        return 0;
-    }
+    /// <summary>The process's peak resident memory (VmHWM), or 0 where /proc does not say.</summary>
+    public static long PeakRssBytes() => HostFacts.MeminfoBytes(File.ReadAllText("/proc/self/status"), "VmHWM") ?? 0;
 
     public void Dispose() => _host.Dispose();
 }

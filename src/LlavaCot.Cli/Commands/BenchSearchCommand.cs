@@ -42,13 +42,19 @@ public static class BenchSearchCommand
         o.WriteLine("N  optimised s  naive s  speed-up  decode b1 ms  decode bN ms  judge calls  peak RSS GB");
         foreach (var n in ns)
         {
+            // Each figure is printed as soon as it is measured: a late failure loses nothing already measured.
             var (fast, result) = await bench.SearchAsync(bench.Request(n, naive: false));
-            var (slow, _) = await bench.SearchAsync(bench.Request(n, naive: true));
-            var (_, decodeN) = await bench.TextSpeedAsync(64, n, 8);
             optimised[n] = fast;
+            o.Write(string.Create(inv, $"{n,-2} {fast,11:F1}"));
+            o.Flush();
+            var (slow, _) = await bench.SearchAsync(bench.Request(n, naive: true));
             naive[n] = slow;
+            o.Write(string.Create(inv, $"  {slow,7:F1}  {slow / fast,7:F2}x"));
+            o.Flush();
+            var (_, decodeN) = await bench.TextSpeedAsync(64, n, 8);
             o.WriteLine(string.Create(inv,
-                $"{n,-2} {fast,11:F1}  {slow,7:F1}  {slow / fast,7:F2}x  {decode1,12:F1}  {decodeN,12:F1}  {result.JudgeCalls,11}  {SearchBench.PeakRssBytes() / 1e9,11:F2}"));
+                $"  {decode1,12:F1}  {decodeN,12:F1}  {result.JudgeCalls,11}  {SearchBench.PeakRssBytes() / 1e9,11:F2}"));
+            o.Flush();
         }
         var single = await bench.SinglePassAsync(4 * SearchBench.CandidateTokens);
         o.WriteLine(string.Create(inv, $"single pass of {4 * SearchBench.CandidateTokens} tokens: {single:F1} s"));

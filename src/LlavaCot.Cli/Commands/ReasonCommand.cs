@@ -6,35 +6,49 @@ using LlavaCot.Runtime;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot reason &lt;model dir&gt; &lt;image|-&gt; "question" [--mode m] [--n N] [--seed S] [--max-new-tokens T] [--dtype d]</c>:
-/// runs one search and prints its stages, judge verdicts and the answer as they happen.
+/// <c>llavacot reason &lt;model dir&gt; &lt;image|-&gt; "question" [--no-image] [--mode m] [--n N] [--seed S] ...</c>:
+/// runs one search and prints its stages, judge verdicts and the answer as they happen. The image is a file, or
+/// <c>-</c> for standard input; <c>--no-image</c> asks a text-only question (then no image argument is given).
 /// </summary>
 public static class ReasonCommand
 {
-    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens"];
+    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date"];
 
-    public static int Run(CommandArgs args, TextWriter o) => RunAsync(args, o).GetAwaiter().GetResult();
+    public static readonly string[] Flags = ["no-image"];
 
-    private static async Task<int> RunAsync(CommandArgs args, TextWriter o)
+    public static int Run(CommandArgs args, TextWriter o, Stream stdin) => RunAsync(args, o, stdin).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(CommandArgs args, TextWriter o, Stream stdin)
     {
         var dir = args.Required(0, "<model dir>");
-        var imagePath = args.Required(1, "<image> (or - for none)");
-        var question = args.Required(2, "\"question\"");
+        var textOnly = args.Flag("no-image");
+        var image = textOnly ? null : await ReadImageAsync(args.Required(1, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
+        var question = args.Required(textOnly ? 1 : 2, "\"question\"");
+        if (args.Positional.Count > (textOnly ? 2 : 3))
+            throw new UsageException($"unexpected argument '{args.Positional[textOnly ? 2 : 3]}'");
         var options = new ReasonOptions
         {
             Mode = ParseMode(args.Option("mode") ?? "stage_beam"),
             BeamSize = Int(args, "n", 2),
-            Seed = args.Option("seed") is { } seed ? ulong.Parse(seed, CultureInfo.InvariantCulture) : null,
+            Seed = args.Option("seed") is { } seed ? ulong.TryParse(seed, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s
+                : throw new UsageException($"--seed needs a whole number, got '{seed}'") : null,
             MaxNewTokens = Int(args, "max-new-tokens", StopCondition.DefaultMaxNewTokens),
             Sampling = SamplingOptions.Default with
             {
-                Temperature = args.Option("temperature") is { } temperature ? double.Parse(temperature, CultureInfo.InvariantCulture) : SamplingOptions.Default.Temperature,
+                Temperature = args.Option("temperature") is { } temp ? double.TryParse(temp, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                    : throw new UsageException($"--temperature needs a number, got '{temp}'") : SamplingOptions.Default.Temperature,
             },
+            Date = args.Option("date") is { } date ? DateOnly.TryParseExact(date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
+                : throw new UsageException($"--date needs YYYY-MM-DD, got '{date}'") : null,
         };
         var showTokens = args.Option("tokens") is "true" or "1";
-        ReadOnlyMemory<byte>? image = imagePath == "-" ? null : await File.ReadAllBytesAsync(imagePath);
-        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, DType = args.Option("dtype") ?? "float32" });
         var request = new ReasonRequest(Guid.NewGuid().ToString("n"), image, question, options);
+        // The same checks and messages as the server's, before the model is loaded.
+        new RequestLimits().Validate(request);
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, DType = args.Option("dtype") ?? "auto" });
+        foreach (var warning in host.Warnings)
+            o.WriteLine($"warning: {warning}");
+        o.WriteLine($"[{host.DType.Name}: {host.DType.Reason}]");
         await using var run = await host.Reasoner.StartAsync(request, CancellationToken.None);
         var failed = false;
         await foreach (var e in run.EventsAsync(CancellationToken.None))
@@ -44,8 +58,8 @@ public static class ReasonCommand
                 case RequestAccepted a:
                     o.WriteLine($"[{a.Mode}, beam {a.BeamSize}, seed {a.Seed}, prompt {a.PromptTokens} tokens]");
                     break;
-                case StageStarted s:
-                    o.WriteLine($"== {s.Stage} ({s.Candidates} candidate{(s.Candidates == 1 ? "" : "s")})");
+                case StageStarted st:
+                    o.WriteLine($"== {st.Stage} ({st.Candidates} candidate{(st.Candidates == 1 ? "" : "s")})");
                     break;
                 case TokenDelta t when showTokens:
                     o.Write(t.Text);
@@ -66,6 +80,8 @@ public static class ReasonCommand
                     break;
                 case ReasonError error:
                     o.WriteLine($"error: {error.Message}");
+                    if (error.Cause is not null)
+                        o.WriteLine(error.Cause);
                     failed = true;
                     break;
             }
@@ -73,13 +89,23 @@ public static class ReasonCommand
         return failed ? 1 : 0;
     }
 
+    /// <summary>An image file, or <c>-</c>: the bytes on standard input (the Unix convention).</summary>
+    private static async Task<ReadOnlyMemory<byte>> ReadImageAsync(string path, Stream stdin)
+    {
+        if (path != "-")
+            return await File.ReadAllBytesAsync(path);
+        using var buffer = new MemoryStream();
+        await stdin.CopyToAsync(buffer);
+        return buffer.Length > 0
+            ? buffer.ToArray()
+            : throw new UsageException("the image '-' reads standard input, which was empty; pass --no-image to ask without an image");
+    }
+
     public static ReasoningMode ParseMode(string mode) =>
-        ReasoningModes.ByName.TryGetValue(mode, out var parsed)
-            ? parsed
-            : throw new UsageException($"--mode '{mode}' is not one of {string.Join(", ", ReasoningModes.ByName.Keys)}");
+        ReasoningModes.ByName.TryGetValue(mode, out var parsed) ? parsed : throw new UsageException($"--mode {ReasoningModes.Unknown(mode)}");
 
     private static int Int(CommandArgs args, string name, int fallback) =>
         args.Option(name) is not { } v ? fallback
-        : int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
+        : int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n
         : throw new UsageException($"--{name} needs a whole number, got '{v}'");
 }

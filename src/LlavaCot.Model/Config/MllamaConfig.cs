@@ -5,6 +5,9 @@ public sealed record MllamaConfig(int ImageTokenIndex, MllamaTextConfig Text, Ml
 {
     public const string FileName = "config.json";
 
+    /// <summary>The dtype the checkpoint was saved in (<c>torch_dtype</c>, e.g. float32, bfloat16), when the config says.</summary>
+    public string? TorchDType { get; init; }
+
     /// <summary>Reads <c>config.json</c> from a model folder or from the named file.</summary>
     public static MllamaConfig Load(string folderOrFile)
     {
@@ -20,7 +23,10 @@ public sealed record MllamaConfig(int ImageTokenIndex, MllamaTextConfig Text, Ml
         var config = new MllamaConfig(
             s.Int("image_token_index"),
             MllamaTextConfig.Parse(s.Section("text_config")),
-            MllamaVisionConfig.Parse(s.Section("vision_config")));
+            MllamaVisionConfig.Parse(s.Section("vision_config")))
+        {
+            TorchDType = s.Has("torch_dtype") ? s.String("torch_dtype") : null,
+        };
         config.Text.Validate(file);
         config.Vision.Validate(file);
         return config;

@@ -126,20 +126,26 @@ public sealed class KvCache : IDisposable
         Length = length;
     }
 
-    /// <summary>A new cache holding <paramref name="copies"/> copies of this one-sequence cache, with room for <paramref name="reserve"/> more tokens.</summary>
-    public KvCache Fork(int copies, long reserve = 256)
+    /// <summary>
+    /// A new cache holding <paramref name="copies"/> copies of this one-sequence cache (of its first
+    /// <paramref name="length"/> positions when given), with room for <paramref name="reserve"/> more tokens.
+    /// </summary>
+    public KvCache Fork(int copies, long reserve = 256, long? length = null)
     {
         if (Batch != 1)
             throw new InvalidOperationException($"only a single-sequence cache can be forked (this one holds {Batch})");
-        var fork = new KvCache(_keys.Length, copies, Length + Math.Max(1, reserve))
+        var kept = length ?? Length;
+        if (kept < 0 || kept > Length)
+            throw new ArgumentOutOfRangeException(nameof(length), $"must lie in 0..{Length}");
+        var fork = new KvCache(_keys.Length, copies, kept + Math.Max(1, reserve))
         {
-            Length = Length,
+            Length = kept,
             _padding = Enumerable.Repeat(_padding[0], copies).ToArray(),
         };
         for (var i = 0; i < _keys.Length; i++)
         {
-            fork._keys[i] = CopyPrefix(_keys[i], copies, fork.Capacity);
-            fork._values[i] = CopyPrefix(_values[i], copies, fork.Capacity);
+            fork._keys[i] = CopyPrefix(_keys[i], copies, fork.Capacity, kept);
+            fork._values[i] = CopyPrefix(_values[i], copies, fork.Capacity, kept);
         }
         return fork;
     }
@@ -168,14 +174,14 @@ public sealed class KvCache : IDisposable
         return kept;
     }
 
-    /// <summary>A new buffer of <paramref name="copies"/> rows and <paramref name="capacity"/> positions holding the cached positions of <paramref name="source"/> (one row repeated, or the same rows).</summary>
-    private Tensor? CopyPrefix(Tensor? source, long copies, long capacity)
+    /// <summary>A new buffer of <paramref name="copies"/> rows and <paramref name="capacity"/> positions holding the first <paramref name="length"/> positions of <paramref name="source"/> (one row repeated, or the same rows).</summary>
+    private static Tensor? CopyPrefix(Tensor? source, long copies, long capacity, long length)
     {
         if (source is null)
             return null;
         var target = empty([copies, source.shape[1], capacity, source.shape[3]], source.dtype, source.device).DetachFromDisposeScope();
-        using var prefix = target.narrow(2, 0, Length);
-        using var sourcePrefix = source.narrow(2, 0, Length);
+        using var prefix = target.narrow(2, 0, length);
+        using var sourcePrefix = source.narrow(2, 0, length);
         using var repeated = sourcePrefix.expand(copies, -1, -1, -1);
         prefix.copy_(repeated);
         return target;
@@ -196,7 +202,7 @@ public sealed class KvCache : IDisposable
 
     private Tensor? Regrow(Tensor? buffer, long capacity)
     {
-        var grown = CopyPrefix(buffer, Batch, capacity);
+        var grown = CopyPrefix(buffer, Batch, capacity, Length);
         buffer?.Dispose();
         return grown;
     }

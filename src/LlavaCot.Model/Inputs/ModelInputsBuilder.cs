@@ -22,9 +22,12 @@ public sealed class ModelInputsBuilder(ITokenizer tokenizer, MllamaImageProcesso
             new MllamaImageProcessor(PreprocessorConfig.Load(modelDir)), config, clock);
     }
 
-    /// <summary>The LLaVA-CoT prompt: image token then question, or the text-only variant with today's date.</summary>
-    public IReadOnlyList<PromptSegment> Prompt(string question, bool withImage) =>
-        withImage ? ChatTemplate.ImagePrompt(question) : ChatTemplate.TextPrompt(question, clock ?? TimeProvider.System);
+    /// <summary>The LLaVA-CoT prompt: image token then question, or the text-only variant dated <paramref name="date"/> (default today).</summary>
+    public IReadOnlyList<PromptSegment> Prompt(string question, bool withImage, DateOnly? date = null) =>
+        withImage ? ChatTemplate.ImagePrompt(question) : ChatTemplate.TextPrompt(question, date ?? Today);
+
+    /// <summary>Today's local date, as the reference's <c>strftime_now</c> gives it.</summary>
+    public DateOnly Today => DateOnly.FromDateTime((clock ?? TimeProvider.System).GetLocalNow().DateTime);
 
     /// <summary>A question about an image (or none): chat template, image tiles, cross-attention mask.</summary>
     public ModelInputs ForQuestion(RgbImage? image, string question) =>

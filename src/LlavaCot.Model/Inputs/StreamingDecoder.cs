@@ -50,6 +50,24 @@ public sealed class StreamingDecoder
         return Release(final: false);
     }
 
+    /// <summary>
+    /// What a full decode of the ids so far shows after the text released so far: the held-back tail, cleaned up,
+    /// then U+FFFD for an incomplete UTF-8 sequence. A decision on the whole text (a stop rule) needs it: the released
+    /// text alone can still end with a period that a held-back space already follows.
+    /// </summary>
+    public string Tail
+    {
+        get
+        {
+            // GetCharCount leaves the decoder's state alone: it only counts what a flush would emit now.
+            var incomplete = _utf8.GetCharCount([], flush: true);
+            if (_pending.Length == 0 && incomplete == 0)
+                return "";
+            var tail = _pending.ToString();
+            return (_cleanUp ? TokenizationCleanUp.Apply(tail) : tail) + new string('\uFFFD', incomplete);
+        }
+    }
+
     /// <summary>Ends the sequence: returns everything held back (an incomplete character becomes U+FFFD).</summary>
     public string Flush()
     {

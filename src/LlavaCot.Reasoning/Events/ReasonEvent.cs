@@ -42,8 +42,10 @@ public sealed record CandidateFinished(string Stage, int Index, int Candidate, s
 
 /// <summary>One knockout comparison: candidates <paramref name="First"/> and <paramref name="Second"/> (stage indices).</summary>
 /// <param name="Decision">judge, missing_tags, incorrect_reasoning (the pre-check decided).</param>
+/// <param name="ElapsedSeconds">Wall time of this comparison's calls (a batch's comparisons run together).</param>
 public sealed record JudgeComparison(
-    string Stage, int Index, int First, int Second, int Winner, string Decision, IReadOnlyList<Judging.JudgeCall> Calls) : ReasonEvent
+    string Stage, int Index, int First, int Second, int Winner, string Decision, IReadOnlyList<Judging.JudgeCall> Calls,
+    double ElapsedSeconds = 0) : ReasonEvent
 {
     public override string Kind => "judge";
 }
@@ -58,7 +60,17 @@ public sealed record FinalAnswer(ReasonResult Result) : ReasonEvent
     public override string Kind => "final";
 }
 
+/// <summary>The search ended without an answer. <paramref name="Message"/> is for the client: the reason when the
+/// request was at fault, else a generic sentence; the exception itself (<see cref="Cause"/>) stays in the server log.</summary>
 public sealed record ReasonError(string Message) : ReasonEvent
 {
+    public const string UnexpectedMessage = "the search failed unexpectedly; the server log has the details under this request id";
+
     public override string Kind => "error";
+
+    [JsonIgnore]
+    public Exception? Cause { get; init; }
+
+    /// <summary>An exception that is not the request's fault: the client gets the generic message only.</summary>
+    public static ReasonError Unexpected(Exception cause) => new(UnexpectedMessage) { Cause = cause };
 }

@@ -1,11 +1,14 @@
 namespace LlavaCot.Reasoning.Judging;
 
 /// <summary>A prompt the judge sent and the reply it got.</summary>
-public sealed record JudgeCall(bool WithImage, string Prompt, string Reply, int Tokens);
+/// <param name="Used">False for a pre-check that ran in a batch although the first one had already decided: its tokens
+/// were generated (and are counted) but the reference would not have made the call.</param>
+public sealed record JudgeCall(bool WithImage, string Prompt, string Reply, int Tokens, bool Used = true);
 
 /// <param name="Winner">0: the first candidate wins; 1: the second.</param>
 /// <param name="Decision">judge (the pairwise prompt decided), incorrect_reasoning (the pre-check decided) or missing_tags.</param>
-public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<JudgeCall> Calls);
+/// <param name="ElapsedSeconds">Wall time from the comparison's first call to its verdict (a batch's calls run together).</param>
+public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<JudgeCall> Calls, double ElapsedSeconds = 0);
 
 /// <summary>
 /// LLaVA-CoT's self-judge (§4): the same model compares two candidates. Deviation from the reference, where it
@@ -14,7 +17,8 @@ public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<Jud
 /// <para>
 /// Each comparison takes a block of three seeds (pre-check 1, pre-check 2, pairwise prompt) whether it uses them
 /// or not, so comparisons can also run as a batch — all pre-checks together, then all pairwise prompts — with the
-/// same outcome and calls as one after another. A second pre-check that the first made moot is dropped.
+/// same outcome and calls as one after another. A second pre-check that the first made moot is kept on record as
+/// unused, so its tokens are still counted.
 /// </para>
 /// </summary>
 public sealed class Judge(
@@ -31,8 +35,15 @@ public sealed class Judge(
         public JudgeExtraction? Second { get; } = second;
         public ulong[] Seeds { get; } = seeds;
         public string? Hint => Second?.Hint ?? First?.Hint; // the reference keeps the last candidate's hint
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
         public List<JudgeCall> Calls { get; } = [];
-        public JudgeVerdict? Verdict { get; set; }
+        public JudgeVerdict? Verdict { get; private set; }
+
+        /// <summary>One at a time, a comparison's time starts with its own first call.</summary>
+        public void Start() => _clock.Restart();
+
+        public void Decide(int winner, string decision) => Verdict = new JudgeVerdict(winner, decision, Calls, _clock.Elapsed.TotalSeconds);
     }
 
     public async Task<JudgeVerdict> CompareAsync(JudgeType type, string question, string first, string second, CancellationToken ct) =>
@@ -45,7 +56,7 @@ public sealed class Judge(
         var comparisons = pairs.Select(p => new Comparison(Extract(type, p.First), Extract(type, p.Second),
             [seeds.Next(), seeds.Next(), seeds.Next()])).ToList();
         foreach (var c in comparisons.Where(c => c.First is null || c.Second is null))
-            c.Verdict = new JudgeVerdict(c.First is null ? 1 : 0, "missing_tags", []);
+            c.Decide(c.First is null ? 1 : 0, "missing_tags");
         var open = comparisons.Where(c => c.Verdict is null).ToList();
         if (batch)
         {
@@ -57,6 +68,7 @@ public sealed class Judge(
         {
             foreach (var c in open)
             {
+                c.Start();
                 if (type == JudgeType.Reasoning)
                 {
                     await PreCheckAsync(c, 0, ct);
@@ -86,7 +98,7 @@ public sealed class Judge(
         var reply = (await complete([request], ct))[0];
         Record(c, request, reply);
         if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
-            c.Verdict = new JudgeVerdict(side == 0 ? 1 : 0, "incorrect_reasoning", c.Calls);
+            c.Decide(side == 0 ? 1 : 0, "incorrect_reasoning");
     }
 
     private async Task PreCheckBatchAsync(IReadOnlyList<Comparison> open, CancellationToken ct)
@@ -96,12 +108,14 @@ public sealed class Judge(
         for (var i = 0; i < open.Count; i++)
         {
             var c = open[i];
-            for (var side = 0; side < 2 && c.Verdict is null; side++)
+            for (var side = 0; side < 2; side++)
             {
                 var reply = replies[2 * i + side];
-                Record(c, requests[2 * i + side], reply);
-                if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
-                    c.Verdict = new JudgeVerdict(side == 0 ? 1 : 0, "incorrect_reasoning", c.Calls);
+                // The second check still ran after the first decided: it stays on record, marked unused.
+                var used = c.Verdict is null;
+                Record(c, requests[2 * i + side], reply, used);
+                if (used && reply.Text.Contains(Incorrect, StringComparison.Ordinal))
+                    c.Decide(side == 0 ? 1 : 0, "incorrect_reasoning");
             }
         }
     }
@@ -117,10 +131,10 @@ public sealed class Judge(
         {
             var c = comparisons[i];
             Record(c, requests[i], replies[i]);
-            c.Verdict = new JudgeVerdict(replies[i].Text.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge", c.Calls);
+            c.Decide(replies[i].Text.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge");
         }
     }
 
-    private static void Record(Comparison c, CompletionRequest request, Completion reply) =>
-        c.Calls.Add(new JudgeCall(request.WithImage, request.UserText, reply.Text, reply.Tokens));
+    private static void Record(Comparison c, CompletionRequest request, Completion reply, bool used = true) =>
+        c.Calls.Add(new JudgeCall(request.WithImage, request.UserText, reply.Text, reply.Tokens, used));
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using LlavaCot.Reasoning.Events;
 using LlavaCot.Reasoning.Judging;
 
@@ -8,7 +7,7 @@ namespace LlavaCot.Reasoning.Strategies;
 /// <summary>Everything one running search shares: the session, its options and randomness, the judge, the event sink.</summary>
 public sealed class SearchContext
 {
-    private readonly ChannelWriter<ReasonEvent> _events;
+    private readonly EventBuffer _events;
     private int _generatedTokens;
     private int _judgeCalls;
     private int _judgeTokens;
@@ -22,8 +21,8 @@ public sealed class SearchContext
     public CancellationToken Cancellation { get; }
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
-    public SearchContext(IGenerationSession session, ReasonRequest request, SeedStream seeds, IIndexSource indices,
-        ChannelWriter<ReasonEvent> events, CancellationToken cancellation)
+    public SearchContext(IGenerationSession session, ReasonRequest request, ReasonerSettings settings, SeedStream seeds, IIndexSource indices,
+        EventBuffer events, CancellationToken cancellation)
     {
         Session = session;
         Request = request;
@@ -32,7 +31,8 @@ public sealed class SearchContext
         _events = events;
         Cancellation = cancellation;
         var bench = request.Options.Bench;
-        Judge = new Judge(CompleteManyAsync, request.Options.Sampling, bench?.JudgeTokens ?? request.Options.MaxNewTokens, seeds,
+        // Judge replies have their own limit: a request's max_new_tokens must not cut "I choose response 1" off.
+        Judge = new Judge(session.CompleteManyAsync, request.Options.Sampling, bench?.JudgeTokens ?? settings.JudgeMaxNewTokens, seeds,
             batch: session.BatchesCompletions, wholeTextFallback: bench is not null, ignoreEos: bench is not null);
     }
 
@@ -40,7 +40,11 @@ public sealed class SearchContext
     public int JudgeCalls => _judgeCalls;
     public int JudgeTokens => _judgeTokens;
 
-    public void Emit(ReasonEvent e) => _events.TryWrite(e);
+    /// <summary>Sends an event to the reader, waiting while the reader is far behind (token deltas never wait).</summary>
+    public Task EmitAsync(ReasonEvent e) => _events.WriteAsync(e, Cancellation);
+
+    /// <summary>Sends a token delta without waiting (it may be merged with an unread one of the same candidate).</summary>
+    public void EmitDelta(TokenDelta delta) => _events.WriteDelta(delta);
 
     /// <summary>A stop condition for stage text: the given stop string, or the benchmark's fixed length.</summary>
     public StopCondition StageStop(IReadOnlyList<string> stopStrings, bool stopAtPeriod = false) =>
@@ -53,11 +57,11 @@ public sealed class SearchContext
     {
         var seeds = Enumerable.Range(0, count).Select(_ => Seeds.Next()).ToArray();
         var candidates = await Session.SampleAsync(new SampleRequest(prefix, seeds, stop, Options.Sampling),
-            (candidate, text) => Emit(new TokenDelta(stage, index, candidate, text)), Cancellation);
+            (candidate, text) => EmitDelta(new TokenDelta(stage, index, candidate, text)), Cancellation);
         for (var i = 0; i < candidates.Count; i++)
         {
             Interlocked.Add(ref _generatedTokens, candidates[i].NewTokens);
-            Emit(new CandidateFinished(stage, index, i, candidates[i].NewText, candidates[i].NewTokens, candidates[i].StopReason));
+            await EmitAsync(new CandidateFinished(stage, index, i, candidates[i].NewText, candidates[i].NewTokens, candidates[i].StopReason));
         }
         return candidates;
     }
@@ -73,22 +77,18 @@ public sealed class SearchContext
                 pairs.Select(p => (candidates[p.First].Text, candidates[p.Second].Text)).ToList(), Cancellation);
             for (var i = 0; i < pairs.Count; i++)
             {
-                Interlocked.Add(ref _judgeCalls, results[i].Calls.Count);
-                Interlocked.Add(ref _judgeTokens, results[i].Calls.Sum(c => c.Tokens));
+                var r = results[i];
+                // Every call counts, also a batched one whose reply was not needed.
+                Interlocked.Add(ref _judgeCalls, r.Calls.Count);
+                Interlocked.Add(ref _judgeTokens, r.Calls.Sum(c => c.Tokens));
                 var (first, second) = pairs[i];
-                var won = results[i].Winner == 0 ? first : second;
-                verdicts.Add(new StageVerdict(first, second, won, results[i].Decision));
-                Emit(new JudgeComparison(stage, index, first, second, won, results[i].Decision, results[i].Calls));
+                var won = r.Winner == 0 ? first : second;
+                verdicts.Add(new StageVerdict(first, second, won, r.Decision));
+                await EmitAsync(new JudgeComparison(stage, index, first, second, won, r.Decision, r.Calls, r.ElapsedSeconds));
             }
             return results.Select(r => r.Winner == 0).ToList();
         });
         return (winner, verdicts);
-    }
-
-    /// <summary>Judge calls: fresh one-turn prompts (the verdicts report the calls that counted).</summary>
-    private async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct)
-    {
-        return await Session.CompleteManyAsync(requests, ct);
     }
 
     public void CountGenerated(int tokens) => Interlocked.Add(ref _generatedTokens, tokens);
@@ -98,10 +98,10 @@ public sealed class SearchContext
         string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop, JudgeType type)
     {
         var started = Clock.Elapsed;
-        Emit(new StageStarted(stage, index, count));
+        await EmitAsync(new StageStarted(stage, index, count));
         var candidates = await SampleAsync(stage, index, prefix, count, stop);
         var (winner, verdicts) = await KnockoutAsync(stage, index, candidates, type);
-        Emit(new StageWinner(stage, index, winner, candidates[winner].NewText));
+        await EmitAsync(new StageWinner(stage, index, winner, candidates[winner].NewText));
         var result = new StageResult(stage, winner, candidates[winner].NewText, candidates.Select(c => c.NewTokens).ToList(),
             verdicts, (Clock.Elapsed - started).TotalSeconds);
         return (candidates[winner], result);
@@ -109,6 +109,5 @@ public sealed class SearchContext
 
     public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null) => new(
         text, conclusion ?? Answers.Conclusion(text), ReasoningModes.Name(Options.Mode), Options.BeamSize, stages,
-        GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds);
-
+        GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds, Session.Info);
 }

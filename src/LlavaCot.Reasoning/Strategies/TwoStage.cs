@@ -18,14 +18,14 @@ public sealed class TwoStage : IReasoningStrategy
             context.StageStop([Answers.ReasoningEnd]), JudgeType.All);
 
         var started = context.Clock.Elapsed;
-        context.Emit(new Events.StageStarted("answer", 1, 1));
+        await context.EmitAsync(new Events.StageStarted("answer", 1, 1));
         var request = new CompletionRequest(AnswerPrompt(context.Request.Question, rationale.Text),
             WithImage: context.Request.Image is not null, context.StageStop([]), context.Options.Sampling, context.Seeds.Next());
         var answer = await context.Session.CompleteAsync(request,
-            delta => context.Emit(new Events.TokenDelta("answer", 1, 0, delta)), context.Cancellation);
+            delta => context.EmitDelta(new Events.TokenDelta("answer", 1, 0, delta)), context.Cancellation);
         context.CountGenerated(answer.Tokens);
-        context.Emit(new Events.CandidateFinished("answer", 1, 0, answer.Text, answer.Tokens, answer.StopReason));
-        context.Emit(new Events.StageWinner("answer", 1, 0, answer.Text));
+        await context.EmitAsync(new Events.CandidateFinished("answer", 1, 0, answer.Text, answer.Tokens, answer.StopReason));
+        await context.EmitAsync(new Events.StageWinner("answer", 1, 0, answer.Text));
         var second = new StageResult("answer", 0, answer.Text, [answer.Tokens], [], (context.Clock.Elapsed - started).TotalSeconds);
         return context.Result(answer.Text, [first, second], Answers.Conclusion(answer.Text));
     }

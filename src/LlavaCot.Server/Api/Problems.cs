@@ -26,6 +26,15 @@ public static class Problems
     public static ProblemHttpResult BadImage(string reason) => Status(StatusCodes.Status422UnprocessableEntity,
         "The image could not be used", reason);
 
+    public const string InternalTitle = "Internal server error";
+
+    /// <summary>A failure that is not the client's: a generic text only (the details are in the log under the request id).</summary>
+    public static ProblemHttpResult Internal(HttpContext http) =>
+        Status(StatusCodes.Status500InternalServerError, InternalTitle, InternalDetail(http));
+
+    public static string InternalDetail(HttpContext http) =>
+        $"the server could not answer this request; its log has the details under request id {http.TraceIdentifier}";
+
     public static ProblemHttpResult RetryLater(HttpContext http, int status, string title, string detail, int retryAfterSeconds)
     {
         http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -32,6 +32,11 @@ public record SearchSettings
     /// <summary>Seed of every random choice; the same seed and request give the same answer.</summary>
     /// <example>42</example>
     public ulong? Seed { get; init; }
+
+    /// <summary>The date (YYYY-MM-DD) text-only prompts carry (the judge's correctness check); default: the server's Date setting, else today.
+    /// With the seed it makes a request replayable: the result's replay field records it with the dtype and CPU features.</summary>
+    /// <example>2026-11-26</example>
+    public string? Date { get; init; }
 }
 
 /// <summary>A question about an image, as JSON (the multipart form takes the same fields).</summary>

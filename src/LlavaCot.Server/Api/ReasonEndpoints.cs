@@ -61,12 +61,12 @@ public static class ReasonEndpoints
                 case FinalAnswer f:
                     var model = execution.Model;
                     return TypedResults.Ok(new ReasonResponse(http.TraceIdentifier, model.Id, model.RandomWeights, accepted!.Seed, accepted.PromptTokens, f.Result));
-                case ReasonError error:
-                    return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", error.Message);
+                case ReasonError:
+                    return Problems.Internal(http);
             }
         }
         http.RequestAborted.ThrowIfCancellationRequested();
-        return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", "the search ended without an answer");
+        return Problems.Internal(http);
     }
 
     public static bool WantsEventStream(HttpRequest request) =>

@@ -27,7 +27,8 @@ public sealed class ReasonTrace
 /// The path every reasoning endpoint shares: model readiness, admission (429 when the queue is full), opening the
 /// search (422 for an unusable image), then the search's events observed for metrics and the request's log line.
 /// </summary>
-public sealed class ReasonExecution(ModelService model, Admission admission, ServerMetrics metrics, IOptions<ServerOptions> options)
+public sealed class ReasonExecution(ModelService model, Admission admission, ServerMetrics metrics, IOptions<ServerOptions> options,
+    ILogger<ReasonExecution> log)
 {
     public ServedModel Model => model.Model;
 
@@ -66,10 +67,10 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                 trace.Outcome = "bad_image";
                 return (null, Problems.BadImage(ex.Message));
             }
-            catch (ArgumentException ex)
+            catch (InvalidReasonRequestException ex)
             {
                 trace.Outcome = "invalid";
-                return (null, Problems.Status(StatusCodes.Status400BadRequest, "Invalid request", ex.Message));
+                return (null, Problems.Fields(ex.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray())));
             }
             http.Response.RegisterForDisposeAsync(new RunLease(run, ticket));
             handedOver = true;
@@ -90,7 +91,6 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         var trace = http.Features.Get<ReasonTrace>()!;
         var clock = Stopwatch.StartNew();
         var stageStarts = new Dictionary<int, TimeSpan>();
-        var lastMark = new Dictionary<int, TimeSpan>();
         trace.Outcome = "cancelled";
         try
         {
@@ -103,20 +103,20 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                         trace.PromptTokens = a.PromptTokens;
                         break;
                     case StageStarted s:
-                        stageStarts[s.Index] = lastMark[s.Index] = now;
+                        stageStarts[s.Index] = now;
                         break;
                     case CandidateFinished c:
                         trace.CandidateTokens += c.Tokens;
                         metrics.Tokens("candidate", c.Tokens);
-                        lastMark[c.Index] = now;
                         break;
                     case JudgeComparison j:
+                        // Every call counts, also a batched pre-check whose reply was not needed.
                         var tokens = j.Calls.Sum(c => c.Tokens);
                         trace.JudgeTokens += tokens;
                         trace.JudgeCalls += j.Calls.Count;
                         metrics.Tokens("judge", tokens);
-                        metrics.Judge((now - lastMark.GetValueOrDefault(j.Index, now)).TotalSeconds);
-                        lastMark[j.Index] = now;
+                        if (j.Calls.Count > 0)
+                            metrics.Judge(j.ElapsedSeconds);
                         break;
                     case StageWinner w:
                         var seconds = (now - stageStarts.GetValueOrDefault(w.Index, now)).TotalSeconds;
@@ -127,8 +127,10 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                         trace.Outcome = "completed";
                         metrics.SearchTime(f.Result.Mode, f.Result.ElapsedSeconds);
                         break;
-                    case ReasonError:
+                    case ReasonError error:
                         trace.Outcome = "failed";
+                        if (error.Cause is not null)
+                            log.LogError(error.Cause, "Search {RequestId} failed", http.TraceIdentifier);
                         break;
                 }
                 yield return e;

@@ -19,6 +19,7 @@ public static class ReasonInput
         ("top_k", "integer", "Top-k sampling, 0 = off (default 50).", "50"),
         ("max_new_tokens", "integer", "Token budget of each generate call (default and upper bound: the server's MaxNewTokens).", "256"),
         ("seed", "integer", "Seed of every random choice; the same seed and request give the same answer.", "42"),
+        ("date", "string", "The date (YYYY-MM-DD) text-only prompts carry; default the server's, else today. Pin it to replay a request exactly.", null),
         ("include_tokens", "boolean", "With text/event-stream: also stream every candidate's token deltas (event 'token').", "false"),
     ];
 
@@ -84,6 +85,7 @@ public static class ReasonInput
                 TopK = Parse<int>("top_k", ParseInt, "an integer"),
                 MaxNewTokens = Parse<int>("max_new_tokens", ParseInt, "an integer"),
                 Seed = Parse<ulong>("seed", s => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null, "a non-negative integer"),
+                Date = Text("date"),
             },
             IncludeTokens = Parse<bool>("include_tokens", s => s.ToLowerInvariant() switch
             {

@@ -47,6 +47,7 @@ public static class LlavaCotServer
             c.ProblemDetails.Extensions["request_id"] = c.HttpContext.TraceIdentifier;
         });
 
+        builder.Services.AddExceptionHandler<UnexpectedErrors>();
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<ServerOptions>>().Value;

@@ -12,7 +12,9 @@ public interface IGeneratorDecorator
 }
 
 /// <summary>What clients are told about the served model.</summary>
-public sealed record ServedModel(string Id, string Directory, bool RandomWeights, string Description, string Device, string DType);
+/// <param name="DTypeReason">Why the compute dtype was chosen (DType=auto explains itself).</param>
+public sealed record ServedModel(string Id, string Directory, bool RandomWeights, string Description, string Device, string DType,
+    string DTypeReason);
 
 /// <summary>
 /// Loads the model after the server starts listening (creating the demo model first when none is configured), so
@@ -52,15 +54,17 @@ public sealed class ModelService(
             var random = DemoModel.IsDemo(runtime.ModelDirectory);
             // The demo keeps its labelled id wherever its folder lives.
             _model = new ServedModel(random ? DemoModel.Name : host.Name, runtime.ModelDirectory, random,
-                random ? DemoModel.Description : "Mllama checkpoint", host.Model.Device.ToString(), host.Model.DType.ToString());
-            _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)));
+                random ? DemoModel.Description : "Mllama checkpoint", host.Model.Device.ToString(), host.DType.Name, host.DType.Reason);
+            _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)), runtime.Reasoning);
             Volatile.Write(ref _host, host);
             _loaded.TrySetResult(host);
             if (random)
                 log.LogWarning("Serving {Model} from {Directory}: RANDOM WEIGHTS, not a trained model; answers are noise. " +
                                "Set LlavaCot:ModelDirectory (or --model) to a real Mllama folder", _model.Id, runtime.ModelDirectory);
-            log.LogInformation("Model {Model} ready on {Device} ({DType}) in {Seconds:0.0} s",
-                _model.Id, _model.Device, _model.DType, clock.Elapsed.TotalSeconds);
+            foreach (var warning in host.Warnings)
+                log.LogWarning("{Warning}", warning);
+            log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}) in {Seconds:0.0} s",
+                _model.Id, _model.Device, _model.DType, _model.DTypeReason, clock.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using LlavaCot.Model.Config;
 using LlavaCot.Model.Inputs;
+using LlavaCot.Reasoning;
 using LlavaCot.Runtime;
 using Microsoft.Extensions.Options;
 
@@ -19,8 +20,11 @@ public sealed class ServerOptions
     /// <summary>cpu, cuda, cuda:N or auto.</summary>
     public string Device { get; set; } = "auto";
 
-    /// <summary>float32 or bfloat16.</summary>
-    public string DType { get; set; } = "float32";
+    /// <summary>auto (the default: see the README), float32 or bfloat16.</summary>
+    public string DType { get; set; } = "auto";
+
+    /// <summary>Whether the CPU computes bf16 natively: auto (from /proc/cpuinfo), native, or emulated (forces auto's no-bf16 path).</summary>
+    public string Bf16Support { get; set; } = "auto";
 
     /// <summary>A weights file inside the model folder to load instead of the default one.</summary>
     public string? WeightsFile { get; set; }
@@ -42,6 +46,15 @@ public sealed class ServerOptions
     /// <summary>Upper bound for max_new_tokens (per generate call); also its default.</summary>
     public int MaxNewTokens { get; set; } = 2048;
 
+    /// <summary>New-token limit of every judge and pre-check reply, whatever the request's max_new_tokens (the spec: 2048).</summary>
+    public int JudgeMaxNewTokens { get; set; } = 2048;
+
+    /// <summary>The date (YYYY-MM-DD) text-only prompts carry when a request names none; empty: today.</summary>
+    public string? Date { get; set; }
+
+    /// <summary>Prefix caches kept per search (the stage chain and recent judge prompts).</summary>
+    public int PrefixCaches { get; set; } = 6;
+
     /// <summary>Largest decoded image (width × height).</summary>
     public long MaxImagePixels { get; set; } = 40_000_000;
 
@@ -58,9 +71,26 @@ public sealed class ServerOptions
         ModelDirectory = ResolvedModelDirectory,
         Device = Device,
         DType = DType,
+        Bf16Support = Bf16Support,
         WeightsFile = string.IsNullOrWhiteSpace(WeightsFile) ? null : WeightsFile,
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
+        PrefixCaches = PrefixCaches,
+        Date = ParseDate(Date),
+        Reasoning = Reasoning,
     };
+
+    /// <summary>The search's settings: judge token limit and the bounds every request is checked against.</summary>
+    public ReasonerSettings Reasoning => new()
+    {
+        JudgeMaxNewTokens = JudgeMaxNewTokens,
+        Limits = new RequestLimits { MaxNewTokens = MaxNewTokens, MaxQuestionChars = MaxQuestionChars },
+    };
+
+    /// <summary>A YYYY-MM-DD date; null for empty; throws FormatException otherwise.</summary>
+    public static DateOnly? ParseDate(string? value) =>
+        string.IsNullOrWhiteSpace(value)
+            ? null
+            : DateOnly.ParseExact(value.Trim(), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Short command-line switches for the common settings.</summary>
     public static IDictionary<string, string> Switches { get; } = new Dictionary<string, string>
@@ -77,7 +107,7 @@ public sealed class ServerOptions
 /// <summary>Checks the settings at start, the model folder included, so a bad setting stops the server with a clear message.</summary>
 public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
 {
-    private static readonly string[] DTypes = ["float32", "fp32", "f32", "bfloat16", "bf16"];
+    private static readonly string[] DTypes = ["auto", "float32", "fp32", "f32", "bfloat16", "bf16"];
 
     public ValidateOptionsResult Validate(string? name, ServerOptions o)
     {
@@ -93,16 +123,36 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxBodyBytes >= 1024, $"{nameof(o.MaxBodyBytes)} must be at least 1024, got {o.MaxBodyBytes}");
         Require(o.MaxQuestionChars >= 1, $"{nameof(o.MaxQuestionChars)} must be at least 1, got {o.MaxQuestionChars}");
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
+        Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
+        Require(o.PrefixCaches >= 1, $"{nameof(o.PrefixCaches)} must be at least 1, got {o.PrefixCaches}");
+        Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",
+            $"{nameof(o.Bf16Support)} must be auto, native or emulated, got '{o.Bf16Support}'");
+        Require(IsDate(o.Date), $"{nameof(o.Date)} must be a date as YYYY-MM-DD (or empty for today), got '{o.Date}'");
         Require(o.MaxImagePixels is >= 1 and <= ImageLimits.MaxSupportedPixels,
             $"{nameof(o.MaxImagePixels)} must lie in 1..{ImageLimits.MaxSupportedPixels}, got {o.MaxImagePixels}");
         Require(o.LogFormat is "text" or "json", $"{nameof(o.LogFormat)} must be text or json, got '{o.LogFormat}'");
         var device = o.Device.Trim().ToLowerInvariant();
         Require(device is "cpu" or "auto" or "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out _),
             $"{nameof(o.Device)} must be cpu, cuda, cuda:N or auto, got '{o.Device}'");
-        Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be float32 or bfloat16, got '{o.DType}'");
+        Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be auto, float32 or bfloat16, got '{o.DType}'");
+        if (o.UsesDemoModel && DemoModel.Problem(o.ResolvedModelDirectory) is { } demoProblem)
+            errors.Add($"{ServerOptions.Section}:{nameof(o.DemoModelDirectory)}: {demoProblem}");
         if (!o.UsesDemoModel && CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
             errors.Add($"{ServerOptions.Section}:{nameof(o.ModelDirectory)} '{o.ModelDirectory}' is not a usable model folder: {problem}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsDate(string? value)
+    {
+        try
+        {
+            ServerOptions.ParseDate(value);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>What is wrong with a model folder, or null: config, preprocessor config, tokenizer and weights must be there and readable.</summary>

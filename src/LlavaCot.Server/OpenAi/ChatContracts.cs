@@ -55,6 +55,9 @@ public sealed record ChatCompletionRequest
 
     /// <summary>LlavaCot extra: top-k sampling, 0 = off.</summary>
     public int? TopK { get; init; }
+
+    /// <summary>LlavaCot extra: the date (YYYY-MM-DD) text-only prompts carry, for exact replay; default today.</summary>
+    public string? Date { get; init; }
 }
 
 public sealed record ChatStreamOptions
@@ -101,4 +104,6 @@ public sealed record ChunkDelta(
 public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
 /// <param name="RandomWeights">True for the built-in demo model: random weights, its answers are noise.</param>
-public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, bool RandomWeights, string Description);
+/// <param name="Dtype">The compute dtype (float32 or bfloat16); <paramref name="DtypeReason"/> says why.</param>
+public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, bool RandomWeights, string Description,
+    string Device, string Dtype, string DtypeReason);

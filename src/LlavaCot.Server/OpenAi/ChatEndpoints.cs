@@ -46,7 +46,7 @@ public static class ChatEndpoints
                 "the model is still loading; see /health/ready", options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
-        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description)]));
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description, m.Device, m.DType, m.DTypeReason)]));
     }
 
     private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options)
@@ -79,11 +79,11 @@ public static class ChatEndpoints
             reply.See(e);
             if (e is FinalAnswer f)
                 return TypedResults.Ok(reply.Completion(f.Result));
-            if (e is ReasonError error)
-                return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", error.Message);
+            if (e is ReasonError)
+                return Problems.Internal(http);
         }
         http.RequestAborted.ThrowIfCancellationRequested();
-        return Problems.Status(StatusCodes.Status500InternalServerError, "The search failed", "the search ended without an answer");
+        return Problems.Internal(http);
     }
 
     /// <summary>OpenAI stream framing: data-only SSE, one content delta per stage winner, a finish chunk, usage if asked, [DONE].</summary>
@@ -167,6 +167,7 @@ public static class ChatEndpoints
                 TopK = body.TopK,
                 MaxNewTokens = body.MaxCompletionTokens ?? body.MaxTokens,
                 Seed = body.Seed is { } s ? (ulong)s : null,
+                Date = body.Date,
             },
         };
     }

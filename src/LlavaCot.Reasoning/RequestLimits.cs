@@ -1,0 +1,66 @@
+using System.Globalization;
+
+namespace LlavaCot.Reasoning;
+
+/// <summary>A request field that is out of bounds, named as /v1/reason spells it.</summary>
+public sealed record FieldError(string Field, string Message);
+
+/// <summary>A request the search refuses. Its message names the fields and is meant for the client.</summary>
+public sealed class InvalidReasonRequestException(IReadOnlyList<FieldError> errors)
+    : Exception(string.Join("; ", errors.Select(e => $"{e.Field}: {e.Message}")))
+{
+    public IReadOnlyList<FieldError> Errors { get; } = errors;
+}
+
+/// <summary>
+/// The bounds of every request option, checked here once with one set of messages: /v1/reason, the OpenAI endpoint
+/// (which renames some fields) and the command line all report these.
+/// </summary>
+public sealed record RequestLimits
+{
+    public const double MaxTemperature = 2;
+
+    /// <summary>Upper bound of max_new_tokens (per generate call).</summary>
+    public int MaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
+
+    public int MaxQuestionChars { get; init; } = 8192;
+
+    public IReadOnlyList<FieldError> Check(ReasonRequest request)
+    {
+        var errors = new List<FieldError>();
+        void Require(bool ok, string field, string message)
+        {
+            if (!ok)
+                errors.Add(new FieldError(field, message));
+        }
+        var o = request.Options;
+        var s = o.Sampling;
+        Require(!string.IsNullOrWhiteSpace(request.Question), "question", "is required and must not be empty");
+        Require(request.Question.Length <= MaxQuestionChars, "question",
+            $"is {request.Question.Length} characters long; the limit is {MaxQuestionChars}");
+        Require(o.BeamSize is >= 1 and <= ReasonOptions.MaxBeamSize, "beam_size", $"must lie in 1..{ReasonOptions.MaxBeamSize}, got {o.BeamSize}");
+        Require(s.Temperature is >= 0 and <= MaxTemperature, "temperature", $"must lie in 0..{Format(MaxTemperature)}, got {Format(s.Temperature)}");
+        Require(s.TopP is > 0 and <= 1, "top_p", $"must lie in (0, 1], got {Format(s.TopP)}");
+        Require(s.TopK >= 0, "top_k", $"must be 0 (off) or more, got {s.TopK}");
+        Require(o.MaxNewTokens >= 1 && o.MaxNewTokens <= MaxNewTokens, "max_new_tokens", $"must lie in 1..{MaxNewTokens}, got {o.MaxNewTokens}");
+        return errors;
+    }
+
+    /// <summary>Throws <see cref="InvalidReasonRequestException"/> naming every field out of bounds.</summary>
+    public void Validate(ReasonRequest request)
+    {
+        if (Check(request) is { Count: > 0 } errors)
+            throw new InvalidReasonRequestException(errors);
+    }
+
+    private static string Format(double v) => v.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Server-wide settings of the search that no request can change.</summary>
+public sealed record ReasonerSettings
+{
+    /// <summary>New-token limit of every judge and pre-check reply, whatever a request's max_new_tokens (the spec: 2048).</summary>
+    public int JudgeMaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
+
+    public RequestLimits Limits { get; init; } = new();
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Runtime;
+
+/// <summary>The compute dtype the model runs in, and why (logged at start and shown in /v1/models).</summary>
+public sealed record DTypeChoice(ScalarType DType, string Reason)
+{
+    public string Name => DType == ScalarType.BFloat16 ? "bfloat16" : "float32";
+}
+
+/// <summary>
+/// Picks the compute dtype for the <c>DType</c> setting. <c>float32</c> and <c>bfloat16</c> are taken as given.
+/// <c>auto</c>: a small model runs in its checkpoint's own dtype; otherwise bf16 on CUDA and on CPUs with native
+/// bf16 dot products; on a CPU without them libtorch emulates bf16 matmuls (the bench config's vision tower took
+/// 87.8 s in bf16 against 29.3 s in fp32 on such a CPU), so fp32 when its weights fit in the available memory with
+/// a reserve, and bf16 only when they do not (the 11B needs ~43 GB in fp32).
+/// </summary>
+public static class DTypePolicy
+{
+    /// <summary>At or below this many bytes of fp32 weights a model counts as small.</summary>
+    public const long SmallModelBytes = 1L << 30;
+
+    /// <summary>Memory kept free beside the weights: activations, KV caches, the image tower's attention.</summary>
+    public static long Reserve(long weightBytes) => Math.Max(2L << 30, weightBytes / 8);
+
+    /// <param name="setting">auto, float32 (fp32, f32) or bfloat16 (bf16).</param>
+    /// <param name="bf16Support">auto (from the CPU flags), native or emulated (forces the path without native bf16).</param>
+    /// <param name="checkpointDType">The config's torch_dtype, if any.</param>
+    /// <param name="parameters">Parameter count of the checkpoint.</param>
+    public static DTypeChoice Choose(string setting, string bf16Support, string? checkpointDType, long parameters, bool cuda, HostFacts host)
+    {
+        switch (setting.Trim().ToLowerInvariant())
+        {
+            case "float32" or "fp32" or "f32":
+                return new DTypeChoice(ScalarType.Float32, "float32 as configured");
+            case "bfloat16" or "bf16":
+                return new DTypeChoice(ScalarType.BFloat16, "bfloat16 as configured");
+            case "auto":
+                break;
+            default:
+                throw new ArgumentException($"dtype '{setting}' is not one of auto, float32, bfloat16");
+        }
+        var fp32Bytes = parameters * 4;
+        if (fp32Bytes <= SmallModelBytes)
+        {
+            var own = checkpointDType?.Trim().ToLowerInvariant() is "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+            return new DTypeChoice(own, $"auto: a small model ({Millions(parameters)} parameters) runs in its checkpoint's dtype " +
+                                        $"({checkpointDType ?? "not stated, float32"})");
+        }
+        if (cuda)
+            return new DTypeChoice(ScalarType.BFloat16, "auto: bfloat16 on CUDA");
+        var native = bf16Support.Trim().ToLowerInvariant() switch
+        {
+            "native" => true,
+            "emulated" => false,
+            "auto" => host.NativeBf16,
+            _ => throw new ArgumentException($"bf16 support '{bf16Support}' is not one of auto, native, emulated"),
+        };
+        if (native)
+            return new DTypeChoice(ScalarType.BFloat16, "auto: bfloat16, the CPU computes it natively" + Forced(bf16Support, "avx512_bf16/amx_bf16"));
+        var need = fp32Bytes + Reserve(fp32Bytes);
+        var lacks = "the CPU has no native bf16 (libtorch would emulate it, ~3x slower)" + Forced(bf16Support, "no avx512_bf16/amx_bf16");
+        if (host.AvailableMemoryBytes is { } available && need <= available)
+            return new DTypeChoice(ScalarType.Float32,
+                $"auto: float32, {lacks}, and fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} fit in {Gb(available)} available");
+        var room = host.AvailableMemoryBytes is { } a ? $"do not fit in {Gb(a)} available" : "may not fit (available memory unknown)";
+        return new DTypeChoice(ScalarType.BFloat16,
+            $"auto: bfloat16: {lacks}, but fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} {room}");
+    }
+
+    private static string Forced(string support, string detected) =>
+        support.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? $" ({detected})" : $" (Bf16Support={support.Trim()})";
+
+    private static string Gb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:0.0} GB");
+
+    private static string Millions(long n) => string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:0.#} M");
+}
