@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using LlavaCot.Reasoning;
 using LlavaCot.Reasoning.Events;
 using LlavaCot.Server.Api;
+using SkiaSharp;
 
 namespace LlavaCot.Server.Tests;
 
@@ -140,6 +141,22 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
         {
             server.Gate.ForceTagsWith = null;
         }
+    }
+
+    /// <summary>HF cannot process a 1×4000 strip (its thin side resizes to 0 pixels); the server answers it.</summary>
+    [Fact]
+    public async Task A_one_pixel_wide_strip_is_answered()
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(1, 4000, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        bitmap.Erase(new SKColor(40, 160, 90));
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+
+        using var response = await server.Client.PostAsync("v1/reason",
+            ServerUnderTest.Form(png.ToArray(), "What is this?", ("max_new_tokens", "4"), ("beam_size", "1")));
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {text}");
+        Assert.NotNull(JsonNode.Parse(text)!["result"]!["conclusion"]);
     }
 
     private static JsonNode WithoutTimings(JsonNode node)

@@ -47,15 +47,15 @@ public sealed class MllamaImageProcessor
         return values;
     }
 
-    /// <summary>Chooses the grid and resizes the image into it.</summary>
+    /// <summary>
+    /// Chooses the grid and resizes the image into it. A very thin strip (1×4000) would have its thin side floored
+    /// to 0 pixels, where HF raises; it keeps 1 pixel instead, so such an upload is answered rather than refused.
+    /// </summary>
     public ImageTiles Prepare(RgbImage image)
     {
         var (rows, cols) = TiledCanvas.ChooseGrid(image.Height, image.Width, TileSize, MaxTiles);
         var (height, width) = TiledCanvas.FitToCanvas(image.Height, image.Width, rows * TileSize, cols * TileSize, TileSize);
-        if (height <= 0 || width <= 0)
-            throw new ImageDecodeException(
-                $"a {image.Width}×{image.Height} image is too elongated: it would be resized to {width}×{height} pixels");
-        var resized = PillowBilinear.Resize(image, width, height);
+        var resized = PillowBilinear.Resize(image, Math.Max(width, 1), Math.Max(height, 1));
         return new ImageTiles(resized, rows, cols, TiledCanvas.AspectRatioId(rows, cols, MaxTiles));
     }
 

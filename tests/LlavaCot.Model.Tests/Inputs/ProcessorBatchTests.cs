@@ -118,15 +118,6 @@ public class ProcessorBatchTests
     }
 
     [Fact]
-    public void An_image_too_elongated_to_tile_is_a_clear_error()
-    {
-        var processor = Tiny();
-        var strip = new RgbImage(processor.TileSize * processor.MaxTiles * 40, 1, new byte[processor.TileSize * processor.MaxTiles * 40 * 3]);
-        var ex = Assert.Throws<ImageDecodeException>(() => processor.Prepare(strip));
-        Assert.Contains("too elongated", ex.Message);
-    }
-
-    [Fact]
     public void Unsupported_configs_are_refused()
     {
         var config = PreprocessorConfig.Load(Fixtures.MllamaTiny);
