@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace LlavaCot.Reasoning;
 
 /// <summary>
@@ -19,7 +21,7 @@ public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question
 /// What a session's outputs depend on beyond the request and its seed: exact replay is promised only for the same
 /// date in text-only prompts, compute dtype, device and CPU features.
 /// </summary>
-public sealed record SessionInfo(DateOnly Date, string DType, string Device, string CpuFeatures);
+public sealed record SessionInfo(DateOnly Date, [property: JsonPropertyName("dtype")] string DType, string Device, string CpuFeatures);
 
 /// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
 public interface IGenerationSession : IAsyncDisposable

@@ -82,13 +82,14 @@ public sealed class ReasoningRun : IAsyncDisposable
         _settings = settings;
         _seeds = seeds;
         _indices = indices;
+        Buffer = new EventBuffer(settings.EventCapacity);
     }
 
     /// <summary>The request as run, with its seed filled in.</summary>
     public ReasonRequest Request => _request;
 
     /// <summary>Events not yet read are held here (bounded; see <see cref="EventBuffer"/>).</summary>
-    internal EventBuffer Buffer { get; } = new();
+    internal EventBuffer Buffer { get; }
 
     public async IAsyncEnumerable<ReasonEvent> EventsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -63,4 +63,7 @@ public sealed record ReasonerSettings
     public int JudgeMaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
 
     public RequestLimits Limits { get; init; } = new();
+
+    /// <summary>Unread events (token deltas aside, which merge) a run holds before its search waits for the reader.</summary>
+    public int EventCapacity { get; init; } = Events.EventBuffer.DefaultCapacity;
 }

@@ -6,7 +6,15 @@ namespace LlavaCot.Runtime;
 /// <summary>The compute dtype the model runs in, and why (logged at start and shown in /v1/models).</summary>
 public sealed record DTypeChoice(ScalarType DType, string Reason)
 {
-    public string Name => DType == ScalarType.BFloat16 ? "bfloat16" : "float32";
+    public string Name => NameOf(DType);
+
+    /// <summary>The setting's spelling of a dtype (float32, bfloat16).</summary>
+    public static string NameOf(ScalarType dtype) => dtype switch
+    {
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float32 => "float32",
+        _ => dtype.ToString().ToLowerInvariant(),
+    };
 }
 
 /// <summary>

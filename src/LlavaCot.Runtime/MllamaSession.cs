@@ -41,7 +41,7 @@ internal sealed class MllamaSession : IGenerationSession
         _owner = owner;
         _naive = naive;
         _date = date;
-        Info = new SessionInfo(date, owner.Model.DType.ToString(), owner.Model.Device.ToString(), owner.CpuFeatures);
+        Info = new SessionInfo(date, DTypeChoice.NameOf(owner.Model.DType), owner.Model.Device.ToString(), owner.CpuFeatures);
         _images = image is null ? null : owner.Inputs.Images.Process(image);
         try
         {

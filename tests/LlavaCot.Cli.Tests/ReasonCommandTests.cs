@@ -1,3 +1,4 @@
+using LlavaCot.Reasoning;
 using LlavaCot.Tests;
 
 namespace LlavaCot.Cli.Tests;
@@ -18,13 +19,56 @@ public class ReasonCommandTests
     }
 
     [Fact]
-    public void Reason_rejects_an_unknown_mode_and_a_bad_beam()
+    public void Reason_rejects_an_unknown_mode_and_out_of_range_options_with_the_servers_messages()
     {
         var (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--mode", "greedy");
         Assert.Equal(2, code);
-        Assert.Contains("--mode 'greedy'", err);
-        (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--n", "40");
+        Assert.Contains("--mode 'greedy' is not one of stage_beam", err);
+        (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--n", "40", "--temperature", "3");
         Assert.Equal(1, code);
-        Assert.Contains("beam_size", err);
+        var expected = new RequestLimits().Check(new ReasonRequest("x", null, "q",
+            new ReasonOptions { BeamSize = 40, Sampling = SamplingOptions.Default with { Temperature = 3 } }));
+        Assert.Equal(2, expected.Count);
+        foreach (var e in expected)
+            Assert.Contains($"{e.Field}: {e.Message}", err);
     }
+
+    [Fact]
+    public void A_dash_reads_the_image_from_standard_input()
+    {
+        var (code, output, err) = CliRunner.RunWithInput(File.ReadAllBytes(Image), "reason", Fixtures.MllamaTiny, "-", "What is this?",
+            "--n", "1", "--seed", "4", "--max-new-tokens", "3", "--mode", "single");
+        Assert.True(code == 0, err + output);
+        var (fileCode, fromFile, _) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "What is this?",
+            "--n", "1", "--seed", "4", "--max-new-tokens", "3", "--mode", "single");
+        Assert.Equal(0, fileCode);
+        // The same image either way: the same prompt length, and the same answer for the same seed.
+        Assert.Equal(Answer(fromFile), Answer(output));
+        Assert.Contains("prompt", output);
+
+        (code, _, err) = CliRunner.RunWithInput([], "reason", Fixtures.MllamaTiny, "-", "What is this?");
+        Assert.Equal(2, code);
+        Assert.Contains("standard input", err);
+        Assert.Contains("--no-image", err);
+    }
+
+    [Fact]
+    public void No_image_asks_a_text_only_question()
+    {
+        var (code, output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, "--no-image", "What day is it?", "--n", "1",
+            "--max-new-tokens", "3", "--mode", "single", "--date", "2025-01-02");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("== answer", output);
+        // The text-only template is longer than the image prompt of the same question: it has the system block.
+        var withImage = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "What day is it?", "--n", "1", "--max-new-tokens", "3", "--mode", "single");
+        Assert.NotEqual(PromptTokens(withImage.Out), PromptTokens(output));
+        (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, "--no-image", "q", "extra");
+        Assert.Equal(2, code);
+        Assert.Contains("unexpected argument 'extra'", err);
+    }
+
+    private static string Answer(string output) => output[output.LastIndexOf("== answer", StringComparison.Ordinal)..].Split('\n', 2)[1];
+
+    private static int PromptTokens(string output) =>
+        int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"prompt (\d+) tokens").Groups[1].Value);
 }

@@ -117,6 +117,84 @@ public class ReasonerTests
     }
 
     [Fact]
+    public async Task Judge_calls_use_the_judge_limit_not_the_requests_max_new_tokens()
+    {
+        var request = Request(3) with { Options = Request(3).Options with { MaxNewTokens = 16 } };
+        foreach (var limit in new[] { 2048, 300 })
+        {
+            var session = new ScriptedSession(StageText, Enumerable.Repeat("Since so, I choose response 1.", 100));
+            var events = await Collect(new Reasoner(session, new ReasonerSettings { JudgeMaxNewTokens = limit }), request);
+            Assert.IsType<FinalAnswer>(events[^1]);
+            Assert.All(session.Samples, s => Assert.Equal(16, s.Stop.MaxNewTokens));
+            Assert.NotEmpty(session.Completions);
+            Assert.All(session.Completions, c => Assert.Equal(limit, c.Stop.MaxNewTokens));
+        }
+        var defaults = new ScriptedSession(StageText, Enumerable.Repeat("I choose response 1", 100));
+        await Collect(new Reasoner(defaults), request);
+        Assert.All(defaults.Completions, c => Assert.Equal(StopCondition.DefaultMaxNewTokens, c.Stop.MaxNewTokens));
+    }
+
+    [Fact]
+    public async Task A_batched_pre_check_that_was_not_needed_still_counts()
+    {
+        // Reasoning stage, N=2: the first pre-check says "incorrect", so the reference never asks the second; a batch
+        // asks both. Its reply is kept on record as unused and its tokens count in judge_tokens and judge_calls.
+        static IEnumerable<string> Replies()
+        {
+            for (var i = 0; i < 2; i++)
+                yield return "I choose response 1";
+            yield return "This is incorrect.";
+            yield return "It is correct, nothing more to say here.";
+            yield return "I choose response 1";
+        }
+        var session = new ScriptedSession(StageText, Replies()) { Batches = true };
+        var events = await Collect(new Reasoner(session), Request(2));
+        var reasoning = events.OfType<JudgeComparison>().Single(j => j.Stage == "reasoning");
+        Assert.Equal("incorrect_reasoning", reasoning.Decision);
+        Assert.Equal([true, false], reasoning.Calls.Select(c => c.Used));
+        var final = ((FinalAnswer)events[^1]).Result;
+        Assert.Equal(session.Completions.Count, final.JudgeCalls);
+        Assert.Equal(Replies().Sum(r => r.Length), final.JudgeTokens);
+        Assert.Equal(events.OfType<JudgeComparison>().SelectMany(j => j.Calls).Sum(c => c.Tokens), final.JudgeTokens);
+    }
+
+    [Fact]
+    public async Task A_slow_reader_holds_a_bounded_buffer_and_loses_no_event()
+    {
+        const int capacity = 4;
+        var session = new ScriptedSession((r, i) => StageText(r, i) + new string('x', 500), Enumerable.Repeat("I choose response 1", 100))
+        {
+            CharacterDeltas = true,
+        };
+        var run = await new Reasoner(session, new ReasonerSettings { EventCapacity = capacity }).StartAsync(Request(3), default);
+        await using (run)
+        {
+            await using var reader = run.EventsAsync(default).GetAsyncEnumerator();
+            Assert.True(await reader.MoveNextAsync());
+            var events = new List<ReasonEvent> { reader.Current };
+            // The reader pauses: the search runs until the buffer is full, then waits for it (it cannot finish
+            // without the reader). Token deltas never wait: each candidate's 500 one-character deltas merge.
+            for (var waited = 0; run.Buffer.WaitingWriters == 0; waited++)
+            {
+                Assert.True(waited < 3000, "the search never waited for the reader");
+                await Task.Delay(10);
+            }
+            Assert.InRange(run.Buffer.Pending, capacity, capacity + 3);
+            Assert.Empty(events.OfType<FinalAnswer>());
+            while (await reader.MoveNextAsync())
+                events.Add(reader.Current);
+            Assert.IsType<FinalAnswer>(events[^1]);
+            Assert.Equal(4, events.OfType<StageWinner>().Count());
+            Assert.Equal(8, events.OfType<JudgeComparison>().Count());
+            // Merged while the reader lagged, each candidate's text still arrives whole and in order.
+            Assert.True(events.OfType<TokenDelta>().Count() < 4 * 3 * 500);
+            foreach (var done in events.OfType<CandidateFinished>())
+                Assert.Equal(done.Text, string.Concat(events.OfType<TokenDelta>()
+                    .Where(t => t.Index == done.Index && t.Candidate == done.Candidate).Select(t => t.Text)));
+        }
+    }
+
+    [Fact]
     public async Task Invalid_options_become_an_error_event()
     {
         var session = new ScriptedSession(StageText);

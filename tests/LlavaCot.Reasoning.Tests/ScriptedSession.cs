@@ -26,6 +26,14 @@ internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
     /// <summary>Called before each sample request returns, e.g. to block or cancel.</summary>
     public Func<CancellationToken, Task>? BeforeSample { get; init; }
 
+    /// <summary>Report batching, so the judge sends pre-checks and comparisons in batches (answered one by one here).</summary>
+    public bool Batches { get; init; }
+
+    /// <summary>Stream each candidate's text one character per delta (else one delta per candidate).</summary>
+    public bool CharacterDeltas { get; init; }
+
+    public bool BatchesCompletions => Batches;
+
     public string Decode(IEnumerable<int> ids) => new(ids.Select(i => (char)i).ToArray());
 
     public Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken) =>
@@ -41,7 +49,8 @@ internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
         for (var i = 0; i < request.Seeds.Count; i++)
         {
             var text = _candidate(request, i);
-            onDelta?.Invoke(i, text);
+            foreach (var delta in CharacterDeltas ? text.Select(c => c.ToString()) : [text])
+                onDelta?.Invoke(i, delta);
             var ids = request.Prefix.Concat(text.Select(c => (int)c)).ToList();
             var stopped = request.Stop.StopStrings.Any(s => text.Contains(s)) || request.Stop.StopAtPeriod && text.EndsWith('.');
             var stop = stopped ? StopReason.StopString : StopReason.EndOfSequence;

@@ -22,6 +22,15 @@ public sealed class ModelGate : IGeneratorDecorator
     /// <summary>Stage candidates get tagged text (tokenised by this tokenizer) instead of model output; judge calls still reach the model.</summary>
     public ITokenizer? ForceTagsWith { get; set; }
 
+    /// <summary>Judge and pre-check replies from a script (one token per character) instead of the model.</summary>
+    public Func<CompletionRequest, string>? JudgeReplies { get; set; }
+
+    /// <summary>Thrown where a search samples (inside the running search).</summary>
+    public Exception? FailSampling { get; set; }
+
+    /// <summary>Thrown where a session opens (before the search starts).</summary>
+    public Exception? FailOpening { get; set; }
+
     public int OpenSessions => Volatile.Read(ref _openSessions);
 
     public ITextGenerator Decorate(ITextGenerator inner) => new Generator(inner, this);
@@ -73,6 +82,8 @@ public sealed class ModelGate : IGeneratorDecorator
     {
         public async Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken)
         {
+            if (gate.FailOpening is { } failure)
+                throw failure;
             var session = await inner.OpenSessionAsync(request, cancellationToken);
             Interlocked.Increment(ref gate._openSessions);
             return new Session(session, gate);
@@ -93,6 +104,8 @@ public sealed class ModelGate : IGeneratorDecorator
             }
             if (hold is not null)
                 await hold.WaitAsync(ct);
+            if (gate.FailSampling is { } failure)
+                throw failure;
             using var registration = ct.Register(() =>
             {
                 lock (gate._lock)
@@ -129,14 +142,22 @@ public sealed class ModelGate : IGeneratorDecorator
         }
 
         public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
-            inner.CompleteAsync(request, onDelta, ct);
+            gate.JudgeReplies is { } script ? Task.FromResult(Scripted(script, request)) : inner.CompleteAsync(request, onDelta, ct);
 
         public SessionInfo? Info => inner.Info;
 
         public bool BatchesCompletions => inner.BatchesCompletions;
 
         public Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct) =>
-            inner.CompleteManyAsync(requests, ct);
+            gate.JudgeReplies is { } script
+                ? Task.FromResult<IReadOnlyList<Completion>>(requests.Select(r => Scripted(script, r)).ToList())
+                : inner.CompleteManyAsync(requests, ct);
+
+        private static Completion Scripted(Func<CompletionRequest, string> script, CompletionRequest request)
+        {
+            var reply = script(request);
+            return new Completion(reply, reply.Length, StopReason.EndOfSequence);
+        }
 
         public async ValueTask DisposeAsync()
         {

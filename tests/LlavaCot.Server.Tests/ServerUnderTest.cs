@@ -15,6 +15,9 @@ public class ServerUnderTest : IAsyncLifetime
     private WebApplication? _app;
 
     public ModelGate Gate { get; } = new();
+
+    /// <summary>Every log event the server wrote.</summary>
+    public LogCapture Log { get; } = new();
     public HttpClient Client { get; private set; } = null!;
     public Uri BaseAddress { get; private set; } = null!;
     public ModelService Model => _app!.Services.GetRequiredService<ModelService>();
@@ -28,7 +31,11 @@ public class ServerUnderTest : IAsyncLifetime
     public async Task InitializeAsync()
     {
         string[] args = ["--urls", "http://127.0.0.1:0", "--model", Fixtures.MllamaTiny, "--device", "cpu", "--LlavaCot:LogFormat=text", .. Settings];
-        _app = LlavaCotServer.Build(args, s => s.AddSingleton<IGeneratorDecorator>(Gate));
+        _app = LlavaCotServer.Build(args, s =>
+        {
+            s.AddSingleton<IGeneratorDecorator>(Gate);
+            s.AddSingleton<Serilog.Core.ILogEventSink>(Log);
+        });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         BaseAddress = new Uri(address + "/");

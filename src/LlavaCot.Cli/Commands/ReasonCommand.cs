@@ -22,7 +22,9 @@ public static class ReasonCommand
     {
         var dir = args.Required(0, "<model dir>");
         var textOnly = args.Flag("no-image");
-        var image = textOnly ? null : await ReadImageAsync(args.Required(1, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
+        ReadOnlyMemory<byte>? image = null;
+        if (!textOnly)
+            image = await ReadImageAsync(args.Required(1, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
         var question = args.Required(textOnly ? 1 : 2, "\"question\"");
         if (args.Positional.Count > (textOnly ? 2 : 3))
             throw new UsageException($"unexpected argument '{args.Positional[textOnly ? 2 : 3]}'");

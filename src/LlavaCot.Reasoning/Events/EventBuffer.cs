@@ -17,6 +17,10 @@ public sealed class EventBuffer(int capacity = EventBuffer.DefaultCapacity)
     private readonly SemaphoreSlim _room = new(capacity, capacity);
     private readonly SemaphoreSlim _ready = new(0);
     private bool _completed;
+    private int _waitingWriters;
+
+    /// <summary>Writers waiting for the reader to make room (for tests of the bound).</summary>
+    internal int WaitingWriters => Volatile.Read(ref _waitingWriters);
 
     public int Capacity => capacity;
 
@@ -56,7 +60,18 @@ public sealed class EventBuffer(int capacity = EventBuffer.DefaultCapacity)
             WriteDelta(delta);
             return;
         }
-        await _room.WaitAsync(ct);
+        if (!_room.Wait(0))
+        {
+            Interlocked.Increment(ref _waitingWriters);
+            try
+            {
+                await _room.WaitAsync(ct);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waitingWriters);
+            }
+        }
         lock (_pending)
         {
             if (_completed)

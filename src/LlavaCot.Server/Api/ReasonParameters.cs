@@ -49,7 +49,11 @@ public sealed record ReasonParameters
             errors.Add("image", "is empty");
         var sampling = defaults.Sampling;
         var settings = limits.Reasoning;
-        ReadOnlyMemory<byte>? image = Image is null ? null : Image;
+        // Not "Image is null ? null : Image": ReadOnlyMemory's conversion from arrays turns that null into an empty
+        // image (which fails to decode), not into no image.
+        ReadOnlyMemory<byte>? image = null;
+        if (Image is { } bytes)
+            image = bytes;
         var request = new ReasonRequest(requestId, image, Question ?? "", defaults with
         {
             Mode = searchMode,

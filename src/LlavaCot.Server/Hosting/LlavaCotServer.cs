@@ -33,6 +33,9 @@ public static class LlavaCotServer
             log.ReadFrom.Configuration(builder.Configuration)
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
                 .Enrich.FromLogContext();
+            // Extra sinks registered as services (tests read the log through one).
+            foreach (var sink in services.GetServices<Serilog.Core.ILogEventSink>())
+                log.WriteTo.Sink(sink);
             if (settings.LogFormat == "json")
                 log.WriteTo.Console(new RenderedCompactJsonFormatter());
             else

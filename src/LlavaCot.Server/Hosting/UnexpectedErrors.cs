@@ -16,6 +16,7 @@ public sealed class UnexpectedErrors(IProblemDetailsService problems, ILogger<Un
             return true;
         http.Response.Clear();
         http.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        http.Response.Headers[RequestPipeline.Header] = http.TraceIdentifier;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
