@@ -31,7 +31,7 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
             Assert.Equal("accepted", accepted!.Event);
             Assert.Equal("stage_started", started!.Event);
             // The client holds stage_started while the model is still held at the gate: nothing was buffered.
-            await held.WaitAsync(TimeSpan.FromSeconds(30));
+            await held.WaitAsync(TimeSpan.FromMinutes(3));
             Assert.Equal(1, server.Admission.Running);
             server.Gate.Release();
 

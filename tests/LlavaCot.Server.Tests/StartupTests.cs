@@ -68,7 +68,7 @@ public class StartupTests
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         using var client = new HttpClient { BaseAddress = new Uri(address + "/") };
 
-        await loading.Reached.WaitAsync(TimeSpan.FromSeconds(60));
+        await loading.Reached.WaitAsync(TimeSpan.FromMinutes(3));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/live")).StatusCode);
         using (var notReady = await client.GetAsync("health/ready"))
         {
@@ -110,7 +110,7 @@ public class StartupTests
         public ITextGenerator Decorate(ITextGenerator inner)
         {
             _reached.TrySetResult();
-            _open.Wait(TimeSpan.FromSeconds(60));
+            _open.Wait(TimeSpan.FromMinutes(3));
             return inner;
         }
     }

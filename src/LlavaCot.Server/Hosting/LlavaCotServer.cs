@@ -40,7 +40,7 @@ public static class LlavaCotServer
                 log.WriteTo.Console(new RenderedCompactJsonFormatter());
             else
                 log.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
-        });
+        }, preserveStaticLogger: true); // each server logs through its own logger, never the process-wide static one
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.MaxBodyBytes);
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = settings.MaxBodyBytes);

@@ -56,15 +56,16 @@ public sealed class ModelService(
             _model = new ServedModel(random ? DemoModel.Name : host.Name, runtime.ModelDirectory, random,
                 random ? DemoModel.Description : "Mllama checkpoint", host.Model.Device.ToString(), host.DType.Name, host.DType.Reason);
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)), runtime.Reasoning);
-            Volatile.Write(ref _host, host);
-            _loaded.TrySetResult(host);
             if (random)
                 log.LogWarning("Serving {Model} from {Directory}: RANDOM WEIGHTS, not a trained model; answers are noise. " +
                                "Set LlavaCot:ModelDirectory (or --model) to a real Mllama folder", _model.Id, runtime.ModelDirectory);
             foreach (var warning in host.Warnings)
                 log.LogWarning("{Warning}", warning);
+            // Logged before it is ready, so the log says why the dtype is what it is before any request runs.
             log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}) in {Seconds:0.0} s",
                 _model.Id, _model.Device, _model.DType, _model.DTypeReason, clock.Elapsed.TotalSeconds);
+            Volatile.Write(ref _host, host);
+            _loaded.TrySetResult(host);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
