@@ -23,6 +23,7 @@ public static class CliApp
                  [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--tokens true]
                  answer a question, stage by stage; the image is a file or - for standard input
           reason <model dir> --no-image "question" [options as above]   a text-only question
+          data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
@@ -45,6 +46,7 @@ public static class CliApp
                 "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
                 "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options, ReasonCommand.Flags), stdout,
                     stdin ?? Stream.Null),
+                "data" => DataCommand.Run(CommandArgs.Parse(args[1..], DataCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),

@@ -17,6 +17,25 @@ public class BenchSearchCommandTests
         Assert.Matches(@"N=2 vs single: [0-9.]+x", output);
     }
 
+    /// <summary>Keeps what had been written at each flush.</summary>
+    private sealed class FlushRecorder : StringWriter
+    {
+        public List<string> Flushed { get; } = [];
+
+        public override void Flush() => Flushed.Add(ToString());
+    }
+
+    [Fact]
+    public void Each_rows_figures_are_out_before_the_next_measurement_starts()
+    {
+        var stdout = new FlushRecorder();
+        var code = CliApp.Run(["bench", "search", Fixtures.MllamaTiny, "--n", "1,2", "--dtype", "fp32"], stdout, new StringWriter());
+        Assert.Equal(0, code);
+        // The optimised time of N=1 is out before its naive run, and the whole N=1 row before N=2 is measured.
+        Assert.Contains(stdout.Flushed, f => System.Text.RegularExpressions.Regex.IsMatch(f, @"\n1 +[0-9.]+$"));
+        Assert.Contains(stdout.Flushed, f => System.Text.RegularExpressions.Regex.IsMatch(f, @"\n1 +[0-9.]+ +[0-9.]+ +[0-9.]+x .*\n$") && !f.Contains("\n2 "));
+    }
+
     [Fact]
     public void Bench_search_rejects_a_bad_beam_size()
     {

@@ -5,10 +5,32 @@ namespace LlavaCot.Model.Inputs;
 /// in: printable Latin-1 bytes stand for themselves, the other 68 bytes take the characters from U+0100 on, in
 /// byte order (space → 'Ġ', newline → 'Ċ').
 /// </summary>
-internal static class ByteLevelAlphabet
+public static class ByteLevelAlphabet
 {
     // Indexed by character; -1 where a character stands for no byte. The table ends at U+0143.
     private static readonly short[] CharToByte = Build();
+
+    private static readonly char[] ByteToChar = Invert(CharToByte);
+
+    private static char[] Invert(short[] charToByte)
+    {
+        var chars = new char[256];
+        for (var c = 0; c < charToByte.Length; c++)
+        {
+            if (charToByte[c] >= 0)
+                chars[charToByte[c]] = (char)c;
+        }
+        return chars;
+    }
+
+    /// <summary>How a vocabulary entry writes <paramref name="bytes"/> (the inverse of <see cref="ToBytes"/>).</summary>
+    public static string ToText(ReadOnlySpan<byte> bytes)
+    {
+        var chars = new char[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+            chars[i] = ByteToChar[bytes[i]];
+        return new string(chars);
+    }
 
     private static short[] Build()
     {

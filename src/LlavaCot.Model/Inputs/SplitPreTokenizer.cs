@@ -13,8 +13,13 @@ namespace LlavaCot.Model.Inputs;
 /// boundaries are mapped back. This is exact for patterns that tell characters apart by those classes, as
 /// Llama 3's does (its only literals are ASCII).
 /// </summary>
-internal sealed class SplitPreTokenizer(string pattern)
+public sealed class SplitPreTokenizer(string pattern)
 {
+    /// <summary>The Split regex of the Llama 3 tokenizer (data from its tokenizer.json): what a tokenizer trained for a
+    /// Llama 3-style loader pre-tokenizes with.</summary>
+    public const string Llama3Pattern =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
     private const char LetterStandIn = '\u4E00';
     private const char NumberStandIn = '\u0660';
     private const char OtherStandIn = '\uE000';

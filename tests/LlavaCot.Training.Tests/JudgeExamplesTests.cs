@@ -1,0 +1,77 @@
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Judging;
+using LlavaCot.Training.Shapes;
+
+namespace LlavaCot.Training.Tests;
+
+public class JudgeExamplesTests
+{
+    /// <summary>The prompt the search's own judge sends for two candidate texts.</summary>
+    private static async Task<string> SearchPrompt(JudgeType type, string question, string first, string second)
+    {
+        var prompts = new List<CompletionRequest>();
+        var judge = new Judge((requests, _) =>
+        {
+            prompts.AddRange(requests);
+            return Task.FromResult<IReadOnlyList<Completion>>(requests.Select(_ => new Completion("I choose response 1", 4, StopReason.EndOfSequence)).ToList());
+        }, SamplingOptions.Default, 2048, new SeedStream(1));
+        await judge.CompareAsync(type, question, first, second, CancellationToken.None);
+        return prompts.Single(p => p.WithImage).UserText;
+    }
+
+    [Fact]
+    public async Task Every_judge_type_prompts_as_the_search_does_and_names_the_correct_candidate()
+    {
+        foreach (var type in JudgeExamples.Types)
+        {
+            var orders = new HashSet<bool>();
+            for (var i = 0; i < 40; i++)
+            {
+                var (scene, question, _) = ShapeDataset.Draw(9, i);
+                var (first, second, firstIsGood) = JudgeExamples.Pair(type, scene, question, new SeedStream((ulong)i));
+                var example = JudgeExamples.Comparison(type, scene, question, new SeedStream((ulong)i));
+                Assert.Equal($"judge:{type.ToString().ToLowerInvariant()}", example.Kind);
+                Assert.True(example.WithImage);
+                Assert.NotEqual(first, second);
+                Assert.Matches(@"^Since .+, I choose response [12]\.$", example.Reply);
+                Assert.EndsWith($"I choose response {(firstIsGood ? 1 : 2)}.", example.Reply);
+                Assert.Equal(await SearchPrompt(type, question.Text, first, second), example.Prompt);
+                var good = firstIsGood ? first : second;
+                var right = ShapeAnswer.For(scene, question).Text;
+                Assert.StartsWith(good, right);
+                orders.Add(firstIsGood);
+            }
+            Assert.Equal(2, orders.Count);
+        }
+    }
+
+    [Fact]
+    public void Corrupted_stages_are_wrong_in_the_way_each_type_judges()
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var (scene, question, answer) = ShapeDataset.Draw(4, i);
+            var rng = new SeedStream((ulong)i);
+            Assert.NotEqual(answer.Caption, ShapeCorruption.Caption(scene, rng));
+            Assert.NotEqual(answer.Reasoning, ShapeCorruption.Reasoning(scene, question, rng));
+            Assert.NotEqual(answer.Conclusion, ShapeCorruption.Conclusion(scene, question, rng));
+            Assert.NotEqual(answer.Summary, ShapeCorruption.Summary(scene, question, rng));
+        }
+    }
+
+    [Fact]
+    public void Pre_checks_say_correct_exactly_for_the_reference_reasoning_and_are_text_only()
+    {
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            var (scene, question, answer) = ShapeDataset.Draw(2, i);
+            var example = JudgeExamples.PreCheck(scene, question, new SeedStream((ulong)i));
+            Assert.False(example.WithImage);
+            Assert.StartsWith(JudgePrompts.CorrectnessCheck, example.Prompt);
+            Assert.Equal(example.Prompt.EndsWith($" {answer.Reasoning} ", StringComparison.Ordinal) ? "correct" : "incorrect", example.Reply);
+            seen.Add(example.Reply);
+        }
+        Assert.Equal(["correct", "incorrect"], seen.Order());
+    }
+}
