@@ -24,6 +24,10 @@ public static class CliApp
                  answer a question, stage by stage; the image is a file or - for standard input
           reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
+          eval <model dir> <dataset.jsonl|.tsv> [--modes single,stage_beam,...] [--n 2,4] [--limit K] [--json out.json] [--plot out.png]
+                 [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J]   accuracy, tags, judge agreement per mode and N
+          train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
+                 train the shapes demo model into a Hugging Face folder (resumes from its checkpoint)
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
@@ -47,6 +51,8 @@ public static class CliApp
                 "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options, ReasonCommand.Flags), stdout,
                     stdin ?? Stream.Null),
                 "data" => DataCommand.Run(CommandArgs.Parse(args[1..], DataCommand.Options), stdout),
+                "eval" => EvalCommand.Run(CommandArgs.Parse(args[1..], EvalCommand.Options, EvalCommand.Flags), stdout),
+                "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),

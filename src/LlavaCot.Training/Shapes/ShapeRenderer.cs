@@ -1,3 +1,4 @@
+using LlavaCot.Model.Inputs;
 using SkiaSharp;
 
 namespace LlavaCot.Training.Shapes;
@@ -7,8 +8,26 @@ public static class ShapeRenderer
 {
     public static byte[] Png(ShapeScene scene)
     {
+        using var bitmap = Draw(scene);
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
+    /// <summary>The pixels the PNG holds (PNG is lossless), without encoding: what training feeds the processor.</summary>
+    public static RgbImage Rgb(ShapeScene scene)
+    {
+        using var bitmap = Draw(scene);
+        var rgba = bitmap.Bytes;
+        var rgb = new byte[ShapeScene.Size * ShapeScene.Size * 3];
+        for (int i = 0, o = 0; i < rgba.Length; i += 4, o += 3)
+            (rgb[o], rgb[o + 1], rgb[o + 2]) = (rgba[i], rgba[i + 1], rgba[i + 2]);
+        return new RgbImage(ShapeScene.Size, ShapeScene.Size, rgb);
+    }
+
+    private static SKBitmap Draw(ShapeScene scene)
+    {
         var info = new SKImageInfo(ShapeScene.Size, ShapeScene.Size, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        using var bitmap = new SKBitmap(info);
+        var bitmap = new SKBitmap(info);
         using (var canvas = new SKCanvas(bitmap))
         {
             var grey = (byte)scene.Background;
@@ -21,8 +40,7 @@ public static class ShapeRenderer
                 Draw(canvas, shape, paint);
             }
         }
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return png.ToArray();
+        return bitmap;
     }
 
     private static void Draw(SKCanvas canvas, Shape s, SKPaint paint)

@@ -1,0 +1,91 @@
+using System.Globalization;
+using LlavaCot.Reasoning;
+using LlavaCot.Runtime;
+using LlavaCot.Training.Eval;
+
+namespace LlavaCot.Cli.Commands;
+
+/// <summary>
+/// <c>llavacot eval &lt;model dir&gt; &lt;dataset.jsonl|.tsv&gt; [--modes single,stage_beam] [--n 2,4] [--limit K] [--json out.json]
+/// [--plot out.png] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J]</c>: accuracy with a 95 % Wilson
+/// interval, well-formed tags, judge agreement per stage, tokens and time for each mode and N, paired against single.
+/// </summary>
+public static class EvalCommand
+{
+    public static readonly string[] Options = ["modes", "n", "limit", "json", "plot", "seed", "max-new-tokens", "judge-max-new-tokens", "date"];
+    public static readonly string[] Flags = ["blank"];
+
+    private const string MultipleChoiceScoring =
+        "scoring: exact match of the option letter (or the option's text) in the CONCLUSION, VLMEvalKit-style exact-match accuracy; " +
+        "no GPT-based answer extraction and no MMBench circular evaluation";
+
+    public static int Run(CommandArgs args, TextWriter o) => RunAsync(args, o).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(CommandArgs args, TextWriter o)
+    {
+        var dir = args.Required(0, "<model dir>");
+        var dataset = args.Required(1, "<dataset> (.jsonl or VLMEvalKit .tsv)");
+        var modes = (args.Option("modes") ?? "single,stage_beam").Split(',').Select(ReasonCommand.ParseMode).Distinct().ToList();
+        var ns = (args.Option("n") ?? "2,4").Split(',').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            && n is >= 1 and <= ReasonOptions.MaxBeamSize ? n : throw new UsageException($"--n: '{s}' is not a beam size in 1..{ReasonOptions.MaxBeamSize}")).Distinct().ToList();
+        var limit = args.Option("limit") is { } l ? Positive(l, "--limit") : (int?)null;
+        var seed = args.Option("seed") is { } s ? (ulong)Positive(s, "--seed") : 1UL;
+        var maxNew = args.Option("max-new-tokens") is { } m ? Positive(m, "--max-new-tokens") : 512;
+        var judgeMax = args.Option("judge-max-new-tokens") is { } j ? Positive(j, "--judge-max-new-tokens") : (int?)null;
+        var date = args.Option("date") is { } d
+            ? DateOnly.ParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture)
+            : new DateOnly(2024, 11, 26);
+
+        var items = EvalSets.Load(dataset, limit);
+        var settings = new ReasonerSettings { JudgeMaxNewTokens = judgeMax ?? ModelSettings.JudgeMaxNewTokens(dir) ?? StopCondition.DefaultMaxNewTokens };
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, Device = "cpu", Reasoning = settings });
+        o.WriteLine($"model: {Path.GetFullPath(dir)} ({host.DType.Name}); {items.Count} questions from {Path.GetFullPath(dataset)}; " +
+                    $"judge replies up to {settings.JudgeMaxNewTokens} tokens; CPU: {host.Generator.CpuFeatures}");
+        var evaluator = new Evaluator(host.Reasoner, maxNew, date);
+        var results = new List<ModeResult>();
+        foreach (var mode in modes)
+        {
+            // Single and two-stage make one candidate; the other modes run at each N.
+            foreach (var n in mode is ReasoningMode.Single or ReasoningMode.TwoStage ? [1] : ns)
+                results.Add(await Run(o, evaluator, items, mode, n, seed, null));
+        }
+        if (args.Flag("blank"))
+            results.Add(await Run(o, evaluator, EvalSets.Blank(items), ReasoningMode.Single, 1, seed, "single (blank image)"));
+        var paired = results.FirstOrDefault(r => r.Label == "single N=1") is { } single
+            ? results.Where(r => r != single && !r.Label.Contains('(')).Select(r => PairedResult.Of(r, single)).ToList()
+            : [];
+        var scoring = items.Any(i => i.Type == "multiple_choice") ? MultipleChoiceScoring : null;
+        EvalReport.WriteTable(o, results, paired, scoring);
+        if (args.Option("json") is { } json)
+        {
+            EvalReport.WriteJson(json, results, paired, scoring);
+            o.WriteLine($"json: {Path.GetFullPath(json)}");
+        }
+        if (args.Option("plot") is { } plot)
+        {
+            AccuracyPlot.Save(results, plot, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)))} on {Path.GetFileName(dataset)} ({items.Count} questions)");
+            o.WriteLine($"plot: {Path.GetFullPath(plot)}");
+        }
+        return 0;
+    }
+
+    private static async Task<ModeResult> Run(TextWriter o, Evaluator evaluator, IReadOnlyList<EvalItem> items, ReasoningMode mode, int n, ulong seed, string? label)
+    {
+        var name = label ?? $"{ReasoningModes.Name(mode)} N={n}";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await evaluator.RunAsync(items, mode, n, seed, label, done =>
+        {
+            var bar = new string('#', 20 * done / items.Count).PadRight(20, '.');
+            var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (items.Count - done));
+            o.Write(string.Create(CultureInfo.InvariantCulture, $"\r{name,-24} [{bar}] {done}/{items.Count}  ETA {eta:hh\\:mm\\:ss}"));
+            o.Flush();
+        });
+        o.WriteLine();
+        return result;
+    }
+
+    private static int Positive(string value, string name) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1
+            ? n
+            : throw new UsageException($"{name} needs a whole number of at least 1, got '{value}'");
+}

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using LlavaCot.Model.Config;
+
+namespace LlavaCot.Runtime;
+
+/// <summary>
+/// <c>llavacot.json</c> in a model folder: what LlavaCot should know about a model that Hugging Face files do not
+/// say. <c>description</c> is shown in /v1/models; <c>judge_max_new_tokens</c> caps judge replies for a model whose
+/// verdicts are short (the server's own limit still applies when it is smaller).
+/// </summary>
+public static class ModelSettings
+{
+    public const string FileName = "llavacot.json";
+
+    public static int? JudgeMaxNewTokens(string modelDir) => Read(modelDir, "judge_max_new_tokens", e =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 1 ? n : (int?)null);
+
+    public static string? Description(string modelDir) => Read(modelDir, "description", e =>
+        e.ValueKind == JsonValueKind.String ? e.GetString() : null);
+
+    private static T? Read<T>(string modelDir, string key, Func<JsonElement, T?> parse)
+    {
+        var file = Path.Combine(modelDir, FileName);
+        if (!File.Exists(file))
+            return default;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(key, out var value))
+                return default;
+            return parse(value) ?? throw new ConfigException($"{file}: {key} has an unusable value");
+        }
+        catch (JsonException ex)
+        {
+            throw new ConfigException($"{file}: not valid JSON: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Judging;
+using LlavaCot.Training.Shapes;
+
+namespace LlavaCot.Training.Train;
+
+/// <summary>How training examples are mixed: the share of steps spent on each kind of batch.</summary>
+public sealed record ExampleMix(double Answers = 0.75, double Judges = 0.18, double PreChecks = 0.07)
+{
+    public string Pick(double u) => u < Answers ? "answer" : u < Answers + Judges ? "judge" : "pre_check";
+}
+
+/// <summary>One training example and, when it shows the image, the scene it asks about.</summary>
+public sealed record Sample(TrainingExample Example, ShapeScene? Scene);
+
+/// <summary>
+/// An endless, seeded stream of training samples of the shapes task: answer examples, pairwise judge examples of
+/// every type the modes use, and text-only pre-checks. Scenes come from the generator under the training seed, so
+/// a held-out evaluation set written with another seed never overlaps it.
+/// </summary>
+public sealed class ExampleStream(ulong seed)
+{
+    private readonly SeedStream _rng = new(seed ^ 0x7472_6169_6E21UL);
+    private int _index;
+
+    /// <summary>Examples drawn so far (to resume a stream at the same place).</summary>
+    public int Position => _index;
+
+    public Sample Next(string kind)
+    {
+        var (scene, question, answer) = ShapeDataset.Draw(seed, _index++);
+        return kind switch
+        {
+            "answer" => new Sample(JudgeExamples.Answer(question, answer), scene),
+            "judge" => new Sample(JudgeExamples.Comparison(JudgeExamples.Types[_rng.NextInt(JudgeExamples.Types.Length)], scene, question, _rng), scene),
+            "pre_check" => new Sample(JudgeExamples.PreCheck(scene, question, _rng), null),
+            _ => throw new ArgumentException($"unknown example kind '{kind}'"),
+        };
+    }
+
+    /// <summary>A batch of <paramref name="size"/> samples of one kind (their prompts are alike, so padding stays small).</summary>
+    public IReadOnlyList<Sample> Batch(string kind, int size) => Enumerable.Range(0, size).Select(_ => Next(kind)).ToList();
+
+    public double NextDouble() => _rng.NextDouble();
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LlavaCot.Model;
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Inputs;
+using LlavaCot.Model.IO;
+using LlavaCot.Model.Layers;
+using LlavaCot.Model.Text;
+using LlavaCot.Training.Tokenizer;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace LlavaCot.Training.Train;
+
+/// <summary>Where a run stands, for the progress bar.</summary>
+public sealed record TrainProgress(int Step, int Steps, double Loss, double TokensPerSecond, TimeSpan Elapsed, TimeSpan Remaining, string Kind);
+
+/// <summary>
+/// Trains the demo model: the server's own Mllama modules with autograd on, AdamW with warm-up and cosine decay, a
+/// mix of answer, judge and pre-check batches, checkpoints it resumes from. The output folder is a normal Hugging
+/// Face Mllama folder (config, tokenizer, weights) that the 11B's loader reads.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private const string CheckpointFolder = "checkpoint";
+    private const string StateFile = "state.json";
+
+    private readonly TrainOptions _o;
+    private readonly MllamaModel _model;
+    private readonly ModelInputsBuilder _inputs;
+    private readonly TorchSharp.Modules.AdamW _optimizer;
+    private readonly List<TorchSharp.Modules.Parameter> _parameters;
+    private readonly ExampleStream _stream;
+    private int _step;
+    private double _loss = double.NaN;
+
+    public MllamaModel Model => _model;
+    public int Step => _step;
+
+    private Trainer(TrainOptions o, MllamaModel model, ModelInputsBuilder inputs)
+    {
+        _o = o;
+        _model = model;
+        _inputs = inputs;
+        _parameters = model.parameters().ToList();
+        foreach (var p in _parameters)
+            p.requires_grad_(true);
+        _optimizer = optim.AdamW(_parameters, o.LearningRate, weight_decay: o.WeightDecay);
+        _stream = new ExampleStream(o.Seed);
+    }
+
+    /// <summary>
+    /// Prepares the output folder (tokenizer trained on the task's texts, config files) unless it holds them, builds
+    /// the model from seeded random weights, and resumes from the folder's checkpoint when there is one.
+    /// </summary>
+    public static Trainer Create(TrainOptions o, TextWriter log)
+    {
+        TorchNative.Initialize();
+        torch.set_num_threads(o.Threads);
+        torch.manual_seed((long)(o.Seed & long.MaxValue));
+        var dir = o.OutputDirectory;
+        if (!File.Exists(Path.Combine(dir, Llama3Tokenizer.FileName)))
+        {
+            var bpe = BpeTrainer.Train(TokenizerCorpus(o), o.VocabularySize);
+            TokenizerFiles.Write(dir, bpe);
+            o.Architecture.Write(dir, bpe.Tokens.Count);
+            log.WriteLine($"tokenizer: {bpe.Tokens.Count} BPE tokens trained on {o.TokenizerSamples} samples");
+        }
+        var config = MllamaConfig.Load(dir);
+        var inputs = ModelInputsBuilder.Load(dir, config);
+        var model = MllamaModel.Create(config, new RandomWeights((long)(o.Seed & long.MaxValue), ScalarType.Float32, CPU), ScalarType.Float32, CPU);
+        var trainer = new Trainer(o, model, inputs);
+        log.WriteLine($"model: {trainer._parameters.Sum(p => p.numel()):N0} parameters; text {config.Text.NumHiddenLayers} layers, " +
+                      $"vision {config.Vision.NumHiddenLayers}+{config.Vision.NumGlobalLayers} layers");
+        if (File.Exists(Path.Combine(dir, CheckpointFolder, StateFile)))
+        {
+            trainer.Resume(Path.Combine(dir, CheckpointFolder));
+            log.WriteLine($"resumed at step {trainer._step}");
+        }
+        return trainer;
+    }
+
+    /// <summary>The texts the tokenizer learns from: prompts and replies of every kind, and the chat template's own words.</summary>
+    private static IEnumerable<string> TokenizerCorpus(TrainOptions o)
+    {
+        var stream = new ExampleStream(o.Seed ^ 0x746F6B656EUL);
+        yield return "user";
+        yield return "assistant";
+        yield return "system";
+        yield return $"Cutting Knowledge Date: December 2023\nToday Date: {ChatTemplate.FormatDate(o.Date)}\n\n";
+        for (var i = 0; i < o.TokenizerSamples; i++)
+        {
+            var sample = stream.Next(o.Mix.Pick(stream.NextDouble()));
+            yield return sample.Example.Prompt;
+            yield return sample.Example.Reply;
+        }
+    }
+
+    /// <summary>Runs the remaining steps, reporting after each; checkpoints on the way and saves the model at the end.</summary>
+    public void Run(Action<TrainProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var first = _step;
+        long tokens = 0;
+        while (_step < _o.Steps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (kind, _, counted) = TrainStep();
+            tokens += counted;
+            var elapsed = clock.Elapsed;
+            var perStep = elapsed / (_step - first);
+            progress?.Invoke(new TrainProgress(_step, _o.Steps, _loss, tokens / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed,
+                perStep * (_o.Steps - _step), kind));
+            if (_o.CheckpointEvery > 0 && _step % _o.CheckpointEvery == 0 && _step < _o.Steps)
+                WriteCheckpoint(Path.Combine(_o.OutputDirectory, CheckpointFolder));
+        }
+        Save(_o.OutputDirectory);
+    }
+
+    /// <summary>
+    /// One optimisation step on the next batch; returns its kind, its mean loss per reply token and the token count.
+    /// The running loss the progress shows is an exponential average over steps.
+    /// </summary>
+    public (string Kind, double Loss, long Tokens) TrainStep()
+    {
+        using var scope = NewDisposeScope();
+        var kind = _o.Mix.Pick(_stream.NextDouble());
+        using var batch = TrainingBatch.Build(_stream.Batch(kind, _o.BatchSize), _inputs, _o.Date);
+        foreach (var group in _optimizer.ParamGroups)
+            group.LearningRate = LearningRate.At(_step, _o);
+        _optimizer.zero_grad();
+        var logits = Logits(batch);
+        var loss = F.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
+        loss.backward();
+        nn.utils.clip_grad_norm_(_parameters, _o.ClipNorm);
+        _optimizer.step();
+        var value = loss.item<float>();
+        _loss = double.IsNaN(_loss) ? value : 0.98 * _loss + 0.02 * value;
+        _step++;
+        return (kind, value, batch.Tokens);
+    }
+
+    /// <summary>The mean loss per reply token on <paramref name="samples"/> (all of one kind), without training.</summary>
+    public double Loss(IReadOnlyList<Sample> samples)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var batch = TrainingBatch.Build(samples, _inputs, _o.Date);
+        var logits = Logits(batch);
+        return F.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore).item<float>();
+    }
+
+    /// <summary>Next-token logits of every position [B, L, vocab], through the vision tower when the batch has images.</summary>
+    private Tensor Logits(TrainingBatch batch)
+    {
+        if (batch.Images is not { } images)
+            return _model.Prefill(batch.Ids, null, null, null, allLogits: true);
+        var states = _model.EncodeImages(images.PixelValues, images.AspectRatioIds, images.AspectRatioMask);
+        using var kv = _model.PrecomputeCrossAttention(states);
+        using var bias = CrossAttentionBias.FromDense(batch.CrossMask!, _model.Config.Vision.TokensPerTile, _model.DType, _model.Device);
+        return _model.Prefill(batch.Ids, null, kv, bias, allLogits: true);
+    }
+
+    /// <summary>Writes the weights as <c>model.safetensors</c> under their Hugging Face names.</summary>
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var tensors = _model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.detach(), StringComparer.Ordinal);
+        SafetensorsWriter.Write(Path.Combine(dir, Checkpoint.SingleFileName), tensors,
+            new Dictionary<string, string> { ["format"] = "pt", ["llavacot"] = $"trained {_step} steps, seed {_o.Seed}" });
+        foreach (var t in tensors.Values)
+            t.Dispose();
+    }
+
+    private void WriteCheckpoint(string dir)
+    {
+        Save(dir);
+        _optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
+        File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(new CheckpointState(_step, _loss)));
+    }
+
+    private sealed record CheckpointState(int Step, double Loss);
+
+    private void Resume(string dir)
+    {
+        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, StateFile)))
+                    ?? throw new InvalidDataException($"{dir}: {StateFile} is empty");
+        using (var checkpoint = Checkpoint.Open(dir))
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in _model.named_parameters())
+            {
+                using var saved = checkpoint.Read(name, parameter.dtype, parameter.device);
+                parameter.copy_(saved);
+            }
+        }
+        _optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
+        // The stream is replayed to where the checkpoint left it: the same batches follow, as without the stop.
+        for (var s = 0; s < state.Step; s++)
+            _stream.Batch(_o.Mix.Pick(_stream.NextDouble()), _o.BatchSize);
+        (_step, _loss) = (state.Step, state.Loss);
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using LlavaCot.Tests;
+
+namespace LlavaCot.Cli.Tests;
+
+public class EvalCommandTests
+{
+    [Fact]
+    public void Eval_prints_its_table_and_writes_json_and_a_png()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "20", "--seed", "77");
+        var (code, output, err) = CliRunner.Run("eval", Fixtures.MllamaTiny, temp.File("data.jsonl"), "--limit", "20", "--modes", "single,stage_beam",
+            "--n", "2", "--max-new-tokens", "12", "--judge-max-new-tokens", "6", "--json", temp.File("out.json"), "--plot", temp.File("out.png"));
+        Assert.True(code == 0, err + output);
+        Assert.Matches(@"single N=1 +20 +[0-9.]+% +\[", output);
+        Assert.Matches(@"stage_beam N=2 +20 +[0-9.]+% +\[", output);
+        Assert.Contains("stage_beam N=2 vs single N=1 on the same 20 questions", output);
+
+        var json = JsonNode.Parse(File.ReadAllText(temp.File("out.json")))!;
+        var results = json["results"]!.AsArray();
+        Assert.Equal(["single", "stage_beam"], results.Select(r => (string?)r!["mode"]));
+        foreach (var r in results)
+        {
+            Assert.Equal(20, (int)r!["count"]!);
+            Assert.InRange((double)r["accuracy"]!, (double)r["ci_low"]!, (double)r["ci_high"]!);
+            Assert.NotNull(r["judge_agreement"]);
+            Assert.True((double)r["seconds"]! > 0);
+            Assert.True((long)r["tokens"]! > 0);
+        }
+        var png = File.ReadAllBytes(temp.File("out.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.True(png.Length > 5000);
+    }
+
+    [Fact]
+    public void A_vlmevalkit_multiple_choice_tsv_is_read_and_scored_by_letter()
+    {
+        using var temp = new TempDir();
+        var image = Convert.ToBase64String(File.ReadAllBytes(Fixtures.Path("mllama-tiny", "images", "img0_50x30_rgb.png")));
+        File.WriteAllText(temp.File("mc.tsv"),
+            "index\tquestion\thint\tA\tB\tC\tD\tanswer\tcategory\timage\n" +
+            $"0\tWhat colour is the sky?\tLook up.\tblue\tgreen\tred\tnan\tA\tcolour\t{image}\n" +
+            $"1\t\"A quoted \"\"question\"\"\twith a tab\"\tnan\tyes\tno\t\t\tB\tyes_no\t{image}\n");
+        var (code, output, err) = CliRunner.Run("eval", Fixtures.MllamaTiny, temp.File("mc.tsv"), "--modes", "single", "--max-new-tokens", "6");
+        Assert.True(code == 0, err + output);
+        Assert.Matches(@"single N=1 +2 ", output);
+        Assert.Contains("exact match of the option letter", output);
+        Assert.Contains("no GPT-based answer extraction", output);
+    }
+}
