@@ -26,8 +26,10 @@ public static class CliApp
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
           eval <model dir> <dataset.jsonl|.tsv> [--modes single,stage_beam,...] [--n 2,4] [--limit K] [--json out.json] [--plot out.png]
                  [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J]   accuracy, tags, judge agreement per mode and N
-          train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
-                 train the shapes demo model into a Hugging Face folder (resumes from its checkpoint)
+          train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
+                 [--threads T] [--mix answers,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
+                 [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
+                 train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;

@@ -16,6 +16,7 @@ public class EvalCommandTests
         Assert.Matches(@"single N=1 +20 +[0-9.]+% +\[", output);
         Assert.Matches(@"stage_beam N=2 +20 +[0-9.]+% +\[", output);
         Assert.Contains("stage_beam N=2 vs single N=1 on the same 20 questions", output);
+        Assert.Contains("caption ok", output);
 
         var json = JsonNode.Parse(File.ReadAllText(temp.File("out.json")))!;
         var results = json["results"]!.AsArray();
@@ -25,6 +26,8 @@ public class EvalCommandTests
             Assert.Equal(20, (int)r!["count"]!);
             Assert.InRange((double)r["accuracy"]!, (double)r["ci_low"]!, (double)r["ci_high"]!);
             Assert.NotNull(r["judge_agreement"]);
+            // The generated set carries reference responses, so every answer's caption is graded.
+            Assert.InRange((double)r["caption_ok"]!, 0, 1);
             Assert.True((double)r["seconds"]! > 0);
             Assert.True((long)r["tokens"]! > 0);
         }

@@ -4,18 +4,49 @@ using LlavaCot.Training.Train;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]</c>:
+/// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
+/// [--mix a,j,p] [architecture options]</c>:
 /// trains the shapes demo model into a Hugging Face Mllama folder, resuming from its checkpoint when there is one.
 /// </summary>
 public static class TrainCommand
 {
-    public static readonly string[] Options = ["out", "steps", "batch", "lr", "seed", "vocab", "checkpoint-every", "threads", "log-every"];
+    public static readonly string[] Options =
+    [
+        "out", "steps", "batch", "lr", "min-lr", "warmup", "seed", "vocab", "checkpoint-every", "threads", "log-every", "mix",
+        "patch", "vision-hidden", "vision-layers", "vision-global-layers", "text-hidden", "text-layers", "cross-layers", "text-intermediate",
+    ];
 
     public static int Run(CommandArgs args, TextWriter o)
     {
         var defaults = new TrainOptions { OutputDirectory = "" };
+        var a = defaults.Architecture;
+        var visionLayers = Int(args, "vision-layers", a.VisionLayers, 1);
+        var textLayers = Int(args, "text-layers", a.TextLayers, 1);
+        var architecture = a with
+        {
+            PatchSize = Int(args, "patch", a.PatchSize, 1),
+            VisionHidden = Int(args, "vision-hidden", a.VisionHidden, 8),
+            VisionLayers = visionLayers,
+            VisionGlobalLayers = Int(args, "vision-global-layers", a.VisionGlobalLayers, 1),
+            // The projector reads the middle and the last local layer, besides the final output.
+            VisionIntermediateLayers = [visionLayers / 2 - 1 < 0 ? 0 : visionLayers / 2 - 1, visionLayers - 1],
+            TextHidden = Int(args, "text-hidden", a.TextHidden, 8),
+            TextLayers = textLayers,
+            CrossAttentionLayers = args.Option("cross-layers") is { } c
+                ? c.Split(',').Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < textLayers ? i
+                    : throw new UsageException($"--cross-layers: '{v}' is not a text layer index below {textLayers}")).ToArray()
+                : a.CrossAttentionLayers.Where(i => i < textLayers).ToArray(),
+            TextIntermediate = Int(args, "text-intermediate", 3 * Int(args, "text-hidden", a.TextHidden, 8), 8),
+        };
+        if (architecture.TileSize % architecture.PatchSize != 0)
+            throw new UsageException($"--patch: {architecture.PatchSize} does not divide the {architecture.TileSize}-px tile");
+        var mix = args.Option("mix") is { } m ? Mix(m) : defaults.Mix;
         var options = new TrainOptions
         {
+            Architecture = architecture,
+            Mix = mix,
+            MinLearningRate = args.Option("min-lr") is { } minLr ? Double(minLr, "--min-lr") : defaults.MinLearningRate,
+            WarmupSteps = Int(args, "warmup", defaults.WarmupSteps, 1),
             OutputDirectory = args.Option("out") ?? throw new UsageException("--out DIR is required"),
             Steps = Int(args, "steps", defaults.Steps, 1),
             BatchSize = Int(args, "batch", defaults.BatchSize, 1),
@@ -47,6 +78,17 @@ public static class TrainCommand
         return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min
             ? n
             : throw new UsageException($"--{name} needs a whole number of at least {min}, got '{v}'");
+    }
+
+    /// <summary>"answers,judges,prechecks" shares, e.g. 0.75,0.18,0.07 (normalised).</summary>
+    private static ExampleMix Mix(string value)
+    {
+        var parts = value.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 ? d
+            : throw new UsageException($"--mix needs shares of 0 or more, got '{v}'")).ToArray();
+        if (parts.Length != 3 || parts.Sum() <= 0)
+            throw new UsageException($"--mix needs three shares (answers,judges,prechecks), got '{value}'");
+        var sum = parts.Sum();
+        return new ExampleMix(parts[0] / sum, parts[1] / sum, parts[2] / sum);
     }
 
     private static double Double(string v, string name) =>

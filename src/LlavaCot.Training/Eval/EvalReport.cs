@@ -25,13 +25,13 @@ public static class EvalReport
     public static void WriteTable(TextWriter o, IReadOnlyList<ModeResult> results, IReadOnlyList<PairedResult> paired, string? scoring)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine("mode                     count  accuracy  95% interval    tags ok  judge agreement (caption/reasoning/conclusion/answer)  tokens/q  judge/q  seconds");
+        o.WriteLine("mode                     count  accuracy  95% interval    tags ok  caption ok  judge agreement (caption/reasoning/conclusion/answer)  tokens/q  judge/q  seconds");
         foreach (var r in results)
         {
             var agreement = string.Join(" / ", JudgedStages.Select(s => r.JudgeAgreement.TryGetValue(s, out var a) && a.Rate is { } rate
                 ? string.Create(inv, $"{100 * rate:F0}% of {a.Comparisons}") : "-"));
             o.WriteLine(string.Create(inv,
-                $"{r.Label,-24} {r.Count,5}  {100 * r.Accuracy,7:F1}%  [{100 * r.CiLow,5:F1}, {100 * r.CiHigh,5:F1}]  {100 * r.TagsOk,6:F1}%  {agreement,-53}  {(double)r.Tokens / Math.Max(1, r.Count),8:F0}  {(double)r.JudgeTokens / Math.Max(1, r.Count),7:F0}  {r.Seconds,7:F0}"));
+                $"{r.Label,-24} {r.Count,5}  {100 * r.Accuracy,7:F1}%  [{100 * r.CiLow,5:F1}, {100 * r.CiHigh,5:F1}]  {100 * r.TagsOk,6:F1}%  {(r.CaptionOk is { } c ? $"{100 * c,9:F1}%" : "         -"),10}  {agreement,-53}  {(double)r.Tokens / Math.Max(1, r.Count),8:F0}  {(double)r.JudgeTokens / Math.Max(1, r.Count),7:F0}  {r.Seconds,7:F0}"));
         }
         foreach (var p in paired)
             o.WriteLine(string.Create(inv,
@@ -57,6 +57,7 @@ public static class EvalReport
                 ["ci_low"] = r.CiLow,
                 ["ci_high"] = r.CiHigh,
                 ["tags_ok"] = r.TagsOk,
+                ["caption_ok"] = r.CaptionOk,
                 ["judge_agreement"] = new JsonObject(r.JudgeAgreement.Select(p => KeyValuePair.Create(p.Key,
                     (JsonNode?)new JsonObject { ["rate"] = p.Value.Rate, ["comparisons"] = p.Value.Comparisons }))),
                 ["tokens"] = r.Tokens,

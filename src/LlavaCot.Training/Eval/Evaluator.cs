@@ -12,8 +12,9 @@ public sealed record StageAgreement(int Comparisons, int Agreed)
 
 /// <summary>One mode at one N over a question set.</summary>
 /// <param name="Correct">Per question, in order: the answer was right (for paired comparisons).</param>
+/// <param name="CaptionOk">Share of final answers whose caption lists exactly the reference's shapes (null without references).</param>
 public sealed record ModeResult(
-    string Mode, int N, string Label, int Count, double Accuracy, double CiLow, double CiHigh, double TagsOk,
+    string Mode, int N, string Label, int Count, double Accuracy, double CiLow, double CiHigh, double TagsOk, double? CaptionOk,
     IReadOnlyDictionary<string, StageAgreement> JudgeAgreement, long Tokens, long JudgeTokens, double Seconds,
     IReadOnlyList<bool> Correct, IReadOnlyDictionary<string, double> AccuracyByType);
 
@@ -27,6 +28,8 @@ public sealed class Evaluator(Reasoner reasoner, int maxNewTokens, DateOnly date
         var clock = Stopwatch.StartNew();
         var correct = new List<bool>();
         var tags = 0;
+        var captions = 0;
+        var referenced = 0;
         long tokens = 0, judgeTokens = 0;
         var agreement = new Dictionary<string, (int Comparisons, int Agreed)>();
         for (var i = 0; i < items.Count; i++)
@@ -66,6 +69,11 @@ public sealed class Evaluator(Reasoner reasoner, int maxNewTokens, DateOnly date
             var answer = result ?? throw new InvalidOperationException($"question {item.Id}: the search ended without an answer");
             correct.Add(item.IsCorrect(answer.Conclusion));
             tags += Grading.TagsOk(answer.Text) ? 1 : 0;
+            if (Grading.StageRight("caption", answer.Text, item) is { } captionRight)
+            {
+                referenced++;
+                captions += captionRight ? 1 : 0;
+            }
             tokens += answer.GeneratedTokens;
             judgeTokens += answer.JudgeTokens;
             progress?.Invoke(i + 1);
@@ -76,6 +84,7 @@ public sealed class Evaluator(Reasoner reasoner, int maxNewTokens, DateOnly date
             .GroupBy(x => x.Type!).ToDictionary(g => g.Key, g => g.Average(x => x.Right ? 1.0 : 0.0));
         return new ModeResult(ReasoningModes.Name(mode), n, label ?? $"{ReasoningModes.Name(mode)} N={n}", correct.Count,
             correct.Count == 0 ? 0 : hits / (double)correct.Count, low, high, correct.Count == 0 ? 0 : tags / (double)correct.Count,
+            referenced == 0 ? null : captions / (double)referenced,
             agreement.ToDictionary(p => p.Key, p => new StageAgreement(p.Value.Comparisons, p.Value.Agreed)),
             tokens, judgeTokens, clock.Elapsed.TotalSeconds, correct, byType);
     }

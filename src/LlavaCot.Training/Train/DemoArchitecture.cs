@@ -7,7 +7,9 @@ namespace LlavaCot.Training.Train;
 
 /// <summary>
 /// The size of a small Mllama for the shapes task: one 224-px tile cut into 16-px patches (a small shape spans 2–3),
-/// a vision tower whose chosen layers feed the projector, and a text decoder with a few cross-attention layers.
+/// a vision tower whose chosen layers feed the projector, and a narrow text decoder where every other layer is
+/// cross-attention: with two such layers a first model (6.6M parameters, 2400 steps) named single shapes well but
+/// mixed up the shapes of busier scenes, and four cost only 8 % more per step.
 /// It writes the same config files as a Llama 3.2 Vision checkpoint, so the model loads with the 11B's loader.
 /// </summary>
 public sealed record DemoArchitecture
@@ -16,15 +18,15 @@ public sealed record DemoArchitecture
     public int PatchSize { get; init; } = 16;
     public int VisionHidden { get; init; } = 128;
     public int VisionHeads { get; init; } = 4;
-    public int VisionLayers { get; init; } = 4;
-    public int VisionGlobalLayers { get; init; } = 1;
-    public int[] VisionIntermediateLayers { get; init; } = [1, 3];
-    public int TextHidden { get; init; } = 256;
+    public int VisionLayers { get; init; } = 6;
+    public int VisionGlobalLayers { get; init; } = 2;
+    public int[] VisionIntermediateLayers { get; init; } = [2, 5];
+    public int TextHidden { get; init; } = 192;
     public int TextHeads { get; init; } = 8;
     public int TextKvHeads { get; init; } = 4;
-    public int TextLayers { get; init; } = 6;
-    public int[] CrossAttentionLayers { get; init; } = [1, 4];
-    public int TextIntermediate { get; init; } = 768;
+    public int TextLayers { get; init; } = 8;
+    public int[] CrossAttentionLayers { get; init; } = [1, 3, 5, 7];
+    public int TextIntermediate { get; init; } = 576;
 
     /// <summary>Writes config.json, preprocessor_config.json and generation_config.json for a tokenizer of <paramref name="bpeSize"/> BPE tokens.</summary>
     public void Write(string dir, int bpeSize)
