@@ -23,6 +23,11 @@ public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question
 /// </summary>
 public sealed record SessionInfo(DateOnly Date, [property: JsonPropertyName("dtype")] string DType, string Device, string CpuFeatures);
 
+/// <summary>The model work one request caused: vision tower passes and tokens run through prefill and decode.</summary>
+/// <param name="PrefilledTokens">Prompt tokens run through prefill passes (a cached prefix is not run again).</param>
+/// <param name="DecodedTokens">Tokens run through single-token decode passes, all candidates and judge replies.</param>
+public sealed record ModelCost(long VisionPasses, long PrefilledTokens, long DecodedTokens);
+
 /// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
 public interface IGenerationSession : IAsyncDisposable
 {
@@ -31,6 +36,9 @@ public interface IGenerationSession : IAsyncDisposable
 
     /// <summary>What the outputs depend on besides the request (null where a test double has no model).</summary>
     SessionInfo? Info => null;
+
+    /// <summary>The model work this session has caused so far (null where a test double has no model).</summary>
+    ModelCost? Cost => null;
 
     /// <summary>
     /// Samples one continuation of <see cref="SampleRequest.Prefix"/> per seed, independently. Each candidate's

@@ -5,6 +5,7 @@ namespace LlavaCot.Reasoning;
 /// <param name="Conclusion">The text between &lt;CONCLUSION&gt; and &lt;/CONCLUSION&gt;, trimmed (the whole answer if absent).</param>
 /// <param name="JudgeCalls">Every judge and pre-check call made, also those a batch made whose reply was not needed.</param>
 /// <param name="Replay">What else the answer depends on: the date in text-only prompts, compute dtype, device, CPU features.</param>
+/// <param name="Cost">The model work the request caused (vision passes, prefilled and decoded tokens).</param>
 public sealed record ReasonResult(
     string Text,
     string Conclusion,
@@ -15,7 +16,8 @@ public sealed record ReasonResult(
     int JudgeCalls,
     int JudgeTokens,
     double ElapsedSeconds,
-    SessionInfo? Replay = null);
+    SessionInfo? Replay = null,
+    ModelCost? Cost = null);
 
 /// <param name="Candidates">Token count of each candidate of the stage.</param>
 /// <param name="Verdicts">The comparisons, in the order they were made.</param>

@@ -25,10 +25,13 @@ internal sealed class MllamaSession : IGenerationSession
     private CrossAttentionCache? _imageKv;
     private PrefixCachePool? _pool;
     private int _disposed;
+    private long _visionPasses, _prefilledTokens, _decodedTokens;
 
     public IReadOnlyList<int> PromptIds { get; }
 
     public SessionInfo Info { get; }
+
+    public ModelCost Cost => new(Interlocked.Read(ref _visionPasses), Interlocked.Read(ref _prefilledTokens), Interlocked.Read(ref _decodedTokens));
 
     private MllamaGenerator Owner => _owner;
     private MllamaModel Model => _owner.Model;
@@ -39,6 +42,7 @@ internal sealed class MllamaSession : IGenerationSession
     internal MllamaSession(MllamaGenerator owner, RgbImage? image, string question, bool naive, DateOnly date)
     {
         _owner = owner;
+        var before = Counted();
         _naive = naive;
         _date = date;
         Info = new SessionInfo(date, DTypeChoice.NameOf(owner.Model.DType), owner.Model.Device.ToString(), owner.CpuFeatures);
@@ -52,6 +56,7 @@ internal sealed class MllamaSession : IGenerationSession
                 _imageKv = _images is null ? null : EncodeImage();
                 _pool = new PrefixCachePool(Model, owner.Options.PrefixCaches);
             }
+            Book(before);
         }
         catch
         {
@@ -61,7 +66,7 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     public Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct) =>
-        Owner.Worker.RunAsync(() =>
+        RunBooked(() =>
         {
             var withImage = _images is not null;
             var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
@@ -80,7 +85,7 @@ internal sealed class MllamaSession : IGenerationSession
         }, ct);
 
     public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
-        Owner.Worker.RunAsync(() =>
+        RunBooked(() =>
         {
             var withImage = UsesImage(request);
             var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
@@ -97,7 +102,7 @@ internal sealed class MllamaSession : IGenerationSession
     {
         if (_naive || requests.Count < 2)
             return await IGenerationSession.OneByOneAsync(this, requests, ct);
-        return await Owner.Worker.RunAsync(() =>
+        return await RunBooked(() =>
         {
             var results = new Completion[requests.Count];
             // Rows of one batch must agree on the image, the stop rule and the sampling settings.
@@ -110,6 +115,34 @@ internal sealed class MllamaSession : IGenerationSession
             }
             return (IReadOnlyList<Completion>)results;
         }, ct);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the model worker and books what the model counted meanwhile to this session:
+    /// the worker runs one task at a time, so all of it is this session's.
+    /// </summary>
+    private Task<T> RunBooked<T>(Func<T> work, CancellationToken ct) => Owner.Worker.RunAsync(() =>
+    {
+        var before = Counted();
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            Book(before);
+        }
+    }, ct);
+
+    private (long Vision, long Prefilled, long Decoded) Counted() =>
+        (Model.Counters.VisionRuns, Model.Counters.PrefilledTokens, Model.Counters.DecodedTokens);
+
+    private void Book((long Vision, long Prefilled, long Decoded) before)
+    {
+        var now = Counted();
+        Interlocked.Add(ref _visionPasses, now.Vision - before.Vision);
+        Interlocked.Add(ref _prefilledTokens, now.Prefilled - before.Prefilled);
+        Interlocked.Add(ref _decodedTokens, now.Decoded - before.Decoded);
     }
 
     /// <summary>A completion asked with the image gets it only if the session has one (else the text-only template).</summary>

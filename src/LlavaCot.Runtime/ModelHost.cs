@@ -15,19 +15,25 @@ public sealed class ModelHost : IDisposable
     public Reasoner Reasoner { get; }
     public RuntimeOptions Options { get; }
 
-    /// <summary>The model folder's name, as clients see it.</summary>
+    /// <summary>The model's id as clients see it: <c>llavacot.json</c>'s name, else the folder's name.</summary>
     public string Name { get; }
 
     /// <summary>The compute dtype and why it was chosen.</summary>
     public DTypeChoice DType { get; }
+
+    /// <summary>The search's settings: the caller's, with the model folder's judge reply limit where that is smaller.</summary>
+    public ReasonerSettings Settings { get; }
+
+    /// <summary>What the model folder says the model is (<c>llavacot.json</c>), or null.</summary>
+    public string? Description { get; }
 
     /// <summary>Things about the folder the user should hear at start (e.g. a chat template that differs from ours).</summary>
     public IReadOnlyList<string> Warnings { get; }
 
     private int _disposed;
 
-    private ModelHost(RuntimeOptions options, MllamaModel model, ModelWorker worker, MllamaGenerator generator, DTypeChoice dtype,
-        IReadOnlyList<string> warnings)
+    private ModelHost(RuntimeOptions options, FolderSettings folder, MllamaModel model, ModelWorker worker, MllamaGenerator generator,
+        DTypeChoice dtype, IReadOnlyList<string> warnings)
     {
         Options = options;
         Model = model;
@@ -35,8 +41,24 @@ public sealed class ModelHost : IDisposable
         Generator = generator;
         DType = dtype;
         Warnings = warnings;
-        Reasoner = new Reasoner(generator, options.Reasoning);
-        Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.ModelDirectory)));
+        (Name, Description, Settings) = folder;
+        Reasoner = new Reasoner(generator, Settings);
+    }
+
+    private sealed record FolderSettings(string Name, string? Description, ReasonerSettings Settings)
+    {
+        /// <summary>Reads the folder's <c>llavacot.json</c> (before the weights, so a bad one fails fast).</summary>
+        public static FolderSettings Read(RuntimeOptions options)
+        {
+            var dir = options.ModelDirectory;
+            var judgeLimit = ModelSettings.JudgeMaxNewTokens(dir);
+            return new FolderSettings(
+                ModelSettings.Name(dir) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
+                ModelSettings.Description(dir),
+                judgeLimit is { } limit && limit < options.Reasoning.JudgeMaxNewTokens
+                    ? options.Reasoning with { JudgeMaxNewTokens = limit }
+                    : options.Reasoning);
+        }
     }
 
     /// <summary>Loads config, tokenizer, image processor and weights of the model folder, on a new model thread.</summary>
@@ -46,6 +68,7 @@ public sealed class ModelHost : IDisposable
         var dir = options.ModelDirectory;
         var config = MllamaConfig.Load(dir);
         var inputs = ModelInputsBuilder.Load(dir, config);
+        var folder = FolderSettings.Read(options);
         var generation = File.Exists(Path.Combine(dir, GenerationConfig.FileName))
             ? GenerationConfig.Load(dir)
             : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
@@ -58,7 +81,7 @@ public sealed class ModelHost : IDisposable
         try
         {
             var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);
-            return new ModelHost(options, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
+            return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
                 dtype, warnings);
         }
         catch
@@ -73,7 +96,7 @@ public sealed class ModelHost : IDisposable
         GenerationConfig generation)
     {
         var dtype = new DTypeChoice(model.DType, "given by the caller");
-        return new ModelHost(options, model, worker,
+        return new ModelHost(options, FolderSettings.Read(options), model, worker,
             new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);
     }
 

@@ -5,8 +5,9 @@ namespace LlavaCot.Runtime;
 
 /// <summary>
 /// <c>llavacot.json</c> in a model folder: what LlavaCot should know about a model that Hugging Face files do not
-/// say. <c>description</c> is shown in /v1/models; <c>judge_max_new_tokens</c> caps judge replies for a model whose
-/// verdicts are short (the server's own limit still applies when it is smaller).
+/// say. <c>name</c> is the model id clients see (default: the folder's name); <c>description</c> is shown in /v1/models;
+/// <c>judge_max_new_tokens</c> caps judge replies for a model whose verdicts are short (the server's own limit still
+/// applies when it is smaller).
 /// </summary>
 public static class ModelSettings
 {
@@ -14,6 +15,9 @@ public static class ModelSettings
 
     public static int? JudgeMaxNewTokens(string modelDir) => Read(modelDir, "judge_max_new_tokens", e =>
         e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 1 ? n : (int?)null);
+
+    public static string? Name(string modelDir) => Read(modelDir, "name", e =>
+        e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } name && name.Trim() == name ? name : null);
 
     public static string? Description(string modelDir) => Read(modelDir, "description", e =>
         e.ValueKind == JsonValueKind.String ? e.GetString() : null);

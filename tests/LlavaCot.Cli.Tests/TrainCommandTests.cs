@@ -29,6 +29,10 @@ public class TrainCommandTests
         Assert.Equal([0, 1], vision["intermediate_layers_indices"]!.AsArray().Select(n => (int)n!));
         Assert.Equal(48, (int)vision["vision_output_dim"]!);
         Assert.True(new FileInfo(temp.File("model.safetensors")).Length > 0);
+        var card = JsonNode.Parse(File.ReadAllText(temp.File("llavacot.json")))!;
+        Assert.Equal("llavacot-demo-shapes", (string?)card["name"]);
+        Assert.Contains("synthetic shapes", (string?)card["description"]);
+        Assert.InRange((int)card["judge_max_new_tokens"]!, 1, 2047);
     }
 
     [Theory]

@@ -36,6 +36,8 @@ internal sealed class ForcedStageGenerator(ITextGenerator inner, ITokenizer toke
 
         public SessionInfo? Info => inner.Info;
 
+        public ModelCost? Cost => inner.Cost;
+
         public bool BatchesCompletions => owner.BatchJudging && inner.BatchesCompletions;
 
         public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)

@@ -210,6 +210,25 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
         var tokenizer = host.Generator.Inputs.Tokenizer;
         var promptTokens = calls.Sum(c => tokenizer.Encode(host.Generator.Inputs.Prompt(c.Prompt, c.WithImage)).Count);
         Assert.Equal(promptTokens, host.Model.Counters.PrefilledTokens);
+        // The request's own cost says the same, and what it decoded.
+        var cost = events.OfType<FinalAnswer>().Single().Result.Cost!;
+        Assert.Equal(new ModelCost(host.Model.Counters.VisionRuns, promptTokens, host.Model.Counters.DecodedTokens), cost);
+        Assert.True(cost.DecodedTokens > 0);
+    }
+
+    [Fact]
+    public async Task Each_request_is_charged_its_own_model_work_when_two_run_on_one_model()
+    {
+        using var tiny = new TinyHost();
+        var reasoner = tiny.Host.Reasoner;
+        var first = Run(reasoner, Request(2, 5, maxNew: 4));
+        var second = Run(reasoner, Request(3, 6, maxNew: 5));
+        var costs = (await Task.WhenAll(first, second)).Select(e => e.OfType<FinalAnswer>().Single().Result.Cost!).ToList();
+        var counters = tiny.Host.Model.Counters;
+        Assert.All(costs, c => Assert.Equal(1, c.VisionPasses));
+        Assert.Equal(counters.VisionRuns, costs.Sum(c => c.VisionPasses));
+        Assert.Equal(counters.PrefilledTokens, costs.Sum(c => c.PrefilledTokens));
+        Assert.Equal(counters.DecodedTokens, costs.Sum(c => c.DecodedTokens));
     }
 
     [Fact]

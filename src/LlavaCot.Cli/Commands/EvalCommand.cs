@@ -37,8 +37,9 @@ public static class EvalCommand
             : new DateOnly(2024, 11, 26);
 
         var items = EvalSets.Load(dataset, limit);
-        var settings = new ReasonerSettings { JudgeMaxNewTokens = judgeMax ?? ModelSettings.JudgeMaxNewTokens(dir) ?? StopCondition.DefaultMaxNewTokens };
+        var settings = new ReasonerSettings { JudgeMaxNewTokens = judgeMax ?? StopCondition.DefaultMaxNewTokens };
         using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, Device = "cpu", Reasoning = settings });
+        settings = host.Settings;
         o.WriteLine($"model: {Path.GetFullPath(dir)} ({host.DType.Name}); {items.Count} questions from {Path.GetFullPath(dataset)}; " +
                     $"judge replies up to {settings.JudgeMaxNewTokens} tokens; CPU: {host.Generator.CpuFeatures}");
         var evaluator = new Evaluator(host.Reasoner, maxNew, date);

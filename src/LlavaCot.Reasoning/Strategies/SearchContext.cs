@@ -109,5 +109,5 @@ public sealed class SearchContext
 
     public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null) => new(
         text, conclusion ?? Answers.Conclusion(text), ReasoningModes.Name(Options.Mode), Options.BeamSize, stages,
-        GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds, Session.Info);
+        GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds, Session.Info, Session.Cost);
 }

@@ -65,6 +65,7 @@ public sealed class Trainer : IDisposable
             var bpe = BpeTrainer.Train(TokenizerCorpus(o), o.VocabularySize);
             TokenizerFiles.Write(dir, bpe);
             o.Architecture.Write(dir, bpe.Tokens.Count);
+            DemoCard.Write(dir);
             log.WriteLine($"tokenizer: {bpe.Tokens.Count} BPE tokens trained on {o.TokenizerSamples} samples");
         }
         var config = MllamaConfig.Load(dir);

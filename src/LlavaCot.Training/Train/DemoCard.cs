@@ -1,0 +1,32 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlavaCot.Runtime;
+
+namespace LlavaCot.Training.Train;
+
+/// <summary>
+/// The <c>llavacot.json</c> a trained shapes model carries: its id, an honest description for /v1/models, and a judge
+/// reply limit that fits its one-sentence verdicts.
+/// </summary>
+public static class DemoCard
+{
+    public const string Name = "llavacot-demo-shapes";
+
+    public const string Description =
+        "Small demo Mllama trained by `llavacot train` on synthetic shapes only: 224-px images of 1-5 red, green, blue or " +
+        "yellow circles, squares and triangles on grey. It answers nine question templates (counts, colours, shapes, " +
+        "yes/no, the leftmost shape) in LLaVA-CoT's four tagged stages and judges its own candidates; on any other image " +
+        "or question its answers are meaningless.";
+
+    /// <summary>Its verdicts are one sentence; a reply that runs on is cut here instead of at the server's 2048.</summary>
+    public const int JudgeMaxNewTokens = 96;
+
+    public static void Write(string dir) =>
+        File.WriteAllText(Path.Combine(dir, ModelSettings.FileName), new JsonObject
+        {
+            ["name"] = Name,
+            ["description"] = Description,
+            ["judge_max_new_tokens"] = JudgeMaxNewTokens,
+        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
+}

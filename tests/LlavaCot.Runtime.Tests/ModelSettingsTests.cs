@@ -1,0 +1,57 @@
+using LlavaCot.Model.Config;
+using LlavaCot.Reasoning;
+using LlavaCot.Tests;
+
+namespace LlavaCot.Runtime.Tests;
+
+public class ModelSettingsTests
+{
+    private static void CopyTiny(TempDir temp)
+    {
+        foreach (var file in new[] { "config.json", "generation_config.json", "preprocessor_config.json", "manifest.json", "model.safetensors" })
+            File.Copy(Fixtures.Path("mllama-tiny", file), temp.File(file));
+    }
+
+    [Theory]
+    [InlineData(2048, 40)]
+    [InlineData(16, 16)]
+    public async Task The_folder_names_the_model_describes_it_and_caps_judge_replies_below_the_callers_limit(int callerLimit, int expected)
+    {
+        using var temp = new TempDir();
+        CopyTiny(temp);
+        File.WriteAllText(temp.File(ModelSettings.FileName), """{"name": "tiny-shapes", "description": "a test model", "judge_max_new_tokens": 40}""");
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions
+        {
+            ModelDirectory = temp.Path, Device = "cpu", Reasoning = new ReasonerSettings { JudgeMaxNewTokens = callerLimit },
+        });
+        Assert.Equal("tiny-shapes", host.Name);
+        Assert.Equal("a test model", host.Description);
+        Assert.Equal(expected, host.Settings.JudgeMaxNewTokens);
+    }
+
+    [Fact]
+    public async Task Without_the_file_the_folder_name_and_the_callers_settings_stand()
+    {
+        using var temp = new TempDir();
+        CopyTiny(temp);
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = temp.Path, Device = "cpu" });
+        Assert.Equal(Path.GetFileName(temp.Path), host.Name);
+        Assert.Null(host.Description);
+        Assert.Equal(new ReasonerSettings().JudgeMaxNewTokens, host.Settings.JudgeMaxNewTokens);
+    }
+
+    [Theory]
+    [InlineData("""{"judge_max_new_tokens": 0}""", "judge_max_new_tokens")]
+    [InlineData("""{"name": " padded "}""", "name")]
+    [InlineData("""{"description": 3}""", "description")]
+    [InlineData("""{"name": """, "not valid JSON")]
+    public async Task A_bad_value_is_refused_naming_the_file_and_the_key(string json, string key)
+    {
+        using var temp = new TempDir();
+        CopyTiny(temp);
+        File.WriteAllText(temp.File(ModelSettings.FileName), json);
+        var ex = await Assert.ThrowsAsync<ConfigException>(() => ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = temp.Path, Device = "cpu" }));
+        Assert.Contains(ModelSettings.FileName, ex.Message);
+        Assert.Contains(key, ex.Message);
+    }
+}
