@@ -110,6 +110,30 @@ public class BadInputTests(SmallBodyServer server) : IClassFixture<SmallBodyServ
     }
 
     [Theory]
+    [InlineData("application/pdf")]
+    [InlineData("text/plain")]
+    public async Task An_image_part_that_says_it_is_not_an_image_is_a_415_naming_its_type(string partType)
+    {
+        var file = new ByteArrayContent("%PDF-1.4"u8.ToArray());
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(partType);
+        using var response = await server.Client.PostAsync("v1/reason",
+            new MultipartFormDataContent { { file, "image", "notes.pdf" }, { new StringContent("q"), "question" } });
+        var problem = await Problem(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains($"'{partType}', not an image", (string?)problem["detail"]);
+        await AssertStillServing();
+    }
+
+    [Fact]
+    public async Task An_image_part_typed_as_octet_stream_is_decoded_as_usual()
+    {
+        var file = new ByteArrayContent(Image);
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        using var response = await server.Client.PostAsync("v1/reason",
+            new MultipartFormDataContent { { file, "image", "photo" }, { new StringContent("q"), "question" }, { new StringContent("4"), "max_new_tokens" } });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task A_body_over_the_limit_is_a_413(bool withLength)

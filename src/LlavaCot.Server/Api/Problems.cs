@@ -20,6 +20,10 @@ public static class Problems
         "Unsupported media type",
         $"Content-Type '{contentType ?? "(none)"}' is not accepted; send multipart/form-data or application/json");
 
+    public static ProblemHttpResult UnsupportedImageType(string contentType) => Status(StatusCodes.Status415UnsupportedMediaType,
+        "Unsupported media type",
+        $"the image part is '{contentType}', not an image; send a JPEG, PNG, WebP, GIF or BMP file");
+
     public static ProblemHttpResult TooLarge(long limit) => Status(StatusCodes.Status413PayloadTooLarge,
         "Request body too large", $"the request body exceeds the limit of {limit} bytes");
 

@@ -33,6 +33,10 @@ public static class ReasonInput
             return Task.FromResult<(ReasonParameters?, IResult?)>((null, Problems.UnsupportedMediaType(http.Request.ContentType)));
         });
 
+    private static bool IsImageType(string contentType) =>
+        contentType.StartsWith("image/", StringComparison.OrdinalIgnoreCase)
+        || contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase);
+
     public static bool IsMultipart(HttpRequest request) =>
         request.HasFormContentType && request.ContentType!.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase);
 
@@ -56,6 +60,9 @@ public static class ReasonInput
         if (images.Count > 1)
             errors.Add("image", "is given more than once; send one image");
         byte[]? image = null;
+        // A part that says it is something other than an image (a PDF, a text file) is refused for what it is.
+        if (images.Count == 1 && images[0].ContentType is { Length: > 0 } partType && !IsImageType(partType))
+            return (null, Problems.UnsupportedImageType(partType));
         if (images.Count == 1)
         {
             using var buffer = new MemoryStream((int)Math.Min(images[0].Length, int.MaxValue));

@@ -92,7 +92,9 @@ public static class LlavaCotServer
             ui.EnableDeepLinking();
             ui.EnableTryItOutByDefault();
         });
-        app.MapGet("/", () => TypedResults.Redirect("/swagger")).ExcludeFromDescription();
+        // The search page (wwwroot beside the server): plain files, no build step, nothing loaded from elsewhere.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.MapReasonEndpoints();
         app.MapOpenAiEndpoints();
         app.MapOpsEndpoints();

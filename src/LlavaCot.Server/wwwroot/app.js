@@ -1,0 +1,261 @@
+"use strict";
+// The search page: posts the form to /v1/reason with Accept: text/event-stream and draws each event as it arrives.
+// Everything the server or the user wrote is put into the page as text, never as HTML.
+
+const $ = id => document.getElementById(id);
+const form = $("ask"), runButton = $("run"), cancelButton = $("cancel"), stagesBox = $("stages");
+const imageInput = $("image"), preview = $("preview"), drop = $("drop"), clearImage = $("clear-image");
+let image = null;        // the File to send, from the picker or a drop
+let controller = null;   // aborts the running request
+const stages = new Map(); // stage index -> { box, cards: [], judges }
+
+function setStatus(text) { $("status").textContent = text; }
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function element(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ---- the image: picker, drag and drop, preview ----
+
+function useImage(file) {
+  image = file || null;
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.hidden = !image;
+  clearImage.hidden = !image;
+  if (image) {
+    preview.src = URL.createObjectURL(image);
+    preview.alt = "Preview of " + image.name;
+  } else {
+    preview.removeAttribute("src");
+    imageInput.value = "";
+  }
+}
+
+imageInput.addEventListener("change", () => useImage(imageInput.files[0]));
+clearImage.addEventListener("click", () => { useImage(null); imageInput.focus(); });
+drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", e => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  if (e.dataTransfer.files.length) useImage(e.dataTransfer.files[0]);
+});
+
+// ---- errors in plain words ----
+
+async function describeFailure(response) {
+  let problem = {};
+  try { problem = await response.json(); } catch { /* not JSON: the status alone speaks */ }
+  const detail = problem.detail || problem.title || response.statusText;
+  const fields = problem.errors ? Object.entries(problem.errors).map(([f, m]) => `${f}: ${[].concat(m).join("; ")}`).join(". ") : "";
+  switch (response.status) {
+    case 400: return `The request was not accepted. ${fields || detail}`;
+    case 413: return `The upload is too large for this server. ${detail}`;
+    case 415: return `The server cannot read that kind of upload. ${detail}`;
+    case 422: return `The image could not be used. ${detail}`;
+    case 429: {
+      const wait = response.headers.get("Retry-After");
+      return `The server is busy with other questions. Try again${wait ? ` in ${wait} seconds` : " shortly"}.`;
+    }
+    case 503: return `The model is still loading. ${detail}`;
+    default: return `The server answered ${response.status}: ${detail}` + (problem.request_id ? ` (request ${problem.request_id})` : "");
+  }
+}
+
+// ---- the event stream ----
+
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { name, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+function stageTitle(stage) { return stage.charAt(0).toUpperCase() + stage.slice(1); }
+
+function onStageStarted(e) {
+  for (const s of stages.values()) s.box.classList.remove("running");
+  const box = $("stage-template").content.firstElementChild.cloneNode(true);
+  box.classList.add("running");
+  box.dataset.stage = e.stage;
+  box.querySelector(".stage-title").textContent = `${e.index + 1}. ${stageTitle(e.stage)}: ${e.candidates} candidate${e.candidates > 1 ? "s" : ""}`;
+  const cards = [];
+  for (let i = 0; i < e.candidates; i++) {
+    const card = element("article", "candidate");
+    const head = element("h3");
+    head.append(element("span", "", `Candidate ${i + 1}`), element("span", "tokens", "writing…"));
+    const text = element("pre");
+    card.append(head, text);
+    box.querySelector(".candidates").append(card);
+    cards.push({ card, text, tokens: head.querySelector(".tokens") });
+  }
+  stagesBox.append(box);
+  stages.set(e.index, { box, cards, judges: box.querySelector(".judges") });
+  setStatus(`${stageTitle(e.stage)}: sampling ${e.candidates} candidate${e.candidates > 1 ? "s" : ""}…`);
+}
+
+function onToken(e) {
+  const c = stages.get(e.index)?.cards[e.candidate];
+  if (c) c.text.textContent += e.text;
+}
+
+function onCandidateDone(e) {
+  const c = stages.get(e.index)?.cards[e.candidate];
+  if (!c) return;
+  c.text.textContent = e.text;
+  c.tokens.textContent = `${e.tokens} tokens`;
+}
+
+function onJudge(e) {
+  const s = stages.get(e.index);
+  if (!s) return;
+  setStatus(`${stageTitle(e.stage)}: judging…`);
+  const item = element("li");
+  const winner = e.winner === e.first ? e.first : e.second;
+  const how = { judge: "the judge chose", missing_tags: "decided without the judge: a candidate lacks its stage tags",
+    incorrect_reasoning: "the pre-check found reasoning incorrect" }[e.decision] || e.decision;
+  item.append(element("span", "pair", `Candidate ${e.first + 1} vs ${e.second + 1}: candidate ${winner + 1} wins (${how})`));
+  for (const call of e.calls) {
+    const reply = call.reply.trim();
+    if (!call.with_image) {
+      const verdict = /\bincorrect\b/.test(reply) ? "incorrect" : /\bcorrect\b/.test(reply) ? "correct" : reply;
+      item.append(element("span", "precheck" + (verdict === "incorrect" ? " incorrect" : ""),
+        `Pre-check: ${verdict}${call.used === false ? " (not needed)" : ""}`));
+    } else {
+      item.append(element("span", "words", `“${reply}”`));
+    }
+  }
+  s.judges.append(item);
+}
+
+function onStageWinner(e) {
+  const s = stages.get(e.index);
+  if (!s) return;
+  s.cards.forEach((c, i) => c.card.classList.add(i === e.candidate ? "winner" : "loser"));
+  s.box.classList.remove("running");
+}
+
+function onFinal(result) {
+  $("conclusion").textContent = result.conclusion || "(no conclusion)";
+  const cost = $("cost");
+  cost.replaceChildren();
+  const rows = [
+    ["seconds", result.elapsed_seconds.toFixed(1)],
+    ["vision passes", result.cost?.vision_passes],
+    ["prefilled tokens", result.cost?.prefilled_tokens],
+    ["decoded tokens", result.cost?.decoded_tokens],
+    ["generated tokens", result.generated_tokens],
+    ["judge calls", result.judge_calls],
+    ["judge tokens", result.judge_tokens],
+  ];
+  for (const [name, value] of rows) {
+    if (value === undefined || value === null) continue;
+    const row = element("div");
+    row.append(element("dt", "", name), element("dd", "", String(value)));
+    cost.append(row);
+  }
+  $("answer").hidden = false;
+}
+
+// ---- running and cancelling ----
+
+function reset() {
+  stages.clear();
+  stagesBox.replaceChildren();
+  $("answer").hidden = true;
+  showError("");
+}
+
+function formData() {
+  const data = new FormData();
+  if (image) data.append("image", image, image.name);
+  data.append("question", $("question").value);
+  data.append("mode", $("mode").value);
+  data.append("beam_size", $("beam_size").value || "2");
+  data.append("include_tokens", "true");
+  for (const name of ["seed", "temperature", "max_new_tokens"]) {
+    const value = $(name).value.trim();
+    if (value) data.append(name, value);
+  }
+  return data;
+}
+
+async function run() {
+  if (!$("question").value.trim()) {
+    showError("Type a question first.");
+    $("question").focus();
+    return;
+  }
+  reset();
+  controller = new AbortController();
+  runButton.disabled = true;
+  cancelButton.disabled = false;
+  setStatus("Sending…");
+  try {
+    const response = await fetch("/v1/reason", {
+      method: "POST", body: formData(), signal: controller.signal, headers: { Accept: "text/event-stream" },
+    });
+    if (!response.ok) {
+      showError(await describeFailure(response));
+      setStatus("");
+      return;
+    }
+    let finished = false;
+    for await (const { name, data } of events(response)) {
+      switch (name) {
+        case "accepted": setStatus(`Accepted: ${data.mode}, beam ${data.beam_size}, seed ${data.seed}, ${data.prompt_tokens} prompt tokens`); break;
+        case "stage_started": onStageStarted(data); break;
+        case "token": onToken(data); break;
+        case "candidate_done": onCandidateDone(data); break;
+        case "judge": onJudge(data); break;
+        case "stage_winner": onStageWinner(data); break;
+        case "final": onFinal(data.result); finished = true; setStatus("Done."); break;
+        case "error": showError(`The search failed: ${data.message}`); finished = true; setStatus(""); break;
+      }
+    }
+    if (!finished) showError("The connection ended before the answer arrived.");
+  } catch (err) {
+    if (err.name === "AbortError") setStatus("Cancelled: the server stopped the search.");
+    else showError(`Could not reach the server: ${err.message}`);
+  } finally {
+    controller = null;
+    runButton.disabled = false;
+    cancelButton.disabled = true;
+  }
+}
+
+form.addEventListener("submit", e => { e.preventDefault(); run(); });
+cancelButton.addEventListener("click", () => controller?.abort());
+$("question").addEventListener("keydown", e => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); }
+});
+
+fetch("/v1/models").then(r => r.ok ? r.json() : null).then(m => {
+  const card = m?.data?.[0];
+  if (card) $("model").textContent = `Model: ${card.id} (${card.dtype} on ${card.device}). ${card.description}`;
+}).catch(() => { /* the page works without the model line */ });
