@@ -1,16 +1,18 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using LlavaCot.Server.Hosting;
 using LlavaCot.Training.Shapes;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace LlavaCot.Server.Tests;
 
+/// <summary>The real server with no model configured: it serves the bundled demo model (behind the test gate).</summary>
+public sealed class DemoServer : ServerUnderTest
+{
+    protected override IEnumerable<string> ModelArgs => [];
+}
+
 /// <summary>The committed demo model, served with no model configured, really reasons: tags, judge verdicts, the right answer.</summary>
-public partial class DemoModelTests
+public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServer>
 {
     // A question from the shapes generator under a seed the model was never trained on (training uses seed 1).
     private const ulong QuestionSeed = 424242;
@@ -23,13 +25,7 @@ public partial class DemoModelTests
     public async Task The_bundled_demo_answers_a_generated_question_right_through_a_stage_search_with_parsed_verdicts()
     {
         var (scene, question, answer) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
-        await using var app = LlavaCotServer.Build(["--urls", "http://127.0.0.1:0", "--device", "cpu", "--LlavaCot:LogFormat=text"]);
-        await app.StartAsync();
-        await app.Services.GetRequiredService<ModelService>().Loaded;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var client = new HttpClient { BaseAddress = new Uri(address + "/"), Timeout = TimeSpan.FromMinutes(3) };
-
-        using var response = await client.SendAsync(ServerUnderTest.EventStream(ServerUnderTest.Form(ShapeRenderer.Png(scene), question.Text,
+        using var response = await server.Client.SendAsync(ServerUnderTest.EventStream(ServerUnderTest.Form(ShapeRenderer.Png(scene), question.Text,
             ("mode", "stage_beam"), ("beam_size", "2"), ("seed", "7"))), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var reader = new SseReader(await response.Content.ReadAsStreamAsync());

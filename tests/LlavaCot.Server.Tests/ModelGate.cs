@@ -146,6 +146,8 @@ public sealed class ModelGate : IGeneratorDecorator
 
         public SessionInfo? Info => inner.Info;
 
+        public ModelCost? Cost => inner.Cost;
+
         public bool BatchesCompletions => inner.BatchesCompletions;
 
         public Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct) =>

@@ -23,6 +23,9 @@ public class ServerUnderTest : IAsyncLifetime
     public ModelService Model => _app!.Services.GetRequiredService<ModelService>();
     public Admission Admission => _app!.Services.GetRequiredService<Admission>();
 
+    /// <summary>The model switches: the tiny fixture unless a subclass serves another (none: the bundled demo).</summary>
+    protected virtual IEnumerable<string> ModelArgs => ["--model", Fixtures.MllamaTiny];
+
     /// <summary>Settings beyond the model and the address (LlavaCot:Key=value pairs).</summary>
     protected virtual IEnumerable<string> Settings => ["--LlavaCot:MaxConcurrentSearches=1", "--LlavaCot:QueueLength=4"];
 
@@ -30,7 +33,7 @@ public class ServerUnderTest : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        string[] args = ["--urls", "http://127.0.0.1:0", "--model", Fixtures.MllamaTiny, "--device", "cpu", "--LlavaCot:LogFormat=text", .. Settings];
+        string[] args = ["--urls", "http://127.0.0.1:0", .. ModelArgs, "--device", "cpu", "--LlavaCot:LogFormat=text", .. Settings];
         _app = LlavaCotServer.Build(args, s =>
         {
             s.AddSingleton<IGeneratorDecorator>(Gate);

@@ -1,0 +1,149 @@
+using LlavaCot.Training.Shapes;
+using Microsoft.Playwright;
+
+namespace LlavaCot.Server.Tests;
+
+/// <summary>
+/// The search page in a real browser (Debian's Chromium, driven by Playwright; no browser is downloaded) against the
+/// real server on the bundled demo model. Screenshots go to <c>TestResults/screenshots</c> in the repository.
+/// </summary>
+public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>, IAsyncLifetime
+{
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+    private readonly List<string> _consoleErrors = [];
+
+    public async Task InitializeAsync()
+    {
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium(),
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+            await _browser.DisposeAsync();
+        _playwright?.Dispose();
+    }
+
+    /// <summary>Debian's chromium; .ci/run installs it. Its absence is a failure that says so, never a skip.</summary>
+    private static string Chromium()
+    {
+        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+            .SelectMany(dir => new[] { Path.Combine(dir, "chromium"), Path.Combine(dir, "chromium-browser") })
+            .FirstOrDefault(File.Exists);
+        return found ?? throw new InvalidOperationException("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)");
+    }
+
+    /// <summary>A page at phone width that records console errors and uncaught exceptions.</summary>
+    private async Task<IPage> OpenAsync(int width = 390, int height = 844)
+    {
+        var page = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        page.Console += (_, m) =>
+        {
+            if (m.Type == "error")
+                lock (_consoleErrors)
+                    _consoleErrors.Add(m.Text);
+        };
+        page.PageError += (_, e) =>
+        {
+            lock (_consoleErrors)
+                _consoleErrors.Add(e);
+        };
+        await page.GotoAsync(server.BaseAddress.ToString());
+        await page.Locator("#model").Filter(new LocatorFilterOptions { HasTextString = "llavacot-demo-shapes" }).WaitForAsync();
+        return page;
+    }
+
+    private static async Task Screenshot(IPage page, string name)
+    {
+        var dir = Path.Combine(RepositoryRoot(), "TestResults", "screenshots");
+        Directory.CreateDirectory(dir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LlavaCot.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? AppContext.BaseDirectory;
+    }
+
+    private static async Task Ask(IPage page, FilePayload image, string question, int beamSize = 2)
+    {
+        await page.Locator("#image").SetInputFilesAsync(image);
+        await page.Locator("#clear-image").WaitForAsync();
+        await page.Locator("#question").FillAsync(question);
+        await page.Locator("#beam_size").FillAsync(beamSize.ToString());
+        await page.Locator("#run").ClickAsync();
+    }
+
+    [Fact]
+    public async Task An_upload_runs_a_stage_search_and_the_page_shows_every_stage_winner_the_judge_and_the_answer()
+    {
+        var page = await OpenAsync();
+        var (scene, question, _) = ShapeDataset.Draw(424242, 3);
+        await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text);
+
+        await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+        Assert.Equal(["Summary", "Caption", "Reasoning", "Conclusion"],
+            (await page.Locator(".stage-title").AllTextContentsAsync()).Select(t => t.Split(':')[0][3..]));
+        Assert.Equal(4, await page.Locator(".candidate.winner").CountAsync());
+        Assert.Equal(8, await page.Locator(".candidate").CountAsync());
+        Assert.True(await page.Locator(".judges li").CountAsync() >= 1);
+        Assert.Matches(@"I choose response [12]", string.Join("\n", await page.Locator(".judges .words").AllTextContentsAsync()));
+        Assert.False(string.IsNullOrWhiteSpace(await page.Locator("#conclusion").TextContentAsync()));
+        Assert.Contains("vision passes", await page.Locator("#cost").TextContentAsync());
+        Assert.True(await page.Locator("#error").IsHiddenAsync());
+        // Every control has a label a screen reader announces.
+        Assert.Equal(0, await page.EvaluateAsync<int>(
+            "[...document.querySelectorAll('input, select, textarea')].filter(e => !e.labels || e.labels.length === 0).length"));
+        await Screenshot(page, "search-page");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
+    public async Task Cancel_stops_a_running_search_and_the_server_logs_a_client_abort()
+    {
+        var page = await OpenAsync(1200, 900);
+        var held = server.Gate.Hold();
+        try
+        {
+            var (scene, question, _) = ShapeDataset.Draw(424242, 4);
+            await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text);
+            await held.WaitAsync(TimeSpan.FromMinutes(3));
+            await page.Locator(".stage").First.WaitForAsync();
+            await page.Locator("#cancel").ClickAsync();
+            await page.Locator("#status").Filter(new LocatorFilterOptions { HasTextString = "Cancelled" }).WaitForAsync();
+            Assert.True(await page.Locator("#run").IsEnabledAsync());
+        }
+        finally
+        {
+            server.Gate.Release();
+        }
+        await server.Settled();
+        Assert.Contains(server.Log.Lines, l => l.Contains("/v1/reason 499"));
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_an_image_gets_the_servers_415_message_in_plain_words()
+    {
+        var page = await OpenAsync();
+        await Ask(page, new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "not a picture"u8.ToArray() }, "What is this?");
+        var error = page.Locator("#error");
+        await error.WaitForAsync();
+        var text = await error.TextContentAsync();
+        Assert.Contains("cannot read that kind of upload", text);
+        Assert.Contains("'text/plain', not an image", text);
+        await Screenshot(page, "unsupported-upload");
+        // The browser logs the failed fetch's status itself; nothing else may go wrong.
+        Assert.All(_consoleErrors, e => Assert.Contains("415", e));
+    }
+}
