@@ -33,6 +33,9 @@ public sealed class ModelGate : IGeneratorDecorator
 
     public int OpenSessions => Volatile.Read(ref _openSessions);
 
+    /// <summary>How many sampling calls of each search pass before <see cref="Hold"/> applies (1: the first stage runs).</summary>
+    public int HoldFromSample { get; set; }
+
     public ITextGenerator Decorate(ITextGenerator inner) => new Generator(inner, this);
 
     private static TaskCompletionSource New() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,16 +95,19 @@ public sealed class ModelGate : IGeneratorDecorator
 
     private sealed class Session(IGenerationSession inner, ModelGate gate) : IGenerationSession
     {
+        private int _samples;
+
         public IReadOnlyList<int> PromptIds => inner.PromptIds;
 
         public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
         {
-            Task? hold;
-            lock (gate._lock)
-            {
-                hold = gate._hold?.Task;
-                gate._sampleEntered.TrySetResult();
-            }
+            Task? hold = null;
+            if (Interlocked.Increment(ref _samples) > gate.HoldFromSample)
+                lock (gate._lock)
+                {
+                    hold = gate._hold?.Task;
+                    gate._sampleEntered.TrySetResult();
+                }
             if (hold is not null)
                 await hold.WaitAsync(ct);
             if (gate.FailSampling is { } failure)

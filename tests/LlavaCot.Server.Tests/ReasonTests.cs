@@ -24,6 +24,8 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
                 HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+            // Proxies (nginx) pass the stream on event by event.
+            Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
             var requestId = response.Headers.GetValues("X-Request-Id").Single();
             using var reader = new SseReader(await response.Content.ReadAsStreamAsync());
             var accepted = await reader.NextAsync();

@@ -47,13 +47,14 @@ public class ServerUnderTest : IAsyncLifetime
         await Model.Loaded;
     }
 
+    /// <summary>Stops the server (a test may stop it early to kill a replica; a second call does nothing).</summary>
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        Client?.Dispose();
+        if (Interlocked.Exchange(ref _app, null) is { } app)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
     }
 

@@ -22,6 +22,16 @@ public static class ApiJson
         return o;
     }
 
+    /// <summary>
+    /// Marks an event stream as not to be buffered or cached on the way: nginx honours X-Accel-Buffering per response,
+    /// so SSE passes through a proxy event by event even where proxy buffering is on.
+    /// </summary>
+    public static void StreamUnbuffered(HttpResponse response)
+    {
+        response.Headers["X-Accel-Buffering"] = "no";
+        response.Headers.CacheControl = "no-cache";
+    }
+
     /// <summary>The field a deserialisation error is about and a message that says what was wrong, without .NET type names.</summary>
     public static (string Field, string Message) Describe(JsonException ex)
     {

@@ -48,7 +48,10 @@ public static class ReasonEndpoints
             return startProblem;
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (WantsEventStream(http.Request))
+        {
+            ApiJson.StreamUnbuffered(http.Response);
             return TypedResults.ServerSentEvents(Frames(events, http.TraceIdentifier, parameters.IncludeTokens, http.RequestAborted));
+        }
 
         var accepted = default(RequestAccepted);
         await foreach (var e in events)

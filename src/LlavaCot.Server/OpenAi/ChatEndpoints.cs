@@ -73,7 +73,10 @@ public static class ChatEndpoints
         var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (body.Stream == true)
+        {
+            ApiJson.StreamUnbuffered(http.Response);
             return TypedResults.ServerSentEvents(Chunks(reply, events, body.StreamOptions?.IncludeUsage == true, http.RequestAborted));
+        }
         await foreach (var e in events)
         {
             reply.See(e);

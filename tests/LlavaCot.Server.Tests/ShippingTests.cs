@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using LlavaCot.Tests;
+
+namespace LlavaCot.Server.Tests;
+
+/// <summary>
+/// What the container does, checked without a container runtime: <c>docker/publish.sh</c> (the image's build stage)
+/// gives an app that starts from a clean folder on the bundled model and answers.
+/// </summary>
+public class PublishTests
+{
+    [Fact]
+    public async Task The_published_app_starts_from_a_clean_folder_and_answers_on_the_bundled_model()
+    {
+        using var temp = new TempDir();
+        var app = temp.File("app");
+        var (code, output) = await Processes.RunAsync("bash", [Path.Combine(Processes.RepositoryRoot, "docker", "publish.sh"), app], TimeSpan.FromMinutes(10));
+        Assert.True(code == 0, output);
+        Assert.Contains("is ready", output);
+
+        var port = Processes.FreePort();
+        var cwd = Directory.CreateDirectory(temp.File("elsewhere")).FullName;
+        using var server = Processes.Start("dotnet", [Path.Combine(app, "LlavaCot.Server.dll"), "--urls", $"http://127.0.0.1:{port}", "--device", "cpu"], cwd);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
+        await Processes.WaitReadyAsync(client, server);
+
+        var models = JsonNode.Parse(await client.GetStringAsync("v1/models"))!;
+        Assert.Equal("llavacot-demo-shapes", (string?)models["data"]![0]!["id"]);
+        Assert.Contains("<title>", await client.GetStringAsync("/"));
+        using var answer = await client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "How many shapes are in the image?"));
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var body = await ServerUnderTest.Json(answer);
+        Assert.Equal(4, body["result"]!["stages"]!.AsArray().Count);
+    }
+}
+
+/// <summary>Starting, waiting for and stopping the programs the shipping tests drive.</summary>
+public static class Processes
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LlavaCot.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("the repository root (LlavaCot.sln) is not above the test folder");
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A program running in the background with its output collected; disposing kills it.</summary>
+    public sealed class Running(Process process) : IDisposable
+    {
+        private readonly System.Text.StringBuilder _output = new();
+
+        public Process Process { get; } = process;
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                    return _output.ToString();
+            }
+        }
+
+        internal void Add(string? line)
+        {
+            if (line is null)
+                return;
+            lock (_output)
+                _output.AppendLine(line);
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+                Process.WaitForExit(30_000);
+            }
+            Process.Dispose();
+        }
+    }
+
+    public static Running Start(string file, IEnumerable<string> args, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        if (workingDirectory is not null)
+            info.WorkingDirectory = workingDirectory;
+        info.Environment["THP_MEM_ALLOC_ENABLE"] = "1";
+        var process = new Process { StartInfo = info };
+        var running = new Running(process);
+        process.OutputDataReceived += (_, e) => running.Add(e.Data);
+        process.ErrorDataReceived += (_, e) => running.Add(e.Data);
+        if (!process.Start())
+            throw new InvalidOperationException($"{file} did not start");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return running;
+    }
+
+    /// <summary>Runs a program to its end (a hang past <paramref name="limit"/> is a failure, not a wait forever).</summary>
+    public static async Task<(int Code, string Output)> RunAsync(string file, IEnumerable<string> args, TimeSpan limit)
+    {
+        using var running = Start(file, args);
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await running.Process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return (-1, $"{file} ran past {limit}:\n{running.Output}");
+        }
+        running.Process.WaitForExit();
+        return (running.Process.ExitCode, running.Output);
+    }
+
+    /// <summary>Polls /health/ready until the server says ready; a server that exits first fails with its output.</summary>
+    public static async Task WaitReadyAsync(HttpClient client, Running server)
+    {
+        for (var i = 0; i < 1800; i++)
+        {
+            if (server.Process.HasExited)
+                throw new InvalidOperationException($"the server exited with {server.Process.ExitCode}:\n{server.Output}");
+            try
+            {
+                using var ready = await client.GetAsync("health/ready");
+                if (ready.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"the server was not ready after 3 minutes:\n{server.Output}");
+    }
+}
