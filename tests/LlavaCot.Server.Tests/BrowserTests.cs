@@ -84,10 +84,12 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         await page.Locator("#run").ClickAsync();
     }
 
-    [Fact]
-    public async Task An_upload_runs_a_stage_search_and_the_page_shows_every_stage_winner_the_judge_and_the_answer()
+    [Theory]
+    [InlineData(390, 844, "phone")]
+    [InlineData(1280, 900, "desktop")]
+    public async Task An_upload_runs_a_stage_search_and_the_page_shows_every_stage_winner_the_judge_and_the_answer(int width, int height, string name)
     {
-        var page = await OpenAsync();
+        var page = await OpenAsync(width, height);
         var (scene, question, _) = ShapeDataset.Draw(424242, 3);
         await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text);
 
@@ -104,7 +106,35 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         // Every control has a label a screen reader announces.
         Assert.Equal(0, await page.EvaluateAsync<int>(
             "[...document.querySelectorAll('input, select, textarea')].filter(e => !e.labels || e.labels.length === 0).length"));
-        await Screenshot(page, "search-page");
+        // Nothing is wider than the screen, also on a phone.
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        await Screenshot(page, $"search-page-{name}");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
+    public async Task The_page_works_from_the_keyboard_alone()
+    {
+        var page = await OpenAsync(1280, 900);
+        var reached = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            reached.Add(await page.EvaluateAsync<string>("document.activeElement.id || document.activeElement.tagName"));
+        }
+        foreach (var control in new[] { "image", "question", "mode", "beam_size", "SUMMARY", "run" })
+            Assert.Contains(control, reached);
+        await page.Locator("#question").FocusAsync();
+        await page.Keyboard.TypeAsync("How many shapes are in the image?");
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("mode", await page.EvaluateAsync<string>("document.activeElement.id"));
+        await page.Keyboard.PressAsync("ArrowDown");
+        Assert.Equal("best_of_n", await page.Locator("#mode").InputValueAsync());
+        while (await page.EvaluateAsync<string>("document.activeElement.id") != "run")
+            await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Enter");
+        await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+        Assert.Equal(1, await page.Locator(".stage").CountAsync());
         Assert.Empty(_consoleErrors);
     }
 

@@ -139,7 +139,9 @@ function onJudge(e) {
   const winner = e.winner === e.first ? e.first : e.second;
   const how = { judge: "the judge chose", missing_tags: "decided without the judge: a candidate lacks its stage tags",
     incorrect_reasoning: "the pre-check found reasoning incorrect" }[e.decision] || e.decision;
-  item.append(element("span", "pair", `Candidate ${e.first + 1} vs ${e.second + 1}: candidate ${winner + 1} wins (${how})`));
+  // The judge's prompt shows the pair as response 1 and response 2: name both, so its words can be read.
+  item.append(element("span", "pair",
+    `Candidate ${e.first + 1} (response 1) vs candidate ${e.second + 1} (response 2): candidate ${winner + 1} wins (${how})`));
   for (const call of e.calls) {
     const reply = call.reply.trim();
     if (!call.with_image) {
