@@ -62,17 +62,9 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
 
     private static async Task Screenshot(IPage page, string name)
     {
-        var dir = Path.Combine(RepositoryRoot(), "TestResults", "screenshots");
+        var dir = Path.Combine(Processes.RepositoryRoot, "TestResults", "screenshots");
         Directory.CreateDirectory(dir);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LlavaCot.sln")))
-            dir = dir.Parent;
-        return dir?.FullName ?? AppContext.BaseDirectory;
     }
 
     private static async Task Ask(IPage page, FilePayload image, string question, int beamSize = 2)
