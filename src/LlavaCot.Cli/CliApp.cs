@@ -19,13 +19,14 @@ public static class CliApp
           verify-fixture <fixture dir>             run a golden fixture's cases and compare every stored tensor
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
-          reason [<model dir>] <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
+          reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
                  [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--tokens true]
-                 answer a question, stage by stage; the image is a file or - for standard input; no model dir: the bundled demo
-          reason [<model dir>] --no-image "question" [options as above]   a text-only question
+                 answer a question, stage by stage; the image is a file or - for standard input
+          reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
           eval <model dir> <dataset.jsonl|.tsv> [--modes single,stage_beam,...] [--n 2,4] [--limit K] [--json out.json] [--plot out.png]
-                 [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J]   accuracy, tags, judge agreement per mode and N
+                 [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
+                 accuracy, tags, judge agreement per mode and N; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
                  [--threads T] [--mix answers,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
                  [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
@@ -65,7 +66,7 @@ public static class CliApp
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
         catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException
-                                       or InvalidReasonRequestException)
+                                       or InvalidReasonRequestException or DemoModelException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }

@@ -37,6 +37,29 @@ public class EvalCommandTests
     }
 
     [Fact]
+    public void Several_workers_give_the_same_results_as_one()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "8", "--seed", "78");
+        JsonArray Results(int workers, string json)
+        {
+            var (code, output, err) = CliRunner.Run("eval", Fixtures.MllamaTiny, temp.File("data.jsonl"), "--modes", "single,stage_beam", "--n", "2",
+                "--max-new-tokens", "10", "--judge-max-new-tokens", "5", "--workers", workers.ToString(), "--json", temp.File(json));
+            Assert.True(code == 0, err + output);
+            Assert.Contains($"{workers} instance", output);
+            return JsonNode.Parse(File.ReadAllText(temp.File(json)))!["results"]!.AsArray();
+        }
+        var one = Results(1, "one.json");
+        var two = Results(2, "two.json");
+        Assert.Equal(one.Count, two.Count);
+        foreach (var (a, b) in one.Zip(two))
+        {
+            foreach (var field in new[] { "accuracy", "tags_ok", "caption_ok", "tokens", "judge_agreement" })
+                Assert.Equal(a![field]?.ToJsonString(), b![field]?.ToJsonString());
+        }
+    }
+
+    [Fact]
     public void A_vlmevalkit_multiple_choice_tsv_is_read_and_scored_by_letter()
     {
         using var temp = new TempDir();

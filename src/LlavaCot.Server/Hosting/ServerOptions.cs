@@ -11,8 +11,11 @@ public sealed class ServerOptions
 {
     public const string Section = "LlavaCot";
 
-    /// <summary>A Hugging Face Mllama folder; empty serves the bundled demo model (<c>models/demo</c> beside the server).</summary>
+    /// <summary>A Hugging Face Mllama folder; empty serves the built-in demo model (random weights).</summary>
     public string? ModelDirectory { get; set; }
+
+    /// <summary>Where the demo model is created when no model folder is configured.</summary>
+    public string? DemoModelDirectory { get; set; }
 
     /// <summary>cpu, cuda, cuda:N or auto.</summary>
     public string Device { get; set; } = "auto";
@@ -58,9 +61,10 @@ public sealed class ServerOptions
     /// <summary>Console log format: text or json (compact JSON, one object per line).</summary>
     public string LogFormat { get; set; } = "text";
 
-    public bool UsesBundledModel => string.IsNullOrWhiteSpace(ModelDirectory);
+    public bool UsesDemoModel => string.IsNullOrWhiteSpace(ModelDirectory);
 
-    public string ResolvedModelDirectory => Path.GetFullPath(UsesBundledModel ? BundledModel.Directory : ModelDirectory!);
+    public string ResolvedModelDirectory =>
+        Path.GetFullPath(UsesDemoModel ? DemoModelDirectory is { Length: > 0 } demo ? demo : DemoModel.DefaultDirectory : ModelDirectory!);
 
     public RuntimeOptions ToRuntimeOptions() => new()
     {
@@ -131,11 +135,10 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(device is "cpu" or "auto" or "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out _),
             $"{nameof(o.Device)} must be cpu, cuda, cuda:N or auto, got '{o.Device}'");
         Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be auto, float32 or bfloat16, got '{o.DType}'");
-        if (CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
-            errors.Add(o.UsesBundledModel
-                ? $"{ServerOptions.Section}:{nameof(o.ModelDirectory)} is not set and the bundled demo model at '{o.ResolvedModelDirectory}' " +
-                  $"is not usable: {problem}. Set {ServerOptions.Section}:{nameof(o.ModelDirectory)} (or --model) to a Mllama folder"
-                : $"{ServerOptions.Section}:{nameof(o.ModelDirectory)} '{o.ModelDirectory}' is not a usable model folder: {problem}");
+        if (o.UsesDemoModel && DemoModel.Problem(o.ResolvedModelDirectory) is { } demoProblem)
+            errors.Add($"{ServerOptions.Section}:{nameof(o.DemoModelDirectory)}: {demoProblem}");
+        if (!o.UsesDemoModel && CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
+            errors.Add($"{ServerOptions.Section}:{nameof(o.ModelDirectory)} '{o.ModelDirectory}' is not a usable model folder: {problem}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -11,7 +11,7 @@ namespace LlavaCot.Server.OpenAi;
 public sealed record ChatCompletionRequest
 {
     /// <summary>The model id from GET /v1/models.</summary>
-    /// <example>llavacot-demo-shapes</example>
+    /// <example>llavacot-demo-random</example>
     public string? Model { get; init; }
 
     /// <summary>Exactly one message with role user; content is a string or a list of text and image_url parts.</summary>
@@ -90,7 +90,7 @@ public sealed record ChatMessageOut(string Role, string Content, string? Refusal
 public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
 /// <summary>LlavaCot's extra field: how the answer was reached.</summary>
-public sealed record ChatReasoning(string RequestId, ulong Seed, ReasonResult Result);
+public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result);
 
 public sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, ChatUsage? Usage, string? SystemFingerprint);
@@ -103,6 +103,7 @@ public sealed record ChunkDelta(
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
+/// <param name="RandomWeights">True for the built-in demo model: random weights, its answers are noise.</param>
 /// <param name="Dtype">The compute dtype (float32 or bfloat16); <paramref name="DtypeReason"/> says why.</param>
-public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, string Description,
+public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, bool RandomWeights, string Description,
     string Device, string Dtype, string DtypeReason);

@@ -46,7 +46,7 @@ public static class ChatEndpoints
                 "the model is still loading; see /health/ready", options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
-        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason)]));
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description, m.Device, m.DType, m.DTypeReason)]));
     }
 
     private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options)
@@ -258,7 +258,7 @@ public static class ChatEndpoints
 
         public ChatCompletion Completion(ReasonResult result) => new(Id, "chat.completion", created, model.Id,
             [new ChatChoice(0, new ChatMessageOut("assistant", result.Text, null), FinishReason, null)],
-            Usage(result), null, new ChatReasoning(requestId, _seed, result));
+            Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result));
 
         public ChatCompletionChunk Chunk(ChunkDelta delta, string? finishReason) =>
             new(Id, "chat.completion.chunk", created, model.Id, [new ChunkChoice(0, delta, finishReason, null)], null, null);

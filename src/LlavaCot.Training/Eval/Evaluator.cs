@@ -18,74 +18,84 @@ public sealed record ModeResult(
     IReadOnlyDictionary<string, StageAgreement> JudgeAgreement, long Tokens, long JudgeTokens, double Seconds,
     IReadOnlyList<bool> Correct, IReadOnlyDictionary<string, double> AccuracyByType);
 
-/// <summary>Runs searches over a question set and grades them: accuracy, well-formed tags, judge agreement, cost.</summary>
-public sealed class Evaluator(Reasoner reasoner, int maxNewTokens, DateOnly date)
+/// <summary>
+/// Runs searches over a question set and grades them: accuracy, well-formed tags, judge agreement, cost. With several
+/// reasoners (model instances on their own threads) questions run concurrently, one per reasoner; question i is always
+/// searched with the same seed, so the results do not depend on how many run at once.
+/// </summary>
+public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewTokens, DateOnly date)
 {
+    public Evaluator(Reasoner reasoner, int maxNewTokens, DateOnly date) : this([reasoner], maxNewTokens, date)
+    {
+    }
+
+    /// <summary>What one question's search gave.</summary>
+    private sealed record Outcome(bool Correct, bool TagsOk, bool? CaptionRight, long Tokens, long JudgeTokens,
+        IReadOnlyList<(string Stage, bool Agreed)> Agreements);
+
     /// <summary>Evaluates <paramref name="mode"/> at <paramref name="n"/> candidates; question i is searched with seed <paramref name="seed"/> + i.</summary>
     public async Task<ModeResult> RunAsync(IReadOnlyList<EvalItem> items, ReasoningMode mode, int n, ulong seed, string? label = null,
         Action<int>? progress = null, CancellationToken ct = default)
     {
         var clock = Stopwatch.StartNew();
-        var correct = new List<bool>();
-        var tags = 0;
-        var captions = 0;
-        var referenced = 0;
-        long tokens = 0, judgeTokens = 0;
-        var agreement = new Dictionary<string, (int Comparisons, int Agreed)>();
-        for (var i = 0; i < items.Count; i++)
+        var outcomes = new Outcome[items.Count];
+        var next = -1;
+        var done = 0;
+        await Task.WhenAll(reasoners.Select(async reasoner =>
         {
-            var item = items[i];
-            var request = new ReasonRequest(item.Id, item.Image, item.Question, new ReasonOptions
+            for (var i = Interlocked.Increment(ref next); i < items.Count; i = Interlocked.Increment(ref next))
             {
-                Mode = mode, BeamSize = n, Seed = seed + (ulong)i, MaxNewTokens = maxNewTokens, Date = date,
-            });
-            var candidates = new Dictionary<(int Index, int Candidate), string>();
-            var stages = new Dictionary<int, string>();
-            ReasonResult? result = null;
-            await foreach (var e in reasoner.ReasonAsync(request, ct))
-            {
-                switch (e)
-                {
-                    case StageStarted s:
-                        stages[s.Index] = s.Stage;
-                        break;
-                    case CandidateFinished c:
-                        candidates[(c.Index, c.Candidate)] = c.Text;
-                        break;
-                    case JudgeComparison j when Grading.StageRight(j.Stage, candidates[(j.Index, j.First)], item) is { } first
-                                               && Grading.StageRight(j.Stage, candidates[(j.Index, j.Second)], item) is { } second
-                                               && first != second:
-                        var (total, agreed) = agreement.GetValueOrDefault(j.Stage);
-                        var right = first ? j.First : j.Second;
-                        agreement[j.Stage] = (total + 1, agreed + (j.Winner == right ? 1 : 0));
-                        break;
-                    case FinalAnswer f:
-                        result = f.Result;
-                        break;
-                    case ReasonError error:
-                        throw new InvalidOperationException($"question {item.Id}: {error.Message}", error.Cause);
-                }
+                outcomes[i] = await AskAsync(reasoner, items[i], mode, n, seed + (ulong)i, ct);
+                progress?.Invoke(Interlocked.Increment(ref done));
             }
-            var answer = result ?? throw new InvalidOperationException($"question {item.Id}: the search ended without an answer");
-            correct.Add(item.IsCorrect(answer.Conclusion));
-            tags += Grading.TagsOk(answer.Text) ? 1 : 0;
-            if (Grading.StageRight("caption", answer.Text, item) is { } captionRight)
-            {
-                referenced++;
-                captions += captionRight ? 1 : 0;
-            }
-            tokens += answer.GeneratedTokens;
-            judgeTokens += answer.JudgeTokens;
-            progress?.Invoke(i + 1);
-        }
+        }));
+
+        var correct = outcomes.Select(x => x.Correct).ToList();
         var hits = correct.Count(c => c);
         var (low, high) = Interval.Wilson(hits, correct.Count);
+        var captions = outcomes.Where(x => x.CaptionRight is not null).ToList();
+        var agreement = outcomes.SelectMany(x => x.Agreements).GroupBy(a => a.Stage)
+            .ToDictionary(g => g.Key, g => new StageAgreement(g.Count(), g.Count(a => a.Agreed)));
         var byType = items.Select((item, i) => (item.Type, Right: correct[i])).Where(x => x.Type is not null)
             .GroupBy(x => x.Type!).ToDictionary(g => g.Key, g => g.Average(x => x.Right ? 1.0 : 0.0));
         return new ModeResult(ReasoningModes.Name(mode), n, label ?? $"{ReasoningModes.Name(mode)} N={n}", correct.Count,
-            correct.Count == 0 ? 0 : hits / (double)correct.Count, low, high, correct.Count == 0 ? 0 : tags / (double)correct.Count,
-            referenced == 0 ? null : captions / (double)referenced,
-            agreement.ToDictionary(p => p.Key, p => new StageAgreement(p.Value.Comparisons, p.Value.Agreed)),
-            tokens, judgeTokens, clock.Elapsed.TotalSeconds, correct, byType);
+            correct.Count == 0 ? 0 : hits / (double)correct.Count, low, high,
+            correct.Count == 0 ? 0 : outcomes.Count(x => x.TagsOk) / (double)correct.Count,
+            captions.Count == 0 ? null : captions.Count(x => x.CaptionRight == true) / (double)captions.Count,
+            agreement, outcomes.Sum(x => x.Tokens), outcomes.Sum(x => x.JudgeTokens), clock.Elapsed.TotalSeconds, correct, byType);
+    }
+
+    /// <summary>One search, graded; a judge comparison counts for agreement when exactly one of its two candidates is right.</summary>
+    private async Task<Outcome> AskAsync(Reasoner reasoner, EvalItem item, ReasoningMode mode, int n, ulong seed, CancellationToken ct)
+    {
+        var request = new ReasonRequest(item.Id, item.Image, item.Question, new ReasonOptions
+        {
+            Mode = mode, BeamSize = n, Seed = seed, MaxNewTokens = maxNewTokens, Date = date,
+        });
+        var candidates = new Dictionary<(int Index, int Candidate), string>();
+        var agreements = new List<(string, bool)>();
+        ReasonResult? result = null;
+        await foreach (var e in reasoner.ReasonAsync(request, ct))
+        {
+            switch (e)
+            {
+                case CandidateFinished c:
+                    candidates[(c.Index, c.Candidate)] = c.Text;
+                    break;
+                case JudgeComparison j when Grading.StageRight(j.Stage, candidates[(j.Index, j.First)], item) is { } first
+                                           && Grading.StageRight(j.Stage, candidates[(j.Index, j.Second)], item) is { } second
+                                           && first != second:
+                    agreements.Add((j.Stage, j.Winner == (first ? j.First : j.Second)));
+                    break;
+                case FinalAnswer f:
+                    result = f.Result;
+                    break;
+                case ReasonError error:
+                    throw new InvalidOperationException($"question {item.Id}: {error.Message}", error.Cause);
+            }
+        }
+        var answer = result ?? throw new InvalidOperationException($"question {item.Id}: the search ended without an answer");
+        return new Outcome(item.IsCorrect(answer.Conclusion), Grading.TagsOk(answer.Text), Grading.StageRight("caption", answer.Text, item),
+            answer.GeneratedTokens, answer.JudgeTokens, agreements);
     }
 }

@@ -5,7 +5,7 @@ using LlavaCot.Training.Shapes;
 namespace LlavaCot.Training.Train;
 
 /// <summary>How training examples are mixed: the share of steps spent on each kind of batch.</summary>
-public sealed record ExampleMix(double Answers = 0.75, double Judges = 0.18, double PreChecks = 0.07)
+public sealed record ExampleMix(double Answers = 0.85, double Judges = 0.11, double PreChecks = 0.04)
 {
     public string Pick(double u) => u < Answers ? "answer" : u < Answers + Judges ? "judge" : "pre_check";
 }

@@ -7,7 +7,7 @@ public sealed record TrainOptions
     public required string OutputDirectory { get; init; }
 
     public ulong Seed { get; init; } = 1;
-    public int Steps { get; init; } = 2800;
+    public int Steps { get; init; } = 3200;
     public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 2e-3;
     public double MinLearningRate { get; init; } = 1e-4;
