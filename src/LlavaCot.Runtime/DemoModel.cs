@@ -128,21 +128,7 @@ public static class DemoModel
             ["eos_token_id"] = new JsonArray(Specials["<|end_of_text|>"], Specials["<|eot_id|>"]),
             ["pad_token_id"] = Specials["<|pad|>"],
         });
-        WriteJson(dir, PreprocessorConfig.FileName, new JsonObject
-        {
-            ["image_processor_type"] = "MllamaImageProcessor",
-            ["do_convert_rgb"] = true,
-            ["do_normalize"] = true,
-            ["do_pad"] = true,
-            ["do_rescale"] = true,
-            ["do_resize"] = true,
-            ["image_mean"] = new JsonArray(0.48145466, 0.4578275, 0.40821073),
-            ["image_std"] = new JsonArray(0.26862954, 0.26130258, 0.27577711),
-            ["max_image_tiles"] = MaxTiles,
-            ["resample"] = 2,
-            ["rescale_factor"] = 1.0 / 255,
-            ["size"] = new JsonObject { ["height"] = TileSize, ["width"] = TileSize },
-        });
+        WriteJson(dir, PreprocessorConfig.FileName, PreprocessorConfig.LlamaVisionJson(TileSize, MaxTiles));
         var specials = new JsonObject();
         foreach (var (token, id) in Specials)
             specials[token] = id;

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace LlavaCot.Model.Config;
 
 /// <summary><c>preprocessor_config.json</c> of MllamaImageProcessor.</summary>
@@ -17,6 +19,23 @@ public sealed record PreprocessorConfig
     public double RescaleFactor { get; init; } = 1.0 / 255;
     public required int TileHeight { get; init; }
     public required int TileWidth { get; init; }
+
+    /// <summary>The file Llama 3.2 Vision ships (CLIP's mean and std, bilinear resize) for another tile size and tile count.</summary>
+    public static JsonObject LlamaVisionJson(int tileSize, int maxTiles) => new()
+    {
+        ["image_processor_type"] = "MllamaImageProcessor",
+        ["do_convert_rgb"] = true,
+        ["do_normalize"] = true,
+        ["do_pad"] = true,
+        ["do_rescale"] = true,
+        ["do_resize"] = true,
+        ["image_mean"] = new JsonArray(0.48145466, 0.4578275, 0.40821073),
+        ["image_std"] = new JsonArray(0.26862954, 0.26130258, 0.27577711),
+        ["max_image_tiles"] = maxTiles,
+        ["resample"] = 2,
+        ["rescale_factor"] = 1.0 / 255,
+        ["size"] = new JsonObject { ["height"] = tileSize, ["width"] = tileSize },
+    };
 
     public static PreprocessorConfig Load(string folderOrFile)
     {

@@ -80,21 +80,7 @@ public sealed record DemoArchitecture
                 ["hidden_act"] = "gelu",
             },
         });
-        Write(dir, PreprocessorConfig.FileName, new JsonObject
-        {
-            ["image_processor_type"] = "MllamaImageProcessor",
-            ["do_convert_rgb"] = true,
-            ["do_normalize"] = true,
-            ["do_pad"] = true,
-            ["do_rescale"] = true,
-            ["do_resize"] = true,
-            ["image_mean"] = new JsonArray(0.48145466, 0.4578275, 0.40821073),
-            ["image_std"] = new JsonArray(0.26862954, 0.26130258, 0.27577711),
-            ["max_image_tiles"] = 1,
-            ["resample"] = 2,
-            ["rescale_factor"] = 1.0 / 255,
-            ["size"] = new JsonObject { ["height"] = TileSize, ["width"] = TileSize },
-        });
+        Write(dir, PreprocessorConfig.FileName, PreprocessorConfig.LlamaVisionJson(TileSize, 1));
         Write(dir, GenerationConfig.FileName, new JsonObject
         {
             ["bos_token_id"] = Id("<|begin_of_text|>"),
