@@ -51,4 +51,13 @@ public sealed class CommandArgs
         index < Positional.Count ? Positional[index] : throw new UsageException($"missing {what}");
 
     public string? Option(string name) => _options.GetValueOrDefault(name);
+
+    /// <summary>The option as a whole number of at least <paramref name="min"/>, or null when it is not given.</summary>
+    public int? Int(string name, int min) =>
+        Option(name) is not { } v ? null
+        : int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min ? n
+        : throw new UsageException($"--{name} needs a whole number of at least {min}, got '{v}'");
+
+    /// <summary>The option as a whole number of at least <paramref name="min"/>, or <paramref name="fallback"/>.</summary>
+    public int Int(string name, int fallback, int min) => Int(name, min) ?? fallback;
 }

@@ -51,10 +51,10 @@ public sealed class ModelHost : IDisposable
         public static FolderSettings Read(RuntimeOptions options)
         {
             var dir = options.ModelDirectory;
-            var judgeLimit = ModelSettings.JudgeMaxNewTokens(dir);
+            var (name, description, judgeLimit) = ModelSettings.Load(dir);
             return new FolderSettings(
-                ModelSettings.Name(dir) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
-                ModelSettings.Description(dir),
+                name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
+                description,
                 judgeLimit is { } limit && limit < options.Reasoning.JudgeMaxNewTokens
                     ? options.Reasoning with { JudgeMaxNewTokens = limit }
                     : options.Reasoning);

@@ -13,16 +13,8 @@ public static class ModelSettings
 {
     public const string FileName = "llavacot.json";
 
-    public static int? JudgeMaxNewTokens(string modelDir) => Read(modelDir, "judge_max_new_tokens", e =>
-        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 1 ? n : (int?)null);
-
-    public static string? Name(string modelDir) => Read(modelDir, "name", e =>
-        e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } name && name.Trim() == name ? name : null);
-
-    public static string? Description(string modelDir) => Read(modelDir, "description", e =>
-        e.ValueKind == JsonValueKind.String ? e.GetString() : null);
-
-    private static T? Read<T>(string modelDir, string key, Func<JsonElement, T?> parse)
+    /// <summary>The folder's settings, the file read once; none when it has no <c>llavacot.json</c>.</summary>
+    public static (string? Name, string? Description, int? JudgeMaxNewTokens) Load(string modelDir)
     {
         var file = Path.Combine(modelDir, FileName);
         if (!File.Exists(file))
@@ -30,13 +22,22 @@ public static class ModelSettings
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(key, out var value))
-                return default;
-            return parse(value) ?? throw new ConfigException($"{file}: {key} has an unusable value");
+            var root = doc.RootElement;
+            return (
+                Read(file, root, "name", e =>
+                    e.ValueKind == JsonValueKind.String && e.GetString() is { Length: > 0 } name && name.Trim() == name ? name : null),
+                Read(file, root, "description", e => e.ValueKind == JsonValueKind.String ? e.GetString() : null),
+                Read(file, root, "judge_max_new_tokens", e =>
+                    e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 1 ? n : (int?)null));
         }
         catch (JsonException ex)
         {
             throw new ConfigException($"{file}: not valid JSON: {ex.Message}", ex);
         }
     }
+
+    private static T? Read<T>(string file, JsonElement root, string key, Func<JsonElement, T?> parse) =>
+        root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(key, out var value)
+            ? default
+            : parse(value) ?? throw new ConfigException($"{file}: {key} has an unusable value");
 }

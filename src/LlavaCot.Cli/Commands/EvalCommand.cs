@@ -30,16 +30,16 @@ public static class EvalCommand
         var modes = (args.Option("modes") ?? "single,stage_beam").Split(',').Select(ReasonCommand.ParseMode).Distinct().ToList();
         var ns = (args.Option("n") ?? "2,4").Split(',').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
             && n is >= 1 and <= ReasonOptions.MaxBeamSize ? n : throw new UsageException($"--n: '{s}' is not a beam size in 1..{ReasonOptions.MaxBeamSize}")).Distinct().ToList();
-        var limit = args.Option("limit") is { } l ? Positive(l, "--limit") : (int?)null;
-        var seed = args.Option("seed") is { } s ? (ulong)Positive(s, "--seed") : 1UL;
-        var maxNew = args.Option("max-new-tokens") is { } m ? Positive(m, "--max-new-tokens") : 512;
-        var judgeMax = args.Option("judge-max-new-tokens") is { } j ? Positive(j, "--judge-max-new-tokens") : (int?)null;
+        var limit = args.Int("limit", 1);
+        var seed = (ulong)args.Int("seed", 1, 1);
+        var maxNew = args.Int("max-new-tokens", 512, 1);
+        var judgeMax = args.Int("judge-max-new-tokens", 1);
         var date = args.Option("date") is { } d
             ? DateOnly.ParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture)
             : new DateOnly(2024, 11, 26);
 
         var items = EvalSets.Load(dataset, limit);
-        var workers = args.Option("workers") is { } w ? Positive(w, "--workers") : 1;
+        var workers = args.Int("workers", 1, 1);
         var settings = new ReasonerSettings { JudgeMaxNewTokens = judgeMax ?? StopCondition.DefaultMaxNewTokens };
         var hosts = new List<ModelHost>();
         using var release = new HostList(hosts);
@@ -100,9 +100,4 @@ public static class EvalCommand
         o.WriteLine();
         return result;
     }
-
-    private static int Positive(string value, string name) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1
-            ? n
-            : throw new UsageException($"{name} needs a whole number of at least 1, got '{value}'");
 }

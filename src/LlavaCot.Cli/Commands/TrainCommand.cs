@@ -20,23 +20,24 @@ public static class TrainCommand
     {
         var defaults = new TrainOptions { OutputDirectory = "" };
         var a = defaults.Architecture;
-        var visionLayers = Int(args, "vision-layers", a.VisionLayers, 1);
-        var textLayers = Int(args, "text-layers", a.TextLayers, 1);
+        var visionLayers = args.Int("vision-layers", a.VisionLayers, 1);
+        var textLayers = args.Int("text-layers", a.TextLayers, 1);
+        var textHidden = args.Int("text-hidden", a.TextHidden, 8);
         var architecture = a with
         {
-            PatchSize = Int(args, "patch", a.PatchSize, 1),
-            VisionHidden = Int(args, "vision-hidden", a.VisionHidden, 8),
+            PatchSize = args.Int("patch", a.PatchSize, 1),
+            VisionHidden = args.Int("vision-hidden", a.VisionHidden, 8),
             VisionLayers = visionLayers,
-            VisionGlobalLayers = Int(args, "vision-global-layers", a.VisionGlobalLayers, 1),
+            VisionGlobalLayers = args.Int("vision-global-layers", a.VisionGlobalLayers, 1),
             // The projector reads the middle and the last local layer, besides the final output.
             VisionIntermediateLayers = [visionLayers / 2 - 1 < 0 ? 0 : visionLayers / 2 - 1, visionLayers - 1],
-            TextHidden = Int(args, "text-hidden", a.TextHidden, 8),
+            TextHidden = textHidden,
             TextLayers = textLayers,
             CrossAttentionLayers = args.Option("cross-layers") is { } c
                 ? c.Split(',').Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < textLayers ? i
                     : throw new UsageException($"--cross-layers: '{v}' is not a text layer index below {textLayers}")).ToArray()
                 : a.CrossAttentionLayers.Where(i => i < textLayers).ToArray(),
-            TextIntermediate = Int(args, "text-intermediate", 3 * Int(args, "text-hidden", a.TextHidden, 8), 8),
+            TextIntermediate = args.Int("text-intermediate", 3 * textHidden, 8),
         };
         if (architecture.TileSize % architecture.PatchSize != 0)
             throw new UsageException($"--patch: {architecture.PatchSize} does not divide the {architecture.TileSize}-px tile");
@@ -46,17 +47,17 @@ public static class TrainCommand
             Architecture = architecture,
             Mix = mix,
             MinLearningRate = args.Option("min-lr") is { } minLr ? Double(minLr, "--min-lr") : defaults.MinLearningRate,
-            WarmupSteps = Int(args, "warmup", defaults.WarmupSteps, 1),
+            WarmupSteps = args.Int("warmup", defaults.WarmupSteps, 1),
             OutputDirectory = args.Option("out") ?? throw new UsageException("--out DIR is required"),
-            Steps = Int(args, "steps", defaults.Steps, 1),
-            BatchSize = Int(args, "batch", defaults.BatchSize, 1),
+            Steps = args.Int("steps", defaults.Steps, 1),
+            BatchSize = args.Int("batch", defaults.BatchSize, 1),
             LearningRate = args.Option("lr") is { } lr ? Double(lr, "--lr") : defaults.LearningRate,
-            Seed = (ulong)Int(args, "seed", (int)defaults.Seed, 0),
-            VocabularySize = Int(args, "vocab", defaults.VocabularySize, 256),
-            CheckpointEvery = Int(args, "checkpoint-every", defaults.CheckpointEvery, 0),
-            Threads = Int(args, "threads", defaults.Threads, 1),
+            Seed = (ulong)args.Int("seed", (int)defaults.Seed, 0),
+            VocabularySize = args.Int("vocab", defaults.VocabularySize, 256),
+            CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, 0),
+            Threads = args.Int("threads", defaults.Threads, 1),
         };
-        var logEvery = Int(args, "log-every", 50, 1);
+        var logEvery = args.Int("log-every", 50, 1);
         using var trainer = Trainer.Create(options, o);
         o.WriteLine($"training {options.Steps} steps of {options.BatchSize} into {Path.GetFullPath(options.OutputDirectory)} (seed {options.Seed})");
         trainer.Run(p =>
@@ -69,15 +70,6 @@ public static class TrainCommand
         });
         o.WriteLine($"saved {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
-    }
-
-    private static int Int(CommandArgs args, string name, int fallback, int min)
-    {
-        if (args.Option(name) is not { } v)
-            return fallback;
-        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min
-            ? n
-            : throw new UsageException($"--{name} needs a whole number of at least {min}, got '{v}'");
     }
 
     /// <summary>"answers,judges,prechecks" shares, e.g. 0.75,0.18,0.07 (normalised).</summary>
