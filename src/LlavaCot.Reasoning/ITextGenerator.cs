@@ -26,7 +26,11 @@ public sealed record SessionInfo(DateOnly Date, [property: JsonPropertyName("dty
 /// <summary>The model work one request caused: vision tower passes and tokens run through prefill and decode.</summary>
 /// <param name="PrefilledTokens">Prompt tokens run through prefill passes (a cached prefix is not run again).</param>
 /// <param name="DecodedTokens">Tokens run through single-token decode passes, all candidates and judge replies.</param>
-public sealed record ModelCost(long VisionPasses, long PrefilledTokens, long DecodedTokens);
+/// <param name="ImageCacheHits">1 when the image's features came from the shared image cache (no vision pass).</param>
+/// <param name="ImageCacheMisses">1 when the image had to be encoded.</param>
+/// <param name="ImageCacheEvictions">Other images' features freed to make room for this one's.</param>
+public sealed record ModelCost(long VisionPasses, long PrefilledTokens, long DecodedTokens,
+    long ImageCacheHits = 0, long ImageCacheMisses = 0, long ImageCacheEvictions = 0);
 
 /// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
 public interface IGenerationSession : IAsyncDisposable

@@ -7,9 +7,13 @@ namespace LlavaCot.Runtime;
 
 /// <summary>The model behind the reasoning engine's port: sessions whose tensor work runs on the model worker.</summary>
 /// <param name="cpuFeatures">The CPU flags results depend on (recorded with each result for replay).</param>
+/// <param name="imageCacheBytes">The shared image cache's budget.</param>
 public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
-    ModelWorker worker, RuntimeOptions options, string cpuFeatures) : ITextGenerator
+    ModelWorker worker, RuntimeOptions options, string cpuFeatures, long imageCacheBytes) : ITextGenerator
 {
+    /// <summary>Image features shared by the requests on this model (used on the worker only).</summary>
+    public ImageFeatureCache ImageCache { get; } = new(imageCacheBytes);
+
     public MllamaModel Model => model;
     public ModelInputsBuilder Inputs => inputs;
     public ModelWorker Worker => worker;
@@ -24,9 +28,11 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
     {
         // Decoding runs before the session reaches the model thread, so a bad image fails without queueing.
         var image = request.Image is { } bytes ? ImageDecoder.Decode(bytes.Span, options.ImageLimits) : null;
+        // Hashed off the model thread too: the worker only looks the key up.
+        var key = image is null || request.Naive ? null : ImageFeatureCache.Key(image);
         // Fixed once per request, so every text-only prompt of a search carries the same date, even across midnight.
         var date = request.Date ?? options.Date ?? inputs.Today;
         return await worker.RunAsync<IGenerationSession>(
-            () => new MllamaSession(this, image, request.Question, request.Naive, date), cancellationToken);
+            () => new MllamaSession(this, image, key, request.Question, request.Naive, date), cancellationToken);
     }
 }

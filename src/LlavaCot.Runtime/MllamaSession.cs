@@ -9,7 +9,7 @@ namespace LlavaCot.Runtime;
 
 /// <summary>
 /// One request on the model. Optimised: the image goes through the vision tower and the cross-attention
-/// projections once; prompts reuse cached prefixes and the N candidates of a call decode as one batch from a forked
+/// projections once, or not at all when the shared image cache holds it from an earlier request; prompts reuse cached prefixes and the N candidates of a call decode as one batch from a forked
 /// cache. Naive: every candidate and judge call re-encodes the image and re-prefills its whole prompt, one at a time,
 /// like the reference. Both produce the same tokens for the same seeds. All tensor work runs on the model worker.
 /// </summary>
@@ -19,43 +19,62 @@ internal sealed class MllamaSession : IGenerationSession
 
     private readonly MllamaGenerator _owner;
     private readonly ImageBatch? _images;
+    private readonly bool _hasImage;
     private readonly IReadOnlyList<int> _numTiles;
     private readonly bool _naive;
     private readonly DateOnly _date;
-    private CrossAttentionCache? _imageKv;
+    private ImageFeatureCache.Lease? _imageLease;
     private PrefixCachePool? _pool;
     private int _disposed;
     private long _visionPasses, _prefilledTokens, _decodedTokens;
+    private readonly int _imageCacheHits, _imageCacheMisses, _imageCacheEvictions;
 
     public IReadOnlyList<int> PromptIds { get; }
 
     public SessionInfo Info { get; }
 
-    public ModelCost Cost => new(Interlocked.Read(ref _visionPasses), Interlocked.Read(ref _prefilledTokens), Interlocked.Read(ref _decodedTokens));
+    public ModelCost Cost => new(Interlocked.Read(ref _visionPasses), Interlocked.Read(ref _prefilledTokens), Interlocked.Read(ref _decodedTokens),
+        _imageCacheHits, _imageCacheMisses, _imageCacheEvictions);
+
+    /// <summary>The image's cross-attention keys and values (optimised mode), shared with other requests on the same image.</summary>
+    private CrossAttentionCache? ImageKv => _imageLease?.Features.Kv;
 
     private MllamaGenerator Owner => _owner;
     private MllamaModel Model => _owner.Model;
     private ITokenizer Tokenizer => _owner.Inputs.Tokenizer;
 
-    /// <summary>Runs on the worker: processes the image and renders the prompt; optimised mode also encodes the image.</summary>
+    /// <summary>
+    /// Runs on the worker: renders the prompt; naive mode processes the image for its calls, optimised mode takes the
+    /// image's features from the shared cache (encoding them on a miss).
+    /// </summary>
+    /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>), with the image.</param>
     /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
-    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string question, bool naive, DateOnly date)
+    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string? imageKey, string question, bool naive, DateOnly date)
     {
         _owner = owner;
         var before = Counted();
         _naive = naive;
         _date = date;
+        _hasImage = image is not null;
         Info = new SessionInfo(date, DTypeChoice.NameOf(owner.Model.DType), owner.Model.Device.ToString(), owner.CpuFeatures);
-        _images = image is null ? null : owner.Inputs.Images.Process(image);
         try
         {
-            _numTiles = _images is null ? [] : _images.Images[0].Select(t => t.NumTiles).ToList();
+            if (image is null)
+                _numTiles = [];
+            else if (naive)
+            {
+                _images = owner.Inputs.Images.Process(image);
+                _numTiles = TilesOf(_images);
+            }
+            else
+            {
+                _imageLease = owner.ImageCache.Rent(imageKey ?? ImageFeatureCache.Key(image), () => Encode(image), out var hit, out var evicted);
+                _numTiles = _imageLease.Features.NumTiles;
+                (_imageCacheHits, _imageCacheMisses, _imageCacheEvictions) = (hit ? 1 : 0, hit ? 0 : 1, evicted);
+            }
             PromptIds = Tokenizer.Encode(Prompt(question, image is not null));
             if (!naive)
-            {
-                _imageKv = _images is null ? null : EncodeImage();
                 _pool = new PrefixCachePool(Model, owner.Options.PrefixCaches);
-            }
             Book(before);
         }
         catch
@@ -68,7 +87,7 @@ internal sealed class MllamaSession : IGenerationSession
     public Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct) =>
         RunBooked(() =>
         {
-            var withImage = _images is not null;
+            var withImage = _hasImage;
             var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
             var spec = new DecodeSpec(request.Seeds, request.Stop, request.Sampling, Owner.Eos, [promptText], SkipSpecialTokens: true);
             var sequences = Generate(request.Prefix, withImage, spec, onDelta, ct);
@@ -146,7 +165,7 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     /// <summary>A completion asked with the image gets it only if the session has one (else the text-only template).</summary>
-    private bool UsesImage(CompletionRequest r) => r.WithImage && _images is not null;
+    private bool UsesImage(CompletionRequest r) => r.WithImage && _hasImage;
 
     private string BatchKey(CompletionRequest r) => string.Join("\u0001",
         [UsesImage(r), r.Stop.MaxNewTokens, r.Stop.StopAtPeriod, r.Stop.IgnoreEos, r.KeepSpecialTokens, r.Sampling,
@@ -164,7 +183,7 @@ internal sealed class MllamaSession : IGenerationSession
     private IReadOnlyList<GeneratedSequence> GenerateStacked(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        var kv = withImage ? _imageKv : null;
+        var kv = withImage ? ImageKv : null;
         var copies = new List<KvCache>();
         var firstLogits = new List<Tensor>();
         var texts = new List<string>();
@@ -215,7 +234,7 @@ internal sealed class MllamaSession : IGenerationSession
         var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: true);
         using (continuation)
         using (var fork = cache.Fork(spec.Seeds.Count, Reserve(spec.Stop)))
-            return BatchDecoder.Run(Model, Tokenizer, fork, logits, withImage ? _imageKv : null, continuation, spec, onDelta, ct);
+            return BatchDecoder.Run(Model, Tokenizer, fork, logits, withImage ? ImageKv : null, continuation, spec, onDelta, ct);
     }
 
     /// <summary>
@@ -227,7 +246,7 @@ internal sealed class MllamaSession : IGenerationSession
     {
         var (cache, reused) = _pool!.Acquire(ids, withImage, pin);
         using var rows = withImage ? Bias(ids, reused) : null;
-        var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? _imageKv : null, rows).select(1, 0);
+        var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows).select(1, 0);
         _pool.Commit(cache, ids);
         return (cache, logits, rows?.LastRow());
     }
@@ -249,6 +268,15 @@ internal sealed class MllamaSession : IGenerationSession
 
     private CrossAttentionCache EncodeImage() =>
         ImageContext.Encode(Model, _images!.PixelValues, _images.AspectRatioIds, _images.AspectRatioMask);
+
+    /// <summary>A cache miss: the image processed and run through the vision tower and every cross layer's projections.</summary>
+    private ImageFeatures Encode(RgbImage image)
+    {
+        using var images = Owner.Inputs.Images.Process(image);
+        return new ImageFeatures(ImageContext.Encode(Model, images.PixelValues, images.AspectRatioIds, images.AspectRatioMask), TilesOf(images));
+    }
+
+    private static IReadOnlyList<int> TilesOf(ImageBatch images) => images.Images[0].Select(t => t.NumTiles).ToList();
 
     private static Tensor Ids(IReadOnlyList<int> ids, int from) =>
         tensor(ids.Skip(from).Select(i => (long)i).ToArray()).view(1, -1);
@@ -285,8 +313,8 @@ internal sealed class MllamaSession : IGenerationSession
         Owner.Worker.ThrowIfNotCurrent();
         _pool?.Dispose();
         _pool = null;
-        _imageKv?.Dispose();
-        _imageKv = null;
+        _imageLease?.Dispose();
+        _imageLease = null;
         _images?.Dispose();
     }
 }

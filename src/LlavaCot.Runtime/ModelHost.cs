@@ -81,8 +81,9 @@ public sealed class ModelHost : IDisposable
         try
         {
             var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);
-            return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
-                dtype, warnings);
+            var imageCache = options.ImageCacheBudget(options.Host().AvailableMemoryBytes);
+            return new ModelHost(options, folder, model, worker,
+                new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures, imageCache), dtype, warnings);
         }
         catch
         {
@@ -97,7 +98,8 @@ public sealed class ModelHost : IDisposable
     {
         var dtype = new DTypeChoice(model.DType, "given by the caller");
         return new ModelHost(options, FolderSettings.Read(options), model, worker,
-            new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);
+            new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures,
+                options.ImageCacheBudget(options.Host().AvailableMemoryBytes)), dtype, []);
     }
 
     /// <summary>Parameters of the checkpoint, from its headers (no weights are read).</summary>
@@ -114,7 +116,11 @@ public sealed class ModelHost : IDisposable
             return;
         try
         {
-            Worker.RunAsync(Model.Dispose).GetAwaiter().GetResult();
+            Worker.RunAsync(() =>
+            {
+                Generator.ImageCache.Dispose();
+                Model.Dispose();
+            }).GetAwaiter().GetResult();
         }
         catch (ObjectDisposedException)
         {

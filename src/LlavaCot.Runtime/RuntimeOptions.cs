@@ -29,6 +29,19 @@ public sealed record RuntimeOptions
     /// </summary>
     public int PrefixCaches { get; init; } = 6;
 
+    /// <summary>
+    /// The shared image cache's budget in bytes (features of recent images, so a second question about one skips the
+    /// vision tower; the 11B's are ~210 MB per image in bf16). Null: a quarter of the memory available once the model
+    /// is loaded, at most <see cref="DefaultImageCacheBytes"/>; 0 turns the cache off.
+    /// </summary>
+    public long? ImageCacheBytes { get; init; }
+
+    public const long DefaultImageCacheBytes = 512L * 1024 * 1024;
+
+    /// <summary>The image cache's budget in bytes, given the memory available after loading (null: unknown).</summary>
+    public long ImageCacheBudget(long? availableBytes) =>
+        ImageCacheBytes ?? (availableBytes is { } free ? Math.Min(DefaultImageCacheBytes, free / 4) : DefaultImageCacheBytes);
+
     /// <summary>The date text-only prompts carry when a request names none; null: today.</summary>
     public DateOnly? Date { get; init; }
 

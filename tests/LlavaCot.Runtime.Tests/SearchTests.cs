@@ -6,8 +6,9 @@ namespace LlavaCot.Runtime.Tests;
 /// <summary>Whole searches on the tiny model (random weights, byte tokenizer).</summary>
 public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
 {
-    private static ReasonRequest Request(int n, ulong seed, bool naive = false, int maxNew = 16, ReasoningMode mode = ReasoningMode.StageBeam) =>
-        new("r", TinyHost.Image(), "What is this", new ReasonOptions { BeamSize = n, Seed = seed, Naive = naive, MaxNewTokens = maxNew, Mode = mode });
+    private static ReasonRequest Request(int n, ulong seed, bool naive = false, int maxNew = 16, ReasoningMode mode = ReasoningMode.StageBeam,
+        string image = "img0_50x30_rgb.png") =>
+        new("r", TinyHost.Image(image), "What is this", new ReasonOptions { BeamSize = n, Seed = seed, Naive = naive, MaxNewTokens = maxNew, Mode = mode });
 
     private static async Task<List<ReasonEvent>> Run(Reasoner reasoner, ReasonRequest request, CancellationToken ct = default)
     {
@@ -222,7 +223,7 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
         using var tiny = new TinyHost();
         var reasoner = tiny.Host.Reasoner;
         var first = Run(reasoner, Request(2, 5, maxNew: 4));
-        var second = Run(reasoner, Request(3, 6, maxNew: 5));
+        var second = Run(reasoner, Request(3, 6, maxNew: 5, image: "img2_96x96_rgb.png"));
         var costs = (await Task.WhenAll(first, second)).Select(e => e.OfType<FinalAnswer>().Single().Result.Cost!).ToList();
         var counters = tiny.Host.Model.Counters;
         Assert.All(costs, c => Assert.Equal(1, c.VisionPasses));
@@ -232,8 +233,99 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
     }
 
     [Fact]
+    public async Task A_second_request_on_the_same_image_runs_no_vision_pass_and_gives_the_same_search()
+    {
+        using var cached = new TinyHost();
+        using var uncached = TinyHost.WithImageCache(0);
+        var first = await Run(cached.Host.Reasoner, Request(2, 31));
+        // The same pixels in another file format are the same image.
+        var png = TinyHost.Image("img2_96x96_rgb.png");
+        var bmp = Bmp(LlavaCot.Model.Inputs.ImageDecoder.Decode(png));
+        var other = await Run(cached.Host.Reasoner, Request(2, 32, image: "img2_96x96_rgb.png"));
+        var again = await Run(cached.Host.Reasoner, Request(2, 31));
+        var asBmp = await Run(cached.Host.Reasoner, Request(2, 32) with { Image = bmp });
+        ModelCost Cost(List<ReasonEvent> e) => e.OfType<FinalAnswer>().Single().Result.Cost!;
+        Assert.Equal((1L, 0L, 1L), (Cost(first).VisionPasses, Cost(first).ImageCacheHits, Cost(first).ImageCacheMisses));
+        Assert.Equal((0L, 1L, 0L), (Cost(again).VisionPasses, Cost(again).ImageCacheHits, Cost(again).ImageCacheMisses));
+        Assert.Equal((0L, 1L), (Cost(asBmp).VisionPasses, Cost(asBmp).ImageCacheHits));
+        Assert.Equal(2, cached.Host.Model.Counters.VisionRuns);
+        Assert.Equal((2L, 2L), (cached.Host.Generator.ImageCache.Hits, cached.Host.Generator.ImageCache.Misses));
+        // Cached features give exactly what a fresh encoding gives.
+        Assert.Equal(Signature(first), Signature(again));
+        Assert.Equal(Signature(other), Signature(asBmp));
+        Assert.Equal(Signature(first), Signature(await Run(uncached.Host.Reasoner, Request(2, 31))));
+        Assert.Equal(0, uncached.Host.Generator.ImageCache.Bytes);
+    }
+
+    [Fact]
+    public async Task A_budget_of_one_image_evicts_the_least_recently_used_and_every_answer_stays_the_same()
+    {
+        string[] images = ["img0_50x30_rgb.png", "img2_96x96_rgb.png", "img0_50x30_rgb.png", "img0_50x30_rgb.png", "img2_96x96_rgb.png"];
+        // What each image's features take, from a cache that keeps both.
+        using var probe = new TinyHost();
+        await Run(probe.Host.Reasoner, Request(1, 1, maxNew: 1, image: images[0]));
+        var first = probe.Host.Generator.ImageCache.Bytes;
+        await Run(probe.Host.Reasoner, Request(1, 1, maxNew: 1, image: images[1]));
+        var second = probe.Host.Generator.ImageCache.Bytes - first;
+        // Room for either image but not both.
+        using var small = TinyHost.WithImageCache(Math.Max(first, second));
+        using var none = TinyHost.WithImageCache(0);
+        var costs = new List<ModelCost>();
+        foreach (var (image, i) in images.Select((m, i) => (m, i)))
+        {
+            var request = Request(2, 40 + (ulong)i, maxNew: 6, image: image);
+            var events = await Run(small.Host.Reasoner, request);
+            costs.Add(events.OfType<FinalAnswer>().Single().Result.Cost!);
+            Assert.Equal(Signature(await Run(none.Host.Reasoner, request)), Signature(events));
+        }
+        Assert.Equal([0L, 0, 0, 1, 0], costs.Select(c => c.ImageCacheHits));
+        Assert.Equal([0L, 1, 1, 0, 1], costs.Select(c => c.ImageCacheEvictions));
+        Assert.Equal(3, small.Host.Generator.ImageCache.Evictions);
+        Assert.Equal(second, small.Host.Generator.ImageCache.Bytes);
+    }
+
+    /// <summary>An uncompressed 24-bit BMP of the image (bottom-up rows padded to 4 bytes).</summary>
+    private static byte[] Bmp(LlavaCot.Model.Inputs.RgbImage image)
+    {
+        var stride = (image.Width * 3 + 3) / 4 * 4;
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        w.Write((byte)'B');
+        w.Write((byte)'M');
+        w.Write(54 + stride * image.Height);
+        w.Write(0);
+        w.Write(54);
+        w.Write(40);
+        w.Write(image.Width);
+        w.Write(image.Height);
+        w.Write((short)1);
+        w.Write((short)24);
+        w.Write(0);
+        w.Write(stride * image.Height);
+        w.Write(2835);
+        w.Write(2835);
+        w.Write(0);
+        w.Write(0);
+        for (var y = image.Height - 1; y >= 0; y--)
+        {
+            for (var x = 0; x < image.Width; x++)
+            {
+                var p = 3 * (y * image.Width + x);
+                w.Write(image.Pixels[p + 2]);
+                w.Write(image.Pixels[p + 1]);
+                w.Write(image.Pixels[p]);
+            }
+            for (var pad = image.Width * 3; pad < stride; pad++)
+                w.Write((byte)0);
+        }
+        return ms.ToArray();
+    }
+
+    [Fact]
     public async Task Cancelling_mid_stage_releases_every_tensor()
     {
+        // The image's features stay in the shared cache by design: cache them before counting.
+        await Run(tiny.Host.Reasoner, Request(1, 1, maxNew: 1));
         var baseline = await tiny.Host.Worker.LiveTensorsAsync();
         using var cts = new CancellationTokenSource();
         var request = Request(3, 1, maxNew: 2000);

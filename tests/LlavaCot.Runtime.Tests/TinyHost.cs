@@ -5,7 +5,18 @@ namespace LlavaCot.Runtime.Tests;
 /// <summary>The mllama-tiny model behind the runtime, loaded once per test class.</summary>
 public sealed class TinyHost : IDisposable
 {
-    public ModelHost Host { get; } = ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu" }).GetAwaiter().GetResult();
+    public TinyHost() : this(null)
+    {
+    }
+
+    private TinyHost(long? imageCacheBytes) =>
+        Host = ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu", ImageCacheBytes = imageCacheBytes })
+            .GetAwaiter().GetResult();
+
+    /// <summary>A host whose shared image cache has <paramref name="bytes"/> of room (0: off).</summary>
+    public static TinyHost WithImageCache(long bytes) => new(bytes);
+
+    public ModelHost Host { get; }
 
     public static byte[] Image(string name = "img0_50x30_rgb.png") => File.ReadAllBytes(Fixtures.Path("mllama-tiny", "images", name));
 

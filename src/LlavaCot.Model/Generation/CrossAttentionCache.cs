@@ -19,6 +19,9 @@ public sealed class CrossAttentionCache : IDisposable
             ? kv
             : throw new InvalidOperationException($"no cross-attention keys for layer {layer}");
 
+    /// <summary>Every layer's keys and values (to size the cache).</summary>
+    public IEnumerable<Tensor> Tensors => _layers.Values.SelectMany(kv => new[] { kv.Keys, kv.Values });
+
     public void Dispose()
     {
         foreach (var (k, v) in _layers.Values)

@@ -55,6 +55,12 @@ public sealed class ServerOptions
     /// <summary>Prefix caches kept per search (the stage chain and recent judge prompts).</summary>
     public int PrefixCaches { get; set; } = 6;
 
+    /// <summary>
+    /// MB for the features of recent images shared across requests (a second question about an image skips the vision
+    /// tower); empty: a quarter of the memory left after loading, at most 512; 0: off.
+    /// </summary>
+    public int? ImageCacheMegabytes { get; set; }
+
     /// <summary>Largest decoded image (width × height).</summary>
     public long MaxImagePixels { get; set; } = 40_000_000;
 
@@ -75,6 +81,7 @@ public sealed class ServerOptions
         WeightsFile = string.IsNullOrWhiteSpace(WeightsFile) ? null : WeightsFile,
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
         PrefixCaches = PrefixCaches,
+        ImageCacheBytes = ImageCacheMegabytes * 1024L * 1024,
         Date = ParseDate(Date),
         Reasoning = Reasoning,
     };
@@ -125,6 +132,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
         Require(o.PrefixCaches >= 1, $"{nameof(o.PrefixCaches)} must be at least 1, got {o.PrefixCaches}");
+        Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
         Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",
             $"{nameof(o.Bf16Support)} must be auto, native or emulated, got '{o.Bf16Support}'");
         Require(IsDate(o.Date), $"{nameof(o.Date)} must be a date as YYYY-MM-DD (or empty for today), got '{o.Date}'");

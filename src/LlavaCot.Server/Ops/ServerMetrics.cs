@@ -48,6 +48,12 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
             Total(text, "llavacot_model_decoded_tokens_total", "Tokens fed through decode steps (all rows of a batch).", c.DecodedTokens);
             Total(text, "llavacot_model_prefilled_tokens_total", "Prompt tokens prefilled.", c.PrefilledTokens);
             Total(text, "llavacot_model_vision_runs_total", "Vision tower runs.", c.VisionRuns);
+            var images = model.Host.Generator.ImageCache;
+            Total(text, "llavacot_image_cache_hits_total", "Requests whose image features came from the image cache.", images.Hits);
+            Total(text, "llavacot_image_cache_misses_total", "Requests whose image had to go through the vision tower.", images.Misses);
+            Total(text, "llavacot_image_cache_evictions_total", "Image features freed to stay within the cache's budget.", images.Evictions);
+            Gauge(text, "llavacot_image_cache_bytes", "Memory held by cached image features.", images.Bytes);
+            Gauge(text, "llavacot_image_cache_budget_bytes", "The image cache's budget.", images.BudgetBytes);
         }
         return text.ToString();
     }

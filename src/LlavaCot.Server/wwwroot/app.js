@@ -169,6 +169,7 @@ function onFinal(result) {
   const rows = [
     ["seconds", result.elapsed_seconds.toFixed(1)],
     ["vision passes", result.cost?.vision_passes],
+    ["image cache", result.cost ? (result.cost.image_cache_hits ? "hit" : result.cost.image_cache_misses ? "miss" : undefined) : undefined],
     ["prefilled tokens", result.cost?.prefilled_tokens],
     ["decoded tokens", result.cost?.decoded_tokens],
     ["generated tokens", result.generated_tokens],

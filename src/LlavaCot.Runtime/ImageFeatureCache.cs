@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using LlavaCot.Model.Generation;
+using LlavaCot.Model.Inputs;
+
+namespace LlavaCot.Runtime;
+
+/// <summary>What one image became on the model: every cross layer's keys and values, and the tiles of each image.</summary>
+public sealed record ImageFeatures(CrossAttentionCache Kv, IReadOnlyList<int> NumTiles);
+
+/// <summary>
+/// Image features shared across requests, keyed by a hash of the decoded pixels: a second question about the same
+/// picture (or a retry) skips the vision tower, which for the 11B on a CPU is minutes per image. Entries in use are
+/// never freed; unused ones are evicted least recently used once the cache holds more than its budget. An image
+/// larger than the whole budget is used and freed, never kept. Runs on the model worker only (no locks); the
+/// statistics are read from any thread.
+/// </summary>
+public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
+{
+    private sealed class Entry(string key, ImageFeatures features, long bytes)
+    {
+        public string Key { get; } = key;
+        public ImageFeatures Features { get; } = features;
+        public long Bytes { get; } = bytes;
+        public int Users { get; set; }
+        public long LastUsed { get; set; }
+        public bool Kept { get; set; }
+    }
+
+    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private long _clock, _bytes, _hits, _misses, _evictions;
+
+    public long BudgetBytes => budgetBytes;
+    public long Bytes => Interlocked.Read(ref _bytes);
+    public long Hits => Interlocked.Read(ref _hits);
+    public long Misses => Interlocked.Read(ref _misses);
+    public long Evictions => Interlocked.Read(ref _evictions);
+
+    /// <summary>The content key of a decoded image: its size and pixels, so the same picture in another file format hits.</summary>
+    public static string Key(RgbImage image)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(BitConverter.GetBytes(image.Width));
+        sha.AppendData(BitConverter.GetBytes(image.Height));
+        sha.AppendData(image.Pixels);
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// The features of the image with <paramref name="key"/>, computed by <paramref name="encode"/> on a miss. The
+    /// lease keeps them alive until it is disposed (on the worker). <paramref name="evicted"/>: entries this call freed.
+    /// </summary>
+    public Lease Rent(string key, Func<ImageFeatures> encode, out bool hit, out int evicted)
+    {
+        if (_entries.TryGetValue(key, out var entry))
+        {
+            hit = true;
+            Interlocked.Increment(ref _hits);
+        }
+        else
+        {
+            hit = false;
+            Interlocked.Increment(ref _misses);
+            var features = encode();
+            entry = new Entry(key, features, SizeOf(features.Kv));
+            entry.Kept = entry.Bytes <= budgetBytes;
+            if (entry.Kept)
+            {
+                _entries[key] = entry;
+                Interlocked.Add(ref _bytes, entry.Bytes);
+            }
+        }
+        entry.Users++;
+        entry.LastUsed = ++_clock;
+        evicted = Trim();
+        return new Lease(entry.Features, () => Release(entry));
+    }
+
+    private void Release(Entry entry)
+    {
+        entry.Users--;
+        if (!entry.Kept && entry.Users == 0)
+            entry.Features.Kv.Dispose();
+        else
+            Trim();
+    }
+
+    /// <summary>Frees unused entries, least recently used first, until the cache is within its budget.</summary>
+    private int Trim()
+    {
+        var freed = 0;
+        while (_bytes > budgetBytes && _entries.Values.Where(e => e.Users == 0).MinBy(e => e.LastUsed) is { } victim)
+        {
+            Remove(victim);
+            Interlocked.Increment(ref _evictions);
+            freed++;
+        }
+        return freed;
+    }
+
+    private void Remove(Entry entry)
+    {
+        _entries.Remove(entry.Key);
+        entry.Kept = false;
+        Interlocked.Add(ref _bytes, -entry.Bytes);
+        entry.Features.Kv.Dispose();
+    }
+
+    private static long SizeOf(CrossAttentionCache kv) => kv.Tensors.Sum(t => t.NumberOfElements * t.ElementSize);
+
+    /// <summary>Frees every unused entry (the model is going); entries still leased are freed by their last lease.</summary>
+    public void Dispose()
+    {
+        foreach (var entry in _entries.Values.ToList())
+        {
+            if (entry.Users == 0)
+                Remove(entry);
+            else
+                entry.Kept = false;
+        }
+    }
+
+    /// <summary>One user's hold on an image's features; disposing it (on the worker) lets them go.</summary>
+    public sealed class Lease(ImageFeatures features, Action release) : IDisposable
+    {
+        private Action? _release = release;
+
+        public ImageFeatures Features => features;
+
+        public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
+}
