@@ -25,10 +25,10 @@ public static class CliApp
           reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
           eval <model dir> <dataset.jsonl|.tsv> [--modes single,stage_beam,...] [--n 2,4] [--limit K] [--json out.json] [--plot out.png]
-                 [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
+                 [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
                  accuracy, tags, judge agreement per mode and N; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
-                 [--threads T] [--mix answers,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
+                 [--threads T] [--mix answers,captions,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
                  [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
                  train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
@@ -66,7 +66,7 @@ public static class CliApp
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
         catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException
-                                       or InvalidReasonRequestException or DemoModelException)
+                                       or InvalidReasonRequestException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }

@@ -11,7 +11,8 @@ public class EvalCommandTests
         using var temp = new TempDir();
         CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "20", "--seed", "77");
         var (code, output, err) = CliRunner.Run("eval", Fixtures.MllamaTiny, temp.File("data.jsonl"), "--limit", "20", "--modes", "single,stage_beam",
-            "--n", "2", "--max-new-tokens", "12", "--judge-max-new-tokens", "6", "--json", temp.File("out.json"), "--plot", temp.File("out.png"));
+            "--n", "2", "--max-new-tokens", "12", "--judge-max-new-tokens", "6", "--json", temp.File("out.json"), "--plot", temp.File("out.png"),
+            "--answers", temp.File("answers.jsonl"));
         Assert.True(code == 0, err + output);
         Assert.Matches(@"single N=1 +20 +[0-9.]+% +\[", output);
         Assert.Matches(@"stage_beam N=2 +20 +[0-9.]+% +\[", output);
@@ -30,6 +31,18 @@ public class EvalCommandTests
             Assert.InRange((double)r["caption_ok"]!, 0, 1);
             Assert.True((double)r["seconds"]! > 0);
             Assert.True((long)r["tokens"]! > 0);
+        }
+        // Every question's answer under each row, graded as the table grades it.
+        var answers = File.ReadAllLines(temp.File("answers.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(40, answers.Count);
+        var questions = File.ReadAllLines(temp.File("data.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        foreach (var row in results)
+        {
+            var mine = answers.Where(a => (string?)a["label"] == (string?)row!["label"]).ToList();
+            Assert.Equal(questions.Select(q => (string?)q["question"]), mine.Select(a => (string?)a["question"]));
+            Assert.Equal(questions.Select(q => (string?)q["answer"]), mine.Select(a => (string?)a["expected"]));
+            Assert.All(mine, a => Assert.False(string.IsNullOrEmpty((string?)a["text"])));
+            Assert.Equal((double)row!["accuracy"]!, mine.Count(a => (bool)a["correct"]!) / 20.0, 9);
         }
         var png = File.ReadAllBytes(temp.File("out.png"));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);

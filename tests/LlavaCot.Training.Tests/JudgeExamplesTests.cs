@@ -74,4 +74,30 @@ public class JudgeExamplesTests
         }
         Assert.Equal(["correct", "incorrect"], seen.Order());
     }
+
+    [Fact]
+    public void Caption_practice_replies_with_the_caption_stage_of_an_answer_about_the_same_scene()
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            var (scene, question, answer) = ShapeDataset.Draw(6, i);
+            var example = JudgeExamples.Describe(scene);
+            Assert.Equal("caption", example.Kind);
+            Assert.True(example.WithImage);
+            Assert.Equal(JudgeExamples.DescribePrompt, example.Prompt);
+            // The reply is exactly the answer's CAPTION stage, so practice and answers teach the same tokens.
+            Assert.Contains(example.Reply, answer.Text, StringComparison.Ordinal);
+            Assert.Matches(@"^<CAPTION> [^<]+ </CAPTION>$", example.Reply);
+        }
+    }
+
+    [Fact]
+    public void The_mix_sends_each_share_of_steps_to_its_kind_of_batch()
+    {
+        var mix = new Train.ExampleMix(0.5, 0.25, 0.15, 0.1);
+        var kinds = Enumerable.Range(0, 1000).Select(i => mix.Pick((i + 0.5) / 1000)).GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(new Dictionary<string, int> { ["answer"] = 500, ["caption"] = 250, ["judge"] = 150, ["pre_check"] = 100 }, kinds);
+        var stream = new Train.ExampleStream(3);
+        Assert.All(stream.Batch("caption", 8), s => Assert.InRange(s.Scene!.Shapes.Count, Train.ExampleStream.CaptionMinShapes, ShapeScene.MaxShapes));
+    }
 }

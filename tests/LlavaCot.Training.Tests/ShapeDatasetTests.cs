@@ -47,6 +47,22 @@ public class ShapeDatasetTests
     }
 
     [Fact]
+    public void Busier_scenes_keep_the_rules_and_the_shape_count_floor()
+    {
+        var counts = new int[ShapeScene.MaxShapes + 1];
+        for (var i = 0; i < 300; i++)
+        {
+            var scene = ShapeDataset.Scene(5, i, 3);
+            counts[scene.Shapes.Count]++;
+            var seen = PixelScene.Read(ShapeRenderer.Png(scene));
+            Assert.Equal(scene.Shapes.Select(Key).Order(), seen.Shapes.Select(Key).Order());
+        }
+        Assert.Equal(0, counts[0] + counts[1] + counts[2]);
+        Assert.All(counts.Skip(3), c => Assert.InRange(c, 60, 140));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ShapeDataset.Scene(5, 0, ShapeScene.MaxShapes + 1));
+    }
+
+    [Fact]
     public void The_same_seed_writes_the_same_files_and_another_seed_does_not()
     {
         using var a = new TempDir();

@@ -7,14 +7,14 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot eval &lt;model dir&gt; &lt;dataset.jsonl|.tsv&gt; [--modes single,stage_beam] [--n 2,4] [--limit K] [--json out.json]
-/// [--plot out.png] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]</c>: accuracy with a
+/// [--plot out.png] [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]</c>: accuracy with a
 /// 95 % Wilson interval, well-formed tags, judge agreement per stage, tokens and time for each mode and N, paired against
 /// single. With W workers, W model instances answer questions concurrently (the same results, sooner on several cores).
 /// </summary>
 public static class EvalCommand
 {
     public static readonly string[] Options =
-        ["modes", "n", "limit", "json", "plot", "seed", "max-new-tokens", "judge-max-new-tokens", "date", "workers"];
+        ["modes", "n", "limit", "json", "plot", "seed", "max-new-tokens", "judge-max-new-tokens", "date", "workers", "answers"];
     public static readonly string[] Flags = ["blank"];
 
     private const string MultipleChoiceScoring =
@@ -71,6 +71,11 @@ public static class EvalCommand
         {
             EvalReport.WriteJson(json, results, paired, scoring);
             o.WriteLine($"json: {Path.GetFullPath(json)}");
+        }
+        if (args.Option("answers") is { } answers)
+        {
+            EvalReport.WriteAnswers(answers, items, results);
+            o.WriteLine($"answers: {Path.GetFullPath(answers)}");
         }
         if (args.Option("plot") is { } plot)
         {

@@ -74,4 +74,27 @@ public static class EvalReport
             root["scoring"] = scoring;
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
+
+    /// <summary>Every question's answer under every row, as JSONL: for reading what a model got wrong, not only how often.</summary>
+    public static void WriteAnswers(string path, IReadOnlyList<EvalItem> items, IReadOnlyList<ModeResult> results)
+    {
+        using var writer = new StreamWriter(path);
+        foreach (var r in results)
+        {
+            for (var i = 0; i < r.Texts.Count; i++)
+            {
+                writer.WriteLine(new JsonObject
+                {
+                    ["label"] = r.Label,
+                    ["id"] = items[i].Id,
+                    ["type"] = items[i].Type,
+                    ["question"] = items[i].Question,
+                    ["expected"] = items[i].Accept.FirstOrDefault(),
+                    ["correct"] = r.Correct[i],
+                    ["text"] = r.Texts[i],
+                    ["reference"] = items[i].Reference,
+                }.ToJsonString());
+            }
+        }
+    }
 }

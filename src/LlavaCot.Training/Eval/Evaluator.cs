@@ -12,11 +12,12 @@ public sealed record StageAgreement(int Comparisons, int Agreed)
 
 /// <summary>One mode at one N over a question set.</summary>
 /// <param name="Correct">Per question, in order: the answer was right (for paired comparisons).</param>
+/// <param name="Texts">Per question, in order: the final answer's whole text.</param>
 /// <param name="CaptionOk">Share of final answers whose caption lists exactly the reference's shapes (null without references).</param>
 public sealed record ModeResult(
     string Mode, int N, string Label, int Count, double Accuracy, double CiLow, double CiHigh, double TagsOk, double? CaptionOk,
     IReadOnlyDictionary<string, StageAgreement> JudgeAgreement, long Tokens, long JudgeTokens, double Seconds,
-    IReadOnlyList<bool> Correct, IReadOnlyDictionary<string, double> AccuracyByType);
+    IReadOnlyList<bool> Correct, IReadOnlyDictionary<string, double> AccuracyByType, IReadOnlyList<string> Texts);
 
 /// <summary>
 /// Runs searches over a question set and grades them: accuracy, well-formed tags, judge agreement, cost. With several
@@ -30,7 +31,7 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
     }
 
     /// <summary>What one question's search gave.</summary>
-    private sealed record Outcome(bool Correct, bool TagsOk, bool? CaptionRight, long Tokens, long JudgeTokens,
+    private sealed record Outcome(string Text, bool Correct, bool TagsOk, bool? CaptionRight, long Tokens, long JudgeTokens,
         IReadOnlyList<(string Stage, bool Agreed)> Agreements);
 
     /// <summary>Evaluates <paramref name="mode"/> at <paramref name="n"/> candidates; question i is searched with seed <paramref name="seed"/> + i.</summary>
@@ -62,7 +63,8 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
             correct.Count == 0 ? 0 : hits / (double)correct.Count, low, high,
             correct.Count == 0 ? 0 : outcomes.Count(x => x.TagsOk) / (double)correct.Count,
             captions.Count == 0 ? null : captions.Count(x => x.CaptionRight == true) / (double)captions.Count,
-            agreement, outcomes.Sum(x => x.Tokens), outcomes.Sum(x => x.JudgeTokens), clock.Elapsed.TotalSeconds, correct, byType);
+            agreement, outcomes.Sum(x => x.Tokens), outcomes.Sum(x => x.JudgeTokens), clock.Elapsed.TotalSeconds, correct, byType,
+            outcomes.Select(x => x.Text).ToList());
     }
 
     /// <summary>One search, graded; a judge comparison counts for agreement when exactly one of its two candidates is right.</summary>
@@ -95,7 +97,7 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
             }
         }
         var answer = result ?? throw new InvalidOperationException($"question {item.Id}: the search ended without an answer");
-        return new Outcome(item.IsCorrect(answer.Conclusion), Grading.TagsOk(answer.Text), Grading.StageRight("caption", answer.Text, item),
+        return new Outcome(answer.Text, item.IsCorrect(answer.Conclusion), Grading.TagsOk(answer.Text), Grading.StageRight("caption", answer.Text, item),
             answer.GeneratedTokens, answer.JudgeTokens, agreements);
     }
 }

@@ -32,6 +32,13 @@ public static class JudgeExamples
     /// <summary>The answer example: the question about the image, replied with the full tagged reference answer.</summary>
     public static TrainingExample Answer(ShapeQuestion question, ShapeAnswer answer) => new("answer", question.Text, true, answer.Text);
 
+    /// <summary>What caption practice asks.</summary>
+    public const string DescribePrompt = "Describe the shapes in the image from left to right.";
+
+    /// <summary>Caption practice: the CAPTION stage alone, exactly as it appears inside an answer.</summary>
+    public static TrainingExample Describe(ShapeScene scene) =>
+        new("caption", DescribePrompt, true, $"<CAPTION> {ShapeAnswer.Describe(scene)} </CAPTION>");
+
     /// <summary>A pairwise judge example of <paramref name="type"/> for this question.</summary>
     public static TrainingExample Comparison(JudgeType type, ShapeScene scene, ShapeQuestion question, SeedStream rng)
     {

@@ -28,12 +28,18 @@ public static class ShapeDataset
     /// <summary>The scene, question and answer of item <paramref name="index"/> of the set drawn with <paramref name="seed"/>.</summary>
     public static (ShapeScene Scene, ShapeQuestion Question, ShapeAnswer Answer) Draw(ulong seed, int index)
     {
-        // Each item has its own stream, so item k is the same whatever count was asked for.
-        var rng = new SeedStream(new SeedStream(seed).Next() ^ (ulong)index * 0x9E3779B97F4A7C15UL);
+        var rng = ItemStream(seed, index);
         var scene = ShapeScene.Random(rng);
         var question = ShapeQuestion.Random(scene, rng);
         return (scene, question, ShapeAnswer.For(scene, question));
     }
+
+    /// <summary>The scene alone of item <paramref name="index"/>, with at least <paramref name="minShapes"/> shapes.</summary>
+    public static ShapeScene Scene(ulong seed, int index, int minShapes) => ShapeScene.Random(ItemStream(seed, index), minShapes);
+
+    /// <summary>Each item has its own stream, so item k is the same whatever count was asked for.</summary>
+    private static SeedStream ItemStream(ulong seed, int index) =>
+        new(new SeedStream(seed).Next() ^ (ulong)index * 0x9E3779B97F4A7C15UL);
 
     /// <summary>Writes <paramref name="count"/> items into <paramref name="dir"/>; returns the JSONL path.</summary>
     public static string Write(string dir, int count, ulong seed, Action<int>? progress = null)

@@ -40,13 +40,18 @@ public sealed record ShapeScene(int Background, IReadOnlyList<Shape> Shapes)
 
     public int Count(Func<Shape, bool> match) => Shapes.Count(match);
 
-    /// <summary>A random scene: grey 225–255, 1–5 shapes, each small (28–40 px) or large (56–72 px), placed without touching.</summary>
-    public static ShapeScene Random(SeedStream rng)
+    /// <summary>
+    /// A random scene: grey 225–255, <paramref name="minShapes"/>–5 shapes (uniform), each small (28–40 px) or large
+    /// (56–72 px), placed without touching.
+    /// </summary>
+    public static ShapeScene Random(SeedStream rng, int minShapes = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minShapes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minShapes, MaxShapes);
         while (true)
         {
             var background = 225 + rng.NextInt(31);
-            var wanted = 1 + rng.NextInt(MaxShapes);
+            var wanted = minShapes + rng.NextInt(MaxShapes - minShapes + 1);
             var shapes = new List<Shape>();
             for (var tries = 0; shapes.Count < wanted && tries < 200; tries++)
             {

@@ -4,10 +4,16 @@ using LlavaCot.Training.Shapes;
 
 namespace LlavaCot.Training.Train;
 
-/// <summary>How training examples are mixed: the share of steps spent on each kind of batch.</summary>
-public sealed record ExampleMix(double Answers = 0.85, double Judges = 0.11, double PreChecks = 0.04)
+/// <summary>
+/// How training examples are mixed: the share of steps spent on each kind of batch. Caption batches are perception
+/// practice: busier scenes and only the CAPTION stage. They raised how often captions were exactly right, but the
+/// answer steps they took made the reasoning copy the caption less faithfully, and single-pass accuracy fell (see
+/// models/demo/README.md), so the defaults (the shipped model's) spend none on them.
+/// </summary>
+public sealed record ExampleMix(double Answers = 0.85, double Captions = 0, double Judges = 0.11, double PreChecks = 0.04)
 {
-    public string Pick(double u) => u < Answers ? "answer" : u < Answers + Judges ? "judge" : "pre_check";
+    public string Pick(double u) =>
+        u < Answers ? "answer" : u < Answers + Captions ? "caption" : u < Answers + Captions + Judges ? "judge" : "pre_check";
 }
 
 /// <summary>One training example and, when it shows the image, the scene it asks about.</summary>
@@ -23,11 +29,19 @@ public sealed class ExampleStream(ulong seed)
     private readonly SeedStream _rng = new(seed ^ 0x7472_6169_6E21UL);
     private int _index;
 
+    /// <summary>Caption practice shows at least this many shapes: crowded scenes are where shapes get mixed up.</summary>
+    public const int CaptionMinShapes = 3;
+
     /// <summary>Examples drawn so far (to resume a stream at the same place).</summary>
     public int Position => _index;
 
     public Sample Next(string kind)
     {
+        if (kind == "caption")
+        {
+            var busy = ShapeDataset.Scene(seed, _index++, CaptionMinShapes);
+            return new Sample(JudgeExamples.Describe(busy), busy);
+        }
         var (scene, question, answer) = ShapeDataset.Draw(seed, _index++);
         return kind switch
         {
