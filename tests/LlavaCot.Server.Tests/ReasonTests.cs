@@ -85,7 +85,9 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
         await foreach (var e in server.Model.Reasoner.ReasonAsync(request, default))
             engine = (e as FinalAnswer)?.Result ?? engine;
         var expected = JsonSerializer.SerializeToNode(engine, ApiJson.Options)!;
-        Assert.Equal(WithoutTimings(expected).ToJsonString(), WithoutTimings(body["result"]!).ToJsonString());
+        // The work differs: the image's features were cached by the request before, so this run skipped the vision tower.
+        Assert.Equal((0, 1), ((int)expected["cost"]!["vision_passes"]!, (int)expected["cost"]!["image_cache_hits"]!));
+        Assert.Equal(WithoutWork(expected).ToJsonString(), WithoutWork(body["result"]!).ToJsonString());
         Assert.Equal(4, body["result"]!["stages"]!.AsArray().Count);
         Assert.Equal(12, body["result"]!["stages"]![0]!["candidates"]!.AsArray().Count * 4);
 
@@ -159,6 +161,13 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {text}");
         Assert.NotNull(JsonNode.Parse(text)!["result"]!["conclusion"]);
+    }
+
+    private static JsonNode WithoutWork(JsonNode node)
+    {
+        var copy = WithoutTimings(node);
+        copy.AsObject().Remove("cost");
+        return copy;
     }
 
     private static JsonNode WithoutTimings(JsonNode node)
