@@ -23,7 +23,6 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
         public long Bytes { get; } = bytes;
         public int Users { get; set; }
         public long LastUsed { get; set; }
-        public bool Kept { get; set; }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -62,8 +61,7 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
             Interlocked.Increment(ref _misses);
             var features = encode();
             entry = new Entry(key, features, SizeOf(features.Kv));
-            entry.Kept = entry.Bytes <= budgetBytes;
-            if (entry.Kept)
+            if (entry.Bytes <= budgetBytes)
             {
                 _entries[key] = entry;
                 Interlocked.Add(ref _bytes, entry.Bytes);
@@ -78,11 +76,14 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
     private void Release(Entry entry)
     {
         entry.Users--;
-        if (!entry.Kept && entry.Users == 0)
+        if (!IsKept(entry) && entry.Users == 0)
             entry.Features.Kv.Dispose();
         else
             Trim();
     }
+
+    /// <summary>Whether the cache holds the entry (else its last user frees it).</summary>
+    private bool IsKept(Entry entry) => _entries.GetValueOrDefault(entry.Key) == entry;
 
     /// <summary>Frees unused entries, least recently used first, until the cache is within its budget.</summary>
     private int Trim()
@@ -97,12 +98,13 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
         return freed;
     }
 
+    /// <summary>Takes the entry out of the cache; its features are freed now, or by its last user when it has any.</summary>
     private void Remove(Entry entry)
     {
         _entries.Remove(entry.Key);
-        entry.Kept = false;
         Interlocked.Add(ref _bytes, -entry.Bytes);
-        entry.Features.Kv.Dispose();
+        if (entry.Users == 0)
+            entry.Features.Kv.Dispose();
     }
 
     private static long SizeOf(CrossAttentionCache kv) => kv.Tensors.Sum(t => t.NumberOfElements * t.ElementSize);
@@ -111,12 +113,7 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
     public void Dispose()
     {
         foreach (var entry in _entries.Values.ToList())
-        {
-            if (entry.Users == 0)
-                Remove(entry);
-            else
-                entry.Kept = false;
-        }
+            Remove(entry);
     }
 
     /// <summary>One user's hold on an image's features; disposing it (on the worker) lets them go.</summary>

@@ -7,12 +7,14 @@ namespace LlavaCot.Runtime;
 
 /// <summary>The model behind the reasoning engine's port: sessions whose tensor work runs on the model worker.</summary>
 /// <param name="cpuFeatures">The CPU flags results depend on (recorded with each result for replay).</param>
-/// <param name="imageCacheBytes">The shared image cache's budget.</param>
 public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
-    ModelWorker worker, RuntimeOptions options, string cpuFeatures, long imageCacheBytes) : ITextGenerator
+    ModelWorker worker, RuntimeOptions options, string cpuFeatures) : ITextGenerator
 {
-    /// <summary>Image features shared by the requests on this model (used on the worker only).</summary>
-    public ImageFeatureCache ImageCache { get; } = new(imageCacheBytes);
+    /// <summary>
+    /// Image features shared by the requests on this model (used on the worker only); its budget comes from the memory
+    /// available now, after the weights are loaded.
+    /// </summary>
+    public ImageFeatureCache ImageCache { get; } = new(options.ImageCacheBudget(options.Host().AvailableMemoryBytes));
 
     public MllamaModel Model => model;
     public ModelInputsBuilder Inputs => inputs;

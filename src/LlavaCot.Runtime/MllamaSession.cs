@@ -47,7 +47,7 @@ internal sealed class MllamaSession : IGenerationSession
     /// Runs on the worker: renders the prompt; naive mode processes the image for its calls, optimised mode takes the
     /// image's features from the shared cache (encoding them on a miss).
     /// </summary>
-    /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>), with the image.</param>
+    /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>); given with an image in optimised mode.</param>
     /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
     internal MllamaSession(MllamaGenerator owner, RgbImage? image, string? imageKey, string question, bool naive, DateOnly date)
     {
@@ -68,7 +68,8 @@ internal sealed class MllamaSession : IGenerationSession
             }
             else
             {
-                _imageLease = owner.ImageCache.Rent(imageKey ?? ImageFeatureCache.Key(image), () => Encode(image), out var hit, out var evicted);
+                ArgumentNullException.ThrowIfNull(imageKey);
+                _imageLease = owner.ImageCache.Rent(imageKey, () => Encode(image), out var hit, out var evicted);
                 _numTiles = _imageLease.Features.NumTiles;
                 (_imageCacheHits, _imageCacheMisses, _imageCacheEvictions) = (hit ? 1 : 0, hit ? 0 : 1, evicted);
             }
@@ -258,7 +259,7 @@ internal sealed class MllamaSession : IGenerationSession
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        using var kv = withImage ? EncodeImage() : null;
+        using var kv = withImage ? Encode(_images!) : null;
         using var rows = withImage ? Bias(prefix, 0) : null;
         using var cache = Model.NewCache(1, prefix.Count + Reserve(spec.Stop));
         var logits = Model.Prefill(Ids(prefix, 0), cache, kv, rows).select(1, 0);
@@ -266,14 +267,15 @@ internal sealed class MllamaSession : IGenerationSession
         return BatchDecoder.Run(Model, Tokenizer, cache, logits, kv, continuation, spec, onDelta, ct);
     }
 
-    private CrossAttentionCache EncodeImage() =>
-        ImageContext.Encode(Model, _images!.PixelValues, _images.AspectRatioIds, _images.AspectRatioMask);
+    /// <summary>The vision tower and every cross layer's key and value projections on processed images.</summary>
+    private CrossAttentionCache Encode(ImageBatch images) =>
+        ImageContext.Encode(Model, images.PixelValues, images.AspectRatioIds, images.AspectRatioMask);
 
-    /// <summary>A cache miss: the image processed and run through the vision tower and every cross layer's projections.</summary>
+    /// <summary>A cache miss: the image processed and encoded.</summary>
     private ImageFeatures Encode(RgbImage image)
     {
         using var images = Owner.Inputs.Images.Process(image);
-        return new ImageFeatures(ImageContext.Encode(Model, images.PixelValues, images.AspectRatioIds, images.AspectRatioMask), TilesOf(images));
+        return new ImageFeatures(Encode(images), TilesOf(images));
     }
 
     private static IReadOnlyList<int> TilesOf(ImageBatch images) => images.Images[0].Select(t => t.NumTiles).ToList();

@@ -81,9 +81,8 @@ public sealed class ModelHost : IDisposable
         try
         {
             var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);
-            var imageCache = options.ImageCacheBudget(options.Host().AvailableMemoryBytes);
-            return new ModelHost(options, folder, model, worker,
-                new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures, imageCache), dtype, warnings);
+            return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
+                dtype, warnings);
         }
         catch
         {
@@ -98,8 +97,7 @@ public sealed class ModelHost : IDisposable
     {
         var dtype = new DTypeChoice(model.DType, "given by the caller");
         return new ModelHost(options, FolderSettings.Read(options), model, worker,
-            new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures,
-                options.ImageCacheBudget(options.Host().AvailableMemoryBytes)), dtype, []);
+            new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);
     }
 
     /// <summary>Parameters of the checkpoint, from its headers (no weights are read).</summary>

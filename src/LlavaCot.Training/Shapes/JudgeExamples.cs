@@ -37,7 +37,7 @@ public static class JudgeExamples
 
     /// <summary>Caption practice: the CAPTION stage alone, exactly as it appears inside an answer.</summary>
     public static TrainingExample Describe(ShapeScene scene) =>
-        new("caption", DescribePrompt, true, $"<CAPTION> {ShapeAnswer.Describe(scene)} </CAPTION>");
+        new("caption", DescribePrompt, true, ShapeAnswer.Tagged("CAPTION", ShapeAnswer.Describe(scene)));
 
     /// <summary>A pairwise judge example of <paramref name="type"/> for this question.</summary>
     public static TrainingExample Comparison(JudgeType type, ShapeScene scene, ShapeQuestion question, SeedStream rng)

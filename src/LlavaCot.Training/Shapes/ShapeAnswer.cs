@@ -14,5 +14,8 @@ public sealed record ShapeAnswer(string Summary, string Caption, string Reasonin
 
     /// <summary>LLaVA-CoT's format: the four tagged stages, separated by blank lines.</summary>
     public string Text =>
-        $"<SUMMARY> {Summary} </SUMMARY>\n\n<CAPTION> {Caption} </CAPTION>\n\n<REASONING> {Reasoning} </REASONING>\n\n<CONCLUSION> {Conclusion} </CONCLUSION>";
+        $"{Tagged("SUMMARY", Summary)}\n\n{Tagged("CAPTION", Caption)}\n\n{Tagged("REASONING", Reasoning)}\n\n{Tagged("CONCLUSION", Conclusion)}";
+
+    /// <summary>One stage as the answers write it: "&lt;TAG&gt; text &lt;/TAG&gt;".</summary>
+    public static string Tagged(string tag, string text) => $"<{tag}> {text} </{tag}>";
 }
