@@ -10,7 +10,7 @@ public class TrainCommandTests
     {
         using var temp = new TempDir();
         var (code, output, err) = CliRunner.Run("train", "--out", temp.Path, "--steps", "2", "--batch", "2", "--vocab", "300",
-            "--threads", "1", "--checkpoint-every", "0", "--mix", "1,0,0,0", "--patch", "32", "--vision-hidden", "16", "--vision-layers", "2",
+            "--threads", "1", "--checkpoint-every", "0", "--mix", "1,0,0,0,0", "--patch", "32", "--vision-hidden", "16", "--vision-layers", "2",
             "--vision-global-layers", "1", "--text-hidden", "32", "--text-layers", "3", "--cross-layers", "1");
         Assert.True(code == 0, err + output);
         Assert.Contains("training 2 steps of 2", output);
@@ -37,7 +37,7 @@ public class TrainCommandTests
 
     [Theory]
     [InlineData("--cross-layers", "3", "--cross-layers: '3' is not a text layer index below 3")]
-    [InlineData("--mix", "1,0,0", "--mix needs four shares")]
+    [InlineData("--mix", "1,0,0,0", "--mix needs five shares")]
     [InlineData("--patch", "0", "--patch needs a whole number of at least 1")]
     public void Bad_options_are_refused_before_any_work(string option, string value, string message)
     {

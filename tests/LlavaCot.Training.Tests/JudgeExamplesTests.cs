@@ -94,10 +94,26 @@ public class JudgeExamplesTests
     [Fact]
     public void The_mix_sends_each_share_of_steps_to_its_kind_of_batch()
     {
-        var mix = new Train.ExampleMix(0.5, 0.25, 0.15, 0.1);
+        var mix = new Train.ExampleMix(0.4, 0.25, 0.1, 0.15, 0.1);
         var kinds = Enumerable.Range(0, 1000).Select(i => mix.Pick((i + 0.5) / 1000)).GroupBy(k => k).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(new Dictionary<string, int> { ["answer"] = 500, ["caption"] = 250, ["judge"] = 150, ["pre_check"] = 100 }, kinds);
+        Assert.Equal(new Dictionary<string, int> { ["answer"] = 400, ["caption"] = 250, ["reasoning"] = 100, ["judge"] = 150, ["pre_check"] = 100 }, kinds);
         var stream = new Train.ExampleStream(3);
         Assert.All(stream.Batch("caption", 8), s => Assert.InRange(s.Scene!.Shapes.Count, Train.ExampleStream.CaptionMinShapes, ShapeScene.MaxShapes));
+    }
+
+    [Fact]
+    public void Reasoning_practice_gives_the_answer_up_to_its_caption_and_asks_for_the_rest_without_the_image()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var (_, question, answer) = ShapeDataset.Draw(4, i);
+            var example = JudgeExamples.FollowCaption(question, answer);
+            Assert.Equal("reasoning", example.Kind);
+            Assert.False(example.WithImage);
+            Assert.Equal(question.Text, example.Prompt);
+            Assert.Equal(answer.Text, example.Given + example.Reply);
+            Assert.EndsWith("</CAPTION>\n\n", example.Given);
+            Assert.StartsWith("<REASONING>", example.Reply);
+        }
     }
 }

@@ -82,4 +82,32 @@ public class TrainerTests(TinyTraining tiny) : IClassFixture<TinyTraining>
         resumed.Run();
         Assert.Equal(File.ReadAllBytes(straight.Folder.File("model.safetensors")), File.ReadAllBytes(stopped.Folder.File("model.safetensors")));
     }
+
+    [Fact]
+    public void Reasoning_practice_is_text_only_and_learns_only_what_follows_the_given_caption()
+    {
+        using var folder = new TinyTraining();
+        var options = folder.Options(1) with { Mix = new ExampleMix(0, 0, 1, 0, 0) };
+        using var trainer = Trainer.Create(options, TextWriter.Null);
+        var (kind, loss, _) = trainer.TrainStep();
+        Assert.Equal("reasoning", kind);
+        Assert.True(double.IsFinite(loss) && loss > 0);
+
+        var config = Model.Config.MllamaConfig.Load(options.OutputDirectory);
+        var inputs = Model.Inputs.ModelInputsBuilder.Load(options.OutputDirectory, config);
+        var samples = new ExampleStream(7).Batch("reasoning", 3);
+        using var batch = TrainingBatch.Build(samples, inputs, options.Date);
+        Assert.Null(batch.Images);
+        var ids = batch.Ids.data<long>().ToArray();
+        var targets = batch.Targets.data<long>().ToArray();
+        var length = (int)batch.Ids.shape[1];
+        for (var b = 0; b < samples.Count; b++)
+        {
+            var learned = targets.Skip(b * length).Take(length).Where(t => t != TrainingBatch.Ignore).Select(t => (int)t).ToList();
+            Assert.Equal(samples[b].Example.Reply + "<|eot_id|>", inputs.Tokenizer.Decode(learned));
+            // The caption is in the input, before the first learned token.
+            var seen = inputs.Tokenizer.Decode(ids.Skip(b * length).Take(length).Select(i => (int)i));
+            Assert.Contains(samples[b].Example.Given + samples[b].Example.Reply, seen);
+        }
+    }
 }

@@ -5,7 +5,7 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
-/// [--mix a,c,j,p] [architecture options]</c>:
+/// [--mix a,c,r,j,p] [architecture options]</c>:
 /// trains the shapes demo model into a Hugging Face Mllama folder, resuming from its checkpoint when there is one.
 /// </summary>
 public static class TrainCommand
@@ -72,15 +72,15 @@ public static class TrainCommand
         return 0;
     }
 
-    /// <summary>"answers,captions,judges,prechecks" shares, e.g. 0.55,0.34,0.08,0.03 (normalised).</summary>
+    /// <summary>"answers,captions,reasonings,judges,prechecks" shares, e.g. 0.55,0.24,0.15,0.04,0.02 (normalised).</summary>
     private static ExampleMix Mix(string value)
     {
         var parts = value.Split(',').Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 ? d
             : throw new UsageException($"--mix needs shares of 0 or more, got '{v}'")).ToArray();
-        if (parts.Length != 4 || parts.Sum() <= 0)
-            throw new UsageException($"--mix needs four shares (answers,captions,judges,prechecks), got '{value}'");
+        if (parts.Length != 5 || parts.Sum() <= 0)
+            throw new UsageException($"--mix needs five shares (answers,captions,reasonings,judges,prechecks), got '{value}'");
         var sum = parts.Sum();
-        return new ExampleMix(parts[0] / sum, parts[1] / sum, parts[2] / sum, parts[3] / sum);
+        return new ExampleMix(parts[0] / sum, parts[1] / sum, parts[2] / sum, parts[3] / sum, parts[4] / sum);
     }
 
     private static double Double(string v, string name) =>

@@ -4,8 +4,9 @@ using LlavaCot.Reasoning.Judging;
 namespace LlavaCot.Training.Shapes;
 
 /// <summary>One supervised example: a user turn (with or without the image) and the reply the model should give.</summary>
-/// <param name="Kind">answer, judge:&lt;type&gt; or pre_check (for the training mix and its report).</param>
-public sealed record TrainingExample(string Kind, string Prompt, bool WithImage, string Reply);
+/// <param name="Kind">answer, caption, reasoning, judge:&lt;type&gt; or pre_check (for the training mix and its report).</param>
+/// <param name="Given">The reply's opening, shown to the model but not learned (the reply continues it).</param>
+public sealed record TrainingExample(string Kind, string Prompt, bool WithImage, string Reply, string Given = "");
 
 /// <summary>
 /// Judge and pre-check examples for the shapes task, built with the search's own prompt builder and extraction
@@ -38,6 +39,16 @@ public static class JudgeExamples
     /// <summary>Caption practice: the CAPTION stage alone, exactly as it appears inside an answer.</summary>
     public static TrainingExample Describe(ShapeScene scene) =>
         new("caption", DescribePrompt, true, ShapeAnswer.Tagged("CAPTION", ShapeAnswer.Describe(scene)));
+
+    /// <summary>
+    /// Reasoning practice, text only: the SUMMARY and CAPTION are given, the REASONING and CONCLUSION learned. Without
+    /// the image, the caption is the only place the answer can come from, so this teaches following it.
+    /// </summary>
+    public static TrainingExample FollowCaption(ShapeQuestion question, ShapeAnswer answer)
+    {
+        var parts = answer.Text.Split("\n\n");
+        return new TrainingExample("reasoning", question.Text, false, string.Join("\n\n", parts.Skip(2)), string.Join("\n\n", parts.Take(2)) + "\n\n");
+    }
 
     /// <summary>A pairwise judge example of <paramref name="type"/> for this question.</summary>
     public static TrainingExample Comparison(JudgeType type, ShapeScene scene, ShapeQuestion question, SeedStream rng)

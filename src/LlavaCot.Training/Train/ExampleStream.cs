@@ -6,22 +6,26 @@ namespace LlavaCot.Training.Train;
 
 /// <summary>
 /// How training examples are mixed: the share of steps spent on each kind of batch. Caption batches are perception
-/// practice: busier scenes and only the CAPTION stage. They raised how often captions were exactly right, but the
-/// answer steps they took made the reasoning copy the caption less faithfully, and single-pass accuracy fell (see
-/// models/demo/README.md), so the defaults (the shipped model's) spend none on them.
+/// practice: busier scenes and only the CAPTION stage. Reasoning batches are text-only practice in following a
+/// caption: the answer's first two stages are given, the REASONING and CONCLUSION are learned, with no vision pass.
+/// The defaults are the shipped model's (see models/demo/README.md for what the other shares did).
 /// </summary>
-public sealed record ExampleMix(double Answers = 0.85, double Captions = 0, double Judges = 0.11, double PreChecks = 0.04)
+public sealed record ExampleMix(double Answers = 0.85, double Captions = 0, double Reasonings = 0, double Judges = 0.11, double PreChecks = 0.04)
 {
     public string Pick(double u) =>
-        u < Answers ? "answer" : u < Answers + Captions ? "caption" : u < Answers + Captions + Judges ? "judge" : "pre_check";
+        u < Answers ? "answer"
+        : u < Answers + Captions ? "caption"
+        : u < Answers + Captions + Reasonings ? "reasoning"
+        : u < Answers + Captions + Reasonings + Judges ? "judge"
+        : "pre_check";
 }
 
 /// <summary>One training example and, when it shows the image, the scene it asks about.</summary>
 public sealed record Sample(TrainingExample Example, ShapeScene? Scene);
 
 /// <summary>
-/// An endless, seeded stream of training samples of the shapes task: answer examples, pairwise judge examples of
-/// every type the modes use, and text-only pre-checks. Scenes come from the generator under the training seed, so
+/// An endless, seeded stream of training samples of the shapes task: answer examples, caption and reasoning practice,
+/// pairwise judge examples of every type the modes use, and text-only pre-checks. Scenes come from the generator under the training seed, so
 /// a held-out evaluation set written with another seed never overlaps it.
 /// </summary>
 public sealed class ExampleStream(ulong seed)
@@ -46,6 +50,7 @@ public sealed class ExampleStream(ulong seed)
         return kind switch
         {
             "answer" => new Sample(JudgeExamples.Answer(question, answer), scene),
+            "reasoning" => new Sample(JudgeExamples.FollowCaption(question, answer), null),
             "judge" => new Sample(JudgeExamples.Comparison(JudgeExamples.Types[_rng.NextInt(JudgeExamples.Types.Length)], scene, question, _rng), scene),
             "pre_check" => new Sample(JudgeExamples.PreCheck(scene, question, _rng), null),
             _ => throw new ArgumentException($"unknown example kind '{kind}'"),

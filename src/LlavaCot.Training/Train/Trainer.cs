@@ -94,7 +94,7 @@ public sealed class Trainer : IDisposable
         {
             var sample = stream.Next(o.Mix.Pick(stream.NextDouble()));
             yield return sample.Example.Prompt;
-            yield return sample.Example.Reply;
+            yield return sample.Example.Given + sample.Example.Reply;
         }
     }
 

@@ -41,8 +41,12 @@ public sealed class TrainingBatch : IDisposable
         var rows = samples.Select(s =>
         {
             var prompt = tokenizer.Encode(inputs.Prompt(s.Example.Prompt, withImage, date));
-            var reply = tokenizer.EncodeUser(s.Example.Reply).Append(endOfTurn).ToList();
-            return (Prompt: prompt, Reply: reply);
+            var reply = tokenizer.EncodeUser(s.Example.Given + s.Example.Reply).Append(endOfTurn).ToList();
+            // The given opening joins the prompt: seen, not learned. It must encode to the same tokens on its own.
+            var given = tokenizer.EncodeUser(s.Example.Given);
+            if (!given.SequenceEqual(reply.Take(given.Count)))
+                throw new ArgumentException($"{s.Example.Kind}: the given opening does not end on a token boundary of the reply");
+            return (Prompt: prompt.Concat(given).ToList(), Reply: reply.Skip(given.Count).ToList());
         }).ToList();
         var length = rows.Max(r => r.Prompt.Count + r.Reply.Count);
         var ids = new long[samples.Count * length];
