@@ -57,17 +57,7 @@ public sealed record ReasonOptions
 
     /// <summary>Re-run everything per call, like the reference code (benchmarks, equivalence tests).</summary>
     public bool Naive { get; init; }
-
-    /// <summary>Fixed-length benchmark workload; null for normal requests.</summary>
-    public BenchWorkload? Bench { get; init; }
 }
-
-/// <summary>
-/// A fixed workload for benchmarks: every stage candidate is exactly <paramref name="CandidateTokens"/> tokens and
-/// every judge reply <paramref name="JudgeTokens"/> (EOS and stop strings ignored); a candidate missing its tags is
-/// judged on its whole text, so every judge call is made.
-/// </summary>
-public sealed record BenchWorkload(int CandidateTokens, int JudgeTokens);
 
 /// <param name="Image">Encoded image bytes; null for a text-only question.</param>
 public sealed record ReasonRequest(string RequestId, ReadOnlyMemory<byte>? Image, string Question, ReasonOptions Options);

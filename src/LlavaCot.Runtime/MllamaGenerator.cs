@@ -1,5 +1,6 @@
 using LlavaCot.Model;
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
 using LlavaCot.Model.Inputs;
 using LlavaCot.Reasoning;
 
@@ -25,6 +26,23 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
     /// <summary>Ids that end a generation: the generation config's, else the text config's.</summary>
     public IReadOnlySet<int> Eos { get; } =
         (generation.EosTokenIds.Length > 0 ? generation.EosTokenIds : model.Config.Text.EosTokenIds).ToHashSet();
+
+    /// <summary>
+    /// The engine's description of one sequence from the port's terms: its settings, its own seeded uniform source,
+    /// and its stop rule (the model's EOS ids unless the request ignores them).
+    /// </summary>
+    internal SequenceSpec Spec(StopCondition stop, SamplingOptions sampling, ulong seed, string promptText, bool skipSpecialTokens) =>
+        new(new SamplerSettings(sampling.Temperature, sampling.TopK, sampling.TopP), new SeedStream(seed).NextDouble,
+            new StopRule(stop.IgnoreEos ? NoIds : Eos, stop.MaxNewTokens, stop.StopStrings, stop.StopAtPeriod), promptText, skipSpecialTokens);
+
+    private static readonly IReadOnlySet<int> NoIds = new HashSet<int>();
+
+    internal static StopReason ToStopReason(FinishReason reason) => reason switch
+    {
+        FinishReason.StopString => StopReason.StopString,
+        FinishReason.EndOfSequence => StopReason.EndOfSequence,
+        _ => StopReason.MaxTokens,
+    };
 
     public async Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken)
     {

@@ -88,10 +88,9 @@ internal sealed class MllamaSession : IGenerationSession
     public Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct) =>
         RunBooked(() =>
         {
-            var withImage = _hasImage;
             var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
-            var spec = new DecodeSpec(request.Seeds, request.Stop, request.Sampling, Owner.Eos, [promptText], SkipSpecialTokens: true);
-            var sequences = Generate(request.Prefix, withImage, spec, onDelta, ct);
+            var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true)).ToList();
+            var sequences = Generate(request.Prefix, _hasImage, rows, onDelta, ct);
             var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
             return (IReadOnlyList<Candidate>)sequences.Select(s =>
             {
@@ -100,7 +99,7 @@ internal sealed class MllamaSession : IGenerationSession
                 var newText = text.StartsWith(before, StringComparison.Ordinal)
                     ? text[before.Length..]
                     : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
-                return new Candidate(ids, text, newText, s.NewIds.Count, s.Reason);
+                return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason));
             }).ToList();
         }, ct);
 
@@ -109,9 +108,7 @@ internal sealed class MllamaSession : IGenerationSession
         {
             var withImage = UsesImage(request);
             var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
-            var spec = new DecodeSpec([request.Seed], request.Stop, request.Sampling, Owner.Eos,
-                [Tokenizer.Decode(ids, skipSpecialTokens: true)], !request.KeepSpecialTokens);
-            var generated = Generate(ids, withImage, spec, onDelta is null ? null : (_, d) => onDelta(d), ct)[0];
+            var generated = Generate(ids, withImage, [Spec(request, ids)], onDelta is null ? null : (_, d) => onDelta(d), ct)[0];
             return ToCompletion(request, generated);
         }, ct);
 
@@ -125,8 +122,8 @@ internal sealed class MllamaSession : IGenerationSession
         return await RunBooked(() =>
         {
             var results = new Completion[requests.Count];
-            // Rows of one batch must agree on the image, the stop rule and the sampling settings.
-            foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => BatchKey(requests[i])))
+            // Rows of one batch must agree on the image; each keeps its own stop rule and sampling settings.
+            foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => UsesImage(requests[i])))
             {
                 var rows = group.ToList();
                 var generated = GenerateStacked(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct);
@@ -168,16 +165,16 @@ internal sealed class MllamaSession : IGenerationSession
     /// <summary>A completion asked with the image gets it only if the session has one (else the text-only template).</summary>
     private bool UsesImage(CompletionRequest r) => r.WithImage && _hasImage;
 
-    private string BatchKey(CompletionRequest r) => string.Join("\u0001",
-        [UsesImage(r), r.Stop.MaxNewTokens, r.Stop.StopAtPeriod, r.Stop.IgnoreEos, r.KeepSpecialTokens, r.Sampling,
-            .. r.Stop.StopStrings]);
+    /// <summary>How a completion's one sequence is drawn and stopped; the stop rule also searches its prompt.</summary>
+    private SequenceSpec Spec(CompletionRequest r, IReadOnlyList<int> promptIds) =>
+        Owner.Spec(r.Stop, r.Sampling, r.Seed, Tokenizer.Decode(promptIds, skipSpecialTokens: true), !r.KeepSpecialTokens);
 
     private Completion ToCompletion(CompletionRequest request, GeneratedSequence generated)
     {
         var text = Tokenizer.Decode(generated.NewIds, skipSpecialTokens: !request.KeepSpecialTokens);
         if (request.KeepSpecialTokens)
             text = JudgeNoise.Aggregate(text, (t, noise) => t.Replace(noise, "", StringComparison.Ordinal));
-        return new Completion(text, generated.NewIds.Count, generated.Reason);
+        return new Completion(text, generated.NewIds.Count, MllamaGenerator.ToStopReason(generated.Reason));
     }
 
     /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes), then decoded together right-aligned.</summary>
@@ -187,7 +184,7 @@ internal sealed class MllamaSession : IGenerationSession
         var kv = withImage ? ImageKv : null;
         var copies = new List<KvCache>();
         var firstLogits = new List<Tensor>();
-        var texts = new List<string>();
+        var rows = new List<SequenceSpec>();
         CrossAttentionBias? continuation = null;
         try
         {
@@ -203,13 +200,10 @@ internal sealed class MllamaSession : IGenerationSession
                     continuation = next;
                 else
                     next?.Dispose();
-                texts.Add(Tokenizer.Decode(ids, skipSpecialTokens: true));
+                rows.Add(Spec(request, ids));
             }
-            var first = requests[0];
-            using var stacked = KvCache.Stack(copies, Reserve(first.Stop));
-            var spec = new DecodeSpec(requests.Select(r => r.Seed).ToList(), first.Stop, first.Sampling, Owner.Eos, texts,
-                !first.KeepSpecialTokens);
-            return BatchDecoder.Run(Model, Tokenizer, stacked, cat(firstLogits), kv, continuation, spec, null, ct);
+            using var stacked = KvCache.Stack(copies, Reserve(requests.Max(r => r.Stop.MaxNewTokens)));
+            return Decoder.Run(Model, stacked, cat(firstLogits), kv, continuation, rows, Tokenizer, ct: ct);
         }
         finally
         {
@@ -218,24 +212,23 @@ internal sealed class MllamaSession : IGenerationSession
         }
     }
 
-    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
         Action<int, string>? onDelta, CancellationToken ct)
     {
         if (!_naive)
-            return GenerateBatched(prefix, withImage, spec, onDelta, ct);
+            return GenerateBatched(prefix, withImage, rows, onDelta, ct);
         // The reference's call pattern: one full generate per candidate.
-        return spec.Seeds.Select((seed, i) => GenerateAlone(prefix, withImage, spec with { Seeds = [seed] },
-            onDelta is null ? null : (_, d) => onDelta(i, d), ct)[0]).ToList();
+        return rows.Select((row, i) => GenerateAlone(prefix, withImage, row, onDelta is null ? null : (_, d) => onDelta(i, d), ct)).ToList();
     }
 
-    private IReadOnlyList<GeneratedSequence> GenerateBatched(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+    private IReadOnlyList<GeneratedSequence> GenerateBatched(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
         var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: true);
         using (continuation)
-        using (var fork = cache.Fork(spec.Seeds.Count, Reserve(spec.Stop)))
-            return BatchDecoder.Run(Model, Tokenizer, fork, logits, withImage ? ImageKv : null, continuation, spec, onDelta, ct);
+        using (var fork = cache.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens))))
+            return Decoder.Run(Model, fork, logits, withImage ? ImageKv : null, continuation, rows, Tokenizer, onDelta, ct: ct);
     }
 
     /// <summary>
@@ -253,18 +246,18 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     /// <summary>Decode room reserved up front; the cache grows past it if a long generation needs more.</summary>
-    private static long Reserve(StopCondition stop) => Math.Min(stop.MaxNewTokens, 256);
+    private static long Reserve(int maxNewTokens) => Math.Min(maxNewTokens, 256);
 
-    private IReadOnlyList<GeneratedSequence> GenerateAlone(IReadOnlyList<int> prefix, bool withImage, DecodeSpec spec,
+    private GeneratedSequence GenerateAlone(IReadOnlyList<int> prefix, bool withImage, SequenceSpec row,
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
         using var kv = withImage ? Encode(_images!) : null;
-        using var rows = withImage ? Bias(prefix, 0) : null;
-        using var cache = Model.NewCache(1, prefix.Count + Reserve(spec.Stop));
-        var logits = Model.Prefill(Ids(prefix, 0), cache, kv, rows).select(1, 0);
-        using var continuation = rows?.LastRow();
-        return BatchDecoder.Run(Model, Tokenizer, cache, logits, kv, continuation, spec, onDelta, ct);
+        using var bias = withImage ? Bias(prefix, 0) : null;
+        using var cache = Model.NewCache(1, prefix.Count + Reserve(row.Stop.MaxNewTokens));
+        var logits = Model.Prefill(Ids(prefix, 0), cache, kv, bias).select(1, 0);
+        using var continuation = bias?.LastRow();
+        return Decoder.Run(Model, cache, logits, kv, continuation, [row], Tokenizer, onDelta, ct: ct)[0];
     }
 
     /// <summary>The vision tower and every cross layer's key and value projections on processed images.</summary>

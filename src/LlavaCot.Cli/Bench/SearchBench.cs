@@ -23,6 +23,7 @@ public sealed class SearchBench : IDisposable
     private const ulong SearchSeed = 20241122;
 
     private readonly ModelHost _host;
+    private readonly Reasoner _reasoner;
     private readonly byte[] _image;
 
     public string Question { get; }
@@ -34,6 +35,7 @@ public sealed class SearchBench : IDisposable
     private SearchBench(ModelHost host, byte[] image, string question, string tokenizerName, ScalarType dtype)
     {
         (_host, _image, Question, TokenizerName, DType) = (host, image, question, tokenizerName, dtype);
+        _reasoner = new Reasoner(new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens), host.Reasoner.Settings);
     }
 
     public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir)
@@ -83,7 +85,7 @@ public sealed class SearchBench : IDisposable
     public ReasonRequest Request(int n, bool naive, ReasoningMode mode = ReasoningMode.StageBeam) =>
         new($"bench-{n}", _image, Question, new ReasonOptions
         {
-            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed, Bench = new BenchWorkload(CandidateTokens, JudgeTokens),
+            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed,
         });
 
     /// <summary>Runs one search to its final event; returns wall seconds and the result.</summary>
@@ -91,7 +93,7 @@ public sealed class SearchBench : IDisposable
     {
         var clock = Stopwatch.StartNew();
         ReasonResult? result = null;
-        await foreach (var e in _host.Reasoner.ReasonAsync(request, CancellationToken.None))
+        await foreach (var e in _reasoner.ReasonAsync(request, CancellationToken.None))
         {
             if (e is ReasonError error)
                 throw new InvalidOperationException($"search failed: {error.Message}");

@@ -1,14 +1,13 @@
 using LlavaCot.Model.Inputs;
-using LlavaCot.Reasoning;
 
-namespace LlavaCot.Runtime;
+namespace LlavaCot.Model.Generation;
 
 /// <summary>
-/// One generated sequence's text as it streams, and its stop rule. The rule decides on what a full decode of the
+/// One generated sequence's text as it streams, and its stop strings. The rule decides on what a full decode of the
 /// prompt and every token so far shows (as the reference decodes the whole sequence after each token), including
 /// text the stream still holds back: a held-back space after a period, or half a UTF-8 character, is not a stop.
 /// </summary>
-internal sealed class CandidateText(ITokenizer tokenizer, bool skipSpecialTokens, string promptText, StopCondition stop)
+public sealed class SequenceText(ITokenizer tokenizer, bool skipSpecialTokens, string promptText, StopRule stop)
 {
     private readonly StreamingDecoder _decoder = new(tokenizer, skipSpecialTokens);
     private readonly StopMatcher _matcher = new(promptText, stop.StopStrings, stop.StopAtPeriod);

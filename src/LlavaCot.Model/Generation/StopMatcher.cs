@@ -1,4 +1,4 @@
-namespace LlavaCot.Reasoning;
+namespace LlavaCot.Model.Generation;
 
 /// <summary>
 /// The reference's stop-string rule made incremental: after each token it looks for a stop string in the whole

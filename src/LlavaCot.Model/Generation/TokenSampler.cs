@@ -8,6 +8,27 @@ namespace LlavaCot.Model.Generation;
 /// </summary>
 public static class TokenSampler
 {
+    /// <param name="settings">Each row's settings; rows that share settings are warped together.</param>
+    /// <param name="uniforms">One source of uniform numbers in [0, 1) per row.</param>
+    public static long[] Sample(Tensor logits, IReadOnlyList<SamplerSettings> settings, IReadOnlyList<Func<double>> uniforms)
+    {
+        if (uniforms.Count != logits.shape[0] || settings.Count != logits.shape[0])
+            throw new ArgumentException($"{settings.Count} settings and {uniforms.Count} random sources for {logits.shape[0]} rows");
+        if (settings.Distinct().Count() == 1)
+            return Sample(logits, settings[0], uniforms);
+        using var scope = NewDisposeScope();
+        var result = new long[uniforms.Count];
+        foreach (var group in Enumerable.Range(0, settings.Count).GroupBy(i => settings[i]))
+        {
+            var rows = group.ToList();
+            using var index = tensor(rows.Select(r => (long)r).ToArray());
+            var drawn = Sample(logits.index_select(0, index.to(logits.device)), group.Key, rows.Select(r => uniforms[r]).ToList());
+            for (var k = 0; k < rows.Count; k++)
+                result[rows[k]] = drawn[k];
+        }
+        return result;
+    }
+
     /// <param name="uniforms">One source of uniform numbers in [0, 1) per row.</param>
     public static long[] Sample(Tensor logits, SamplerSettings settings, IReadOnlyList<Func<double>> uniforms)
     {

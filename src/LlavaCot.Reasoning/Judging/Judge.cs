@@ -23,8 +23,7 @@ public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<Jud
 /// </summary>
 public sealed class Judge(
     Func<IReadOnlyList<CompletionRequest>, CancellationToken, Task<IReadOnlyList<Completion>>> complete,
-    SamplingOptions sampling, int maxNewTokens, SeedStream seeds, bool batch = false, bool wholeTextFallback = false,
-    bool ignoreEos = false)
+    SamplingOptions sampling, int maxNewTokens, SeedStream seeds, bool batch = false)
 {
     private const string ChoosesFirst = "I choose response 1";
     private const string Incorrect = "incorrect";
@@ -53,7 +52,7 @@ public sealed class Judge(
     public async Task<IReadOnlyList<JudgeVerdict>> CompareManyAsync(JudgeType type, string question,
         IReadOnlyList<(string First, string Second)> pairs, CancellationToken ct)
     {
-        var comparisons = pairs.Select(p => new Comparison(Extract(type, p.First), Extract(type, p.Second),
+        var comparisons = pairs.Select(p => new Comparison(JudgeExtraction.From(type, p.First), JudgeExtraction.From(type, p.Second),
             [seeds.Next(), seeds.Next(), seeds.Next()])).ToList();
         foreach (var c in comparisons.Where(c => c.First is null || c.Second is null))
             c.Decide(c.First is null ? 1 : 0, "missing_tags");
@@ -82,11 +81,8 @@ public sealed class Judge(
         return comparisons.Select(c => c.Verdict!).ToList();
     }
 
-    private JudgeExtraction? Extract(JudgeType type, string text) =>
-        JudgeExtraction.From(type, text) ?? (wholeTextFallback ? new JudgeExtraction(text, null) : null);
-
     private CompletionRequest Request(string prompt, bool withImage, ulong seed) =>
-        new(prompt, withImage, StopCondition.EosOnly(maxNewTokens) with { IgnoreEos = ignoreEos }, sampling, seed, KeepSpecialTokens: true);
+        new(prompt, withImage, StopCondition.EosOnly(maxNewTokens), sampling, seed, KeepSpecialTokens: true);
 
     private CompletionRequest PreCheckRequest(Comparison c, int side) =>
         Request(JudgePrompts.PreCheck(c.Hint ?? "", (side == 0 ? c.First : c.Second)!.Content), withImage: false, c.Seeds[side]);

@@ -30,10 +30,8 @@ public sealed class SearchContext
         Indices = indices;
         _events = events;
         Cancellation = cancellation;
-        var bench = request.Options.Bench;
         // Judge replies have their own limit: a request's max_new_tokens must not cut "I choose response 1" off.
-        Judge = new Judge(session.CompleteManyAsync, request.Options.Sampling, bench?.JudgeTokens ?? settings.JudgeMaxNewTokens, seeds,
-            batch: session.BatchesCompletions, wholeTextFallback: bench is not null, ignoreEos: bench is not null);
+        Judge = new Judge(session.CompleteManyAsync, request.Options.Sampling, settings.JudgeMaxNewTokens, seeds, batch: session.BatchesCompletions);
     }
 
     public int GeneratedTokens => _generatedTokens;
@@ -46,11 +44,9 @@ public sealed class SearchContext
     /// <summary>Sends a token delta without waiting (it may be merged with an unread one of the same candidate).</summary>
     public void EmitDelta(TokenDelta delta) => _events.WriteDelta(delta);
 
-    /// <summary>A stop condition for stage text: the given stop string, or the benchmark's fixed length.</summary>
+    /// <summary>A stop condition for stage text: the given stop strings, within the request's token limit.</summary>
     public StopCondition StageStop(IReadOnlyList<string> stopStrings, bool stopAtPeriod = false) =>
-        Options.Bench is { } bench
-            ? new StopCondition([], bench.CandidateTokens, IgnoreEos: true)
-            : new StopCondition(stopStrings, Options.MaxNewTokens, stopAtPeriod);
+        new(stopStrings, Options.MaxNewTokens, stopAtPeriod);
 
     /// <summary>Samples <paramref name="count"/> candidates continuing <paramref name="prefix"/>, streaming their tokens as events.</summary>
     public async Task<IReadOnlyList<Candidate>> SampleAsync(string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop)

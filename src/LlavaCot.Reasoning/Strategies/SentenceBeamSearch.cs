@@ -17,17 +17,13 @@ public sealed class SentenceBeamSearch : IReasoningStrategy
         var spent = 0;
         for (var i = 0; !text.Contains(Answers.ConclusionEnd, StringComparison.Ordinal); i++)
         {
-            var stop = context.StageStop([Answers.ConclusionEnd], stopAtPeriod: true);
-            if (context.Options.Bench is null)
-                stop = stop with { MaxNewTokens = context.Options.MaxNewTokens - spent };
+            var stop = context.StageStop([Answers.ConclusionEnd], stopAtPeriod: true) with { MaxNewTokens = context.Options.MaxNewTokens - spent };
             var (winner, result) = await context.StageAsync("sentence", i, ids, context.Options.BeamSize, stop, JudgeType.Sentence);
             stages.Add(result);
             ids = winner.Ids;
             text = winner.Text;
             spent += winner.NewTokens;
             if (winner.StopReason == StopReason.EndOfSequence || spent >= context.Options.MaxNewTokens || winner.NewTokens == 0)
-                break;
-            if (context.Options.Bench is not null && stages.Count >= Answers.Stages.Count)
                 break;
         }
         return context.Result(text, stages);

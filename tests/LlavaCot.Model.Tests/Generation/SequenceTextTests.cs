@@ -1,22 +1,22 @@
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
 using LlavaCot.Model.Inputs;
-using LlavaCot.Reasoning;
 using LlavaCot.Tests;
 
-namespace LlavaCot.Runtime.Tests;
+namespace LlavaCot.Model.Tests.Generation;
 
 /// <summary>The stop rule decides on the whole decoded text, as the reference does, even where the stream holds text back.</summary>
-public class CandidateTextTests
+public class SequenceTextTests
 {
     private static readonly Lazy<ITokenizer> Llama3 = new(() =>
         TokenizerLoader.Load(Fixtures.Path("llama3-tokenizer"), MllamaConfig.Load(Fixtures.Path("mllama-bench-config"))));
 
-    private static readonly StopCondition Sentence = new([Answers.ConclusionEnd], 100, StopAtPeriod: true);
+    private static readonly StopRule Sentence = new(new HashSet<int>(), 100, ["</CONCLUSION>"], StopAtPeriod: true);
 
     /// <summary>Feeds the ids of <paramref name="pieces"/> one piece at a time; returns the step at which the rule stopped, or -1.</summary>
-    private static (int StoppedAt, string Text) Feed(ITokenizer tokenizer, string prompt, StopCondition stop, params string[] pieces)
+    private static (int StoppedAt, string Text) Feed(ITokenizer tokenizer, string prompt, StopRule stop, params string[] pieces)
     {
-        var text = new CandidateText(tokenizer, skipSpecialTokens: true, prompt, stop);
+        var text = new SequenceText(tokenizer, skipSpecialTokens: true, prompt, stop);
         var streamed = "";
         var ids = pieces.SelectMany(p => tokenizer.EncodeUser(p)).ToList();
         for (var i = 0; i < ids.Count; i++)
@@ -49,7 +49,7 @@ public class CandidateTextTests
         var tokenizer = Llama3.Value;
         // "é" split into its two UTF-8 bytes, each a token of its own: after the first byte the full decode ends in U+FFFD.
         var byteIds = "é"u8.ToArray().Select(b => SingleByteToken(tokenizer, b)).ToList();
-        var text = new CandidateText(tokenizer, skipSpecialTokens: true, "Done.", Sentence);
+        var text = new SequenceText(tokenizer, skipSpecialTokens: true, "Done.", Sentence);
         var (first, stopFirst) = text.Add(byteIds[0]);
         Assert.Equal("", first);
         Assert.False(stopFirst);
@@ -70,7 +70,7 @@ public class CandidateTextTests
     {
         var tokenizer = Llama3.Value;
         // A stop string ending in a space: the released text lacks the space until the next token, the full text has it.
-        var stop = new StopCondition(["end "], 100);
+        var stop = new StopRule(new HashSet<int>(), 100, ["end "]);
         var (stoppedAt, _) = Feed(tokenizer, "", stop, "the", " end", " ", "x");
         Assert.Equal(2, stoppedAt);
     }
@@ -80,7 +80,7 @@ public class CandidateTextTests
     {
         var tokenizer = Llama3.Value;
         var pieces = new[] { "A", " sentence", " .", " Isn", "'t", " it", " ?", " é", "!" };
-        var (_, text) = Feed(tokenizer, "", StopCondition.EosOnly(100), pieces);
+        var (_, text) = Feed(tokenizer, "", StopRule.Length(100), pieces);
         Assert.Equal(tokenizer.Decode(pieces.SelectMany(p => tokenizer.EncodeUser(p)).ToList(), skipSpecialTokens: true), text);
     }
 }

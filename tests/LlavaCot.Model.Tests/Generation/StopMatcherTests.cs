@@ -1,4 +1,6 @@
-namespace LlavaCot.Reasoning.Tests;
+using LlavaCot.Model.Generation;
+
+namespace LlavaCot.Model.Tests.Generation;
 
 public class StopMatcherTests
 {

@@ -17,11 +17,13 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
         using var c = FixtureCase.Open(Fixtures.MllamaTiny, caseName);
         using var inputs = c.Inputs();
         var expectedIds = c.ReadIds("generated_new_ids");
-        using var result = GreedyDecoder.Generate(tiny.Model, inputs, expectedIds.Length);
-        Assert.Equal(expectedIds, result.NewIds[0]);
-        using var expectedLogits = c.Read("generation_step_logits");
-        using var actual = result.StepLogits.select(1, 0);
-        TensorAssert.Close(expectedLogits, actual, Atol, $"{caseName}/generation_step_logits");
+        var (ids, steps) = Greedy(tiny.Model, inputs, expectedIds.Length);
+        using (steps)
+        {
+            Assert.Equal(expectedIds, ids);
+            using var expectedLogits = c.Read("generation_step_logits");
+            TensorAssert.Close(expectedLogits, steps, Atol, $"{caseName}/generation_step_logits");
+        }
     }
 
     [Theory]
@@ -35,8 +37,9 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
         using (var logits = FullLogits(model, inputs))
             TensorAssert.Close(expected, logits, Atol, $"{caseName}/logits_bf16_weights");
         var expectedIds = c.ReadIds("generated_new_ids_bf16_weights");
-        using var result = GreedyDecoder.Generate(model, inputs, expectedIds.Length);
-        Assert.Equal(expectedIds, result.NewIds[0]);
+        var (ids, steps) = Greedy(model, inputs, expectedIds.Length);
+        steps.Dispose();
+        Assert.Equal(expectedIds, ids);
     }
 
     [Fact]
@@ -184,7 +187,7 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
         using var model = MllamaModel.Load(Fixtures.MllamaTiny);
         using var c = FixtureCase.Open(Fixtures.MllamaTiny, "case0");
         using var inputs = c.Inputs();
-        using var result = GreedyDecoder.Generate(model, inputs, 4);
+        Greedy(model, inputs, 4).StepLogits.Dispose();
         Assert.Equal(1, model.Counters.VisionRuns);
         Assert.Equal(inputs.Length, model.Counters.PrefilledTokens);
         Assert.Equal(3, model.Counters.DecodeSteps);
@@ -211,5 +214,16 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
         using var scope = NewDisposeScope();
         using var image = ImageContext.Create(model, inputs);
         return model.Prefill(inputs.InputIds, null, image?.Kv, image?.Prompt, allLogits: true).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The one decode loop, greedy, on a single-row case: the new ids and each step's logits [steps, vocab].</summary>
+    private static (long[] Ids, Tensor StepLogits) Greedy(MllamaModel model, Model.Inputs.ModelInputs inputs, int steps)
+    {
+        var observed = new List<Tensor>();
+        var generated = Decoder.Generate(model, inputs, [new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(steps))],
+            observe: (logits, _) => observed.Add(logits.select(0, 0).clone().DetachFromDisposeScope()));
+        var stacked = stack(observed);
+        observed.ForEach(t => t.Dispose());
+        return (generated[0].NewIds.Select(i => (long)i).ToArray(), stacked);
     }
 }
