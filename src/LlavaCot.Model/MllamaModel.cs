@@ -105,6 +105,18 @@ public sealed class MllamaModel : nn.Module
         return Logits(ids, cache, crossKv, crossMask, allLogits: false, trace: null);
     }
 
+    /// <summary>
+    /// One decode step over several requests' sequences at once (each with its own cache and image); returns logits
+    /// [rows, 1, vocab], the requests' rows in order.
+    /// </summary>
+    public Tensor Decode(IReadOnlyList<DecodeRows> requests)
+    {
+        using var scope = NewDisposeScope();
+        Counters.Decoded(requests.Sum(r => r.Cache.Batch));
+        var hidden = language_model.Model.Decode(requests.Select(r => r with { Ids = r.Ids.to(Device) }).ToList());
+        return language_model.Logits(hidden).MoveToOuterDisposeScope();
+    }
+
     private Tensor Logits(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,
         bool allLogits, ForwardTrace? trace)
     {

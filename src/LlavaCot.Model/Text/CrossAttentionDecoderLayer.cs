@@ -34,12 +34,32 @@ public sealed class CrossAttentionDecoderLayer : DecoderLayer
 
     public override Tensor Forward(Tensor x, DecoderContext context)
     {
-        if (context.CrossKv is null || context.CrossMask is null)
+        var seeing = context.Seeing;
+        if (seeing.Count == 0)
             return x.alias();
         using var scope = NewDisposeScope();
-        var attended = cross_attn.Forward(input_layernorm.Forward(x), context.CrossKv, context.CrossMask);
+        if (seeing.Count == context.Groups.Count)
+            return Gated(x, seeing).MoveToOuterDisposeScope();
+        // Rows without an image pass unchanged; the others are gathered, run together, and written back.
+        var index = cat(seeing.Select(g => arange(g.Start, g.Start + g.Count, 1, ScalarType.Int64, x.device)).ToList());
+        var packed = new List<RowGroup>();
+        var start = 0L;
+        foreach (var g in seeing)
+        {
+            packed.Add(g with { Start = start });
+            start += g.Count;
+        }
+        return x.index_copy(0, index, Gated(x.index_select(0, index), packed)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The layer on rows that all see an image, grouped by the image they see.</summary>
+    private Tensor Gated(Tensor x, IReadOnlyList<RowGroup> groups)
+    {
+        var attended = cross_attn.Forward(input_layernorm.Forward(x), groups);
         x = x + cross_attn_attn_gate.tanh() * attended;
-        var fed = mlp.Forward(post_attention_layernorm.Forward(x)) * context.CrossMask.RowMask.squeeze(1);
-        return (x + cross_attn_mlp_gate.tanh() * fed).MoveToOuterDisposeScope();
+        // A group's row mask has one row per sequence or one shared by all its sequences.
+        var rows = groups.Select(g => g.CrossMask!.RowMask.squeeze(1).expand(g.Count, -1, -1)).ToList();
+        var fed = mlp.Forward(post_attention_layernorm.Forward(x)) * (rows.Count == 1 ? rows[0] : cat(rows, 0));
+        return x + cross_attn_mlp_gate.tanh() * fed;
     }
 }

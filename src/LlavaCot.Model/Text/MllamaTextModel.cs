@@ -66,7 +66,40 @@ public sealed class MllamaTextModel : nn.Module
             // SDPA's causal flag aligns top-left, right only without a past; with one, pass the mask explicitly.
             selfMask = n > 1 && past > 0 ? Masks.Causal(n, past, x.dtype, x.device) : null;
         }
-        var context = new DecoderContext(cos, sin, cache, selfMask, Causal: n > 1 && past == 0, crossKv, crossMask);
+        var group = new RowGroup(0, x.shape[0], cache, selfMask, Causal: n > 1 && past == 0, crossKv, crossMask);
+        var hidden = Layers(x, new DecoderContext(cos, sin, [group]), trace);
+        cache?.Advance(n);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One decode step over the sequences of several requests, one token per row: each request's rows attend to its
+    /// own cache and image, the linear layers run over every row at once. Returns the final-norm hidden states
+    /// [rows, 1, hidden], the requests' rows in order; every cache is advanced by one.
+    /// </summary>
+    public Tensor Decode(IReadOnlyList<DecodeRows> requests)
+    {
+        using var scope = NewDisposeScope();
+        var x = embed_tokens.Forward(cat(requests.Select(r => r.Ids.view(-1, 1)).ToList(), 0));
+        var (cos, sin) = _rotary.AtRows(requests.SelectMany(r => r.Cache.NextPositions()).ToList(), x.dtype);
+        var groups = new List<RowGroup>();
+        var start = 0L;
+        foreach (var r in requests)
+        {
+            var mask = r.Cache.IsPadded ? r.Cache.PaddingMask(x.dtype, x.device) : null;
+            groups.Add(new RowGroup(start, r.Cache.Batch, r.Cache, mask, Causal: false, r.CrossKv, r.CrossMask));
+            start += r.Cache.Batch;
+        }
+        if (start != x.shape[0])
+            throw new ArgumentException($"{x.shape[0]} tokens for {start} cached sequences");
+        var hidden = Layers(x, new DecoderContext(cos, sin, groups), trace: null);
+        foreach (var r in requests)
+            r.Cache.Advance(1);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    private Tensor Layers(Tensor x, DecoderContext context, ForwardTrace? trace)
+    {
         foreach (var layer in layers)
         {
             var next = layer.Forward(x, context);
@@ -75,10 +108,9 @@ public sealed class MllamaTextModel : nn.Module
             if (trace is not null)
                 trace.Append("text_layer_outputs", x);
         }
-        cache?.Advance(n);
         var hidden = norm.Forward(x);
         trace?.Record("text_last_hidden_state", hidden);
-        return hidden.MoveToOuterDisposeScope();
+        return hidden;
     }
 
     protected override void Dispose(bool disposing)

@@ -41,13 +41,17 @@ public sealed class TextCrossAttention : nn.Module
         cache.Set(_layer, k_norm.Forward(k).contiguous(), v.contiguous());
     }
 
-    public Tensor Forward(Tensor x, CrossAttentionCache kv, CrossAttentionBias mask)
+    /// <param name="groups">Rows of <paramref name="x"/> by the image they see, in order and covering every row.</param>
+    public Tensor Forward(Tensor x, IReadOnlyList<RowGroup> groups)
     {
         using var scope = NewDisposeScope();
         var (b, n) = (x.shape[0], x.shape[1]);
         var q = q_norm.Forward(q_proj.Forward(x).view(b, n, _heads, _headDim).transpose(1, 2));
-        var (k, v) = kv.Get(_layer);
-        var attended = Attention.Forward(q, k, v, mask.Additive, causal: false);
-        return o_proj.Forward(attended).MoveToOuterDisposeScope();
+        var attended = groups.Select(g =>
+        {
+            var (k, v) = g.CrossKv!.Get(_layer);
+            return Attention.Forward(g.Rows(q), k, v, g.CrossMask!.Additive, causal: false);
+        }).ToList();
+        return o_proj.Forward(attended.Count == 1 ? attended[0] : cat(attended, 0)).MoveToOuterDisposeScope();
     }
 }

@@ -35,9 +35,14 @@ public sealed class TextSelfAttention : nn.Module
         var v = v_proj.Forward(x).view(b, n, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, ctx.Cos, ctx.Sin);
         k = RotaryEmbedding.Apply(k, ctx.Cos, ctx.Sin);
-        if (ctx.Cache is not null)
-            (k, v) = ctx.Cache.Append(_layer, k, v);
-        var attended = Attention.Forward(q, k, v, ctx.SelfMask, ctx.Causal);
-        return o_proj.Forward(attended).MoveToOuterDisposeScope();
+        // Each group attends to its own cache; the projections above and below run over every row at once.
+        var attended = ctx.Groups.Select(g =>
+        {
+            var (gk, gv) = (g.Rows(k), g.Rows(v));
+            if (g.Cache is not null)
+                (gk, gv) = g.Cache.Append(_layer, gk, gv);
+            return Attention.Forward(g.Rows(q), gk, gv, g.SelfMask, g.Causal);
+        }).ToList();
+        return o_proj.Forward(attended.Count == 1 ? attended[0] : cat(attended, 0)).MoveToOuterDisposeScope();
     }
 }
