@@ -85,32 +85,30 @@ internal sealed class MllamaSession : IGenerationSession
         }
     }
 
-    public Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct) =>
-        RunBooked(() =>
+    public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
+    {
+        var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
+        var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true)).ToList();
+        var sequences = await GenerateAsync(request.Prefix, _hasImage, rows, onDelta, ct);
+        var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
+        return sequences.Select(s =>
         {
-            var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
-            var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true)).ToList();
-            var sequences = Generate(request.Prefix, _hasImage, rows, onDelta, ct);
-            var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
-            return (IReadOnlyList<Candidate>)sequences.Select(s =>
-            {
-                var ids = request.Prefix.Concat(s.NewIds).ToList();
-                var text = Tokenizer.Decode(ids.Skip(PromptIds.Count), skipSpecialTokens: true);
-                var newText = text.StartsWith(before, StringComparison.Ordinal)
-                    ? text[before.Length..]
-                    : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
-                return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason));
-            }).ToList();
-        }, ct);
+            var ids = request.Prefix.Concat(s.NewIds).ToList();
+            var text = Tokenizer.Decode(ids.Skip(PromptIds.Count), skipSpecialTokens: true);
+            var newText = text.StartsWith(before, StringComparison.Ordinal)
+                ? text[before.Length..]
+                : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
+            return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason));
+        }).ToList();
+    }
 
-    public Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct) =>
-        RunBooked(() =>
-        {
-            var withImage = UsesImage(request);
-            var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
-            var generated = Generate(ids, withImage, [Spec(request, ids)], onDelta is null ? null : (_, d) => onDelta(d), ct)[0];
-            return ToCompletion(request, generated);
-        }, ct);
+    public async Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct)
+    {
+        var withImage = UsesImage(request);
+        var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
+        var generated = await GenerateAsync(ids, withImage, [Spec(request, ids)], onDelta is null ? null : (_, d) => onDelta(d), ct);
+        return ToCompletion(request, generated[0]);
+    }
 
     /// <summary>Optimised sessions answer several prompts as one decode batch (judge calls of a knockout wave).</summary>
     public bool BatchesCompletions => !_naive;
@@ -119,19 +117,51 @@ internal sealed class MllamaSession : IGenerationSession
     {
         if (_naive || requests.Count < 2)
             return await IGenerationSession.OneByOneAsync(this, requests, ct);
-        return await RunBooked(() =>
+        // Rows of one job share the image or its absence; the two jobs then run side by side.
+        var groups = Enumerable.Range(0, requests.Count).GroupBy(i => UsesImage(requests[i])).Select(g => g.ToList()).ToList();
+        var generated = await Task.WhenAll(groups.Select(rows =>
+            DecodeBookedAsync(() => StartStacked(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct), ct)));
+        var results = new Completion[requests.Count];
+        for (var g = 0; g < groups.Count; g++)
+            for (var k = 0; k < groups[g].Count; k++)
+                results[groups[g][k]] = ToCompletion(requests[groups[g][k]], generated[g][k]);
+        return results;
+    }
+
+    /// <summary>Optimised: a decode job beside the other requests' jobs. Naive: the reference's pattern, on its own.</summary>
+    private Task<IReadOnlyList<GeneratedSequence>> GenerateAsync(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
+        Action<int, string>? onDelta, CancellationToken ct) =>
+        _naive
+            ? RunBooked(() => GenerateNaive(prefix, withImage, rows, onDelta, ct), ct)
+            : DecodeBookedAsync(() => StartForked(prefix, withImage, rows, onDelta, ct), ct);
+
+    /// <summary>
+    /// Builds a decode job on the model worker (its prefill booked to this session), then waits while it decodes
+    /// beside other requests' jobs, and books the tokens it decoded.
+    /// </summary>
+    private async Task<IReadOnlyList<GeneratedSequence>> DecodeBookedAsync(Func<DecodeJob> start, CancellationToken ct)
+    {
+        DecodeJob? job = null;
+        try
         {
-            var results = new Completion[requests.Count];
-            // Rows of one batch must agree on the image; each keeps its own stop rule and sampling settings.
-            foreach (var group in Enumerable.Range(0, requests.Count).GroupBy(i => UsesImage(requests[i])))
+            return await Owner.Worker.DecodeAsync(() =>
             {
-                var rows = group.ToList();
-                var generated = GenerateStacked(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct);
-                for (var k = 0; k < rows.Count; k++)
-                    results[rows[k]] = ToCompletion(requests[rows[k]], generated[k]);
-            }
-            return (IReadOnlyList<Completion>)results;
-        }, ct);
+                var before = Counted();
+                try
+                {
+                    return job = start();
+                }
+                finally
+                {
+                    Book(before);
+                }
+            }, ct);
+        }
+        finally
+        {
+            if (job is not null)
+                Interlocked.Add(ref _decodedTokens, job.Fed);
+        }
     }
 
     /// <summary>
@@ -177,11 +207,10 @@ internal sealed class MllamaSession : IGenerationSession
         return new Completion(text, generated.NewIds.Count, MllamaGenerator.ToStopReason(generated.Reason));
     }
 
-    /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes), then decoded together right-aligned.</summary>
-    private IReadOnlyList<GeneratedSequence> GenerateStacked(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)
+    /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes), stacked right-aligned into one job.</summary>
+    private DecodeJob StartStacked(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        var kv = withImage ? ImageKv : null;
         var copies = new List<KvCache>();
         var firstLogits = new List<Tensor>();
         var rows = new List<SequenceSpec>();
@@ -202,34 +231,38 @@ internal sealed class MllamaSession : IGenerationSession
                     next?.Dispose();
                 rows.Add(Spec(request, ids));
             }
-            using var stacked = KvCache.Stack(copies, Reserve(requests.Max(r => r.Stop.MaxNewTokens)));
-            return Decoder.Run(Model, stacked, cat(firstLogits), kv, continuation, rows, Tokenizer, ct: ct);
+            var stacked = KvCache.Stack(copies, Reserve(requests.Max(r => r.Stop.MaxNewTokens)));
+            IDisposable[] owned = continuation is null ? [stacked] : [stacked, continuation];
+            return new DecodeJob(Model, stacked, cat(firstLogits), withImage ? ImageKv : null, continuation, rows, Tokenizer,
+                owned: owned, cancellation: ct);
+        }
+        catch
+        {
+            continuation?.Dispose();
+            throw;
         }
         finally
         {
             copies.ForEach(c => c.Dispose());
-            continuation?.Dispose();
         }
     }
 
-    private IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, CancellationToken ct)
-    {
-        if (!_naive)
-            return GenerateBatched(prefix, withImage, rows, onDelta, ct);
-        // The reference's call pattern: one full generate per candidate.
-        return rows.Select((row, i) => GenerateAlone(prefix, withImage, row, onDelta is null ? null : (_, d) => onDelta(i, d), ct)).ToList();
-    }
-
-    private IReadOnlyList<GeneratedSequence> GenerateBatched(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
+    /// <summary>One prefix (from the pool) forked into a row per sequence.</summary>
+    private DecodeJob StartForked(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
         Action<int, string>? onDelta, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
         var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: true);
-        using (continuation)
-        using (var fork = cache.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens))))
-            return Decoder.Run(Model, fork, logits, withImage ? ImageKv : null, continuation, rows, Tokenizer, onDelta, ct: ct);
+        var fork = cache.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens)));
+        IDisposable[] owned = continuation is null ? [fork] : [fork, continuation];
+        return new DecodeJob(Model, fork, logits, withImage ? ImageKv : null, continuation, rows, Tokenizer, onDelta,
+            owned: owned, cancellation: ct);
     }
+
+    /// <summary>The reference's call pattern: one full generate per candidate, each encoding the image again.</summary>
+    private IReadOnlyList<GeneratedSequence> GenerateNaive(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
+        Action<int, string>? onDelta, CancellationToken ct) =>
+        rows.Select((row, i) => GenerateAlone(prefix, withImage, row, onDelta is null ? null : (_, d) => onDelta(i, d), ct)).ToList();
 
     /// <summary>
     /// Prefills <paramref name="ids"/> into a pooled cache, reusing its longest cached prefix. Returns the cache (the

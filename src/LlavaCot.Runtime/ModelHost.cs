@@ -77,7 +77,7 @@ public sealed class ModelHost : IDisposable
         var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, ParameterCount(dir, options.WeightsFile),
             device.type == TorchSharp.DeviceType.CUDA, host);
         string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
-        var worker = new ModelWorker();
+        var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
         try
         {
             var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);

@@ -42,6 +42,12 @@ public sealed record RuntimeOptions
     public long ImageCacheBudget(long? availableBytes) =>
         ImageCacheBytes ?? (availableBytes is { } free ? Math.Min(DefaultImageCacheBytes, free / 4) : DefaultImageCacheBytes);
 
+    /// <summary>
+    /// Sequences one decode step runs, every request's together (a stage's candidates, judge calls, pre-checks);
+    /// more wait for the next step.
+    /// </summary>
+    public int MaxBatchRows { get; init; } = ModelWorker.DefaultMaxBatchRows;
+
     /// <summary>The date text-only prompts carry when a request names none; null: today.</summary>
     public DateOnly? Date { get; init; }
 

@@ -10,7 +10,7 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
         string image = "img0_50x30_rgb.png") =>
         new("r", TinyHost.Image(image), "What is this", new ReasonOptions { BeamSize = n, Seed = seed, Naive = naive, MaxNewTokens = maxNew, Mode = mode });
 
-    private static async Task<List<ReasonEvent>> Run(Reasoner reasoner, ReasonRequest request, CancellationToken ct = default)
+    internal static async Task<List<ReasonEvent>> Run(Reasoner reasoner, ReasonRequest request, CancellationToken ct = default)
     {
         var events = new List<ReasonEvent>();
         await foreach (var e in reasoner.ReasonAsync(request, ct))
@@ -19,7 +19,7 @@ public class SearchTests(TinyHost tiny) : IClassFixture<TinyHost>
     }
 
     /// <summary>The search's course; token deltas interleave differently when candidates decode as a batch, so they are left out.</summary>
-    private static string Signature(IEnumerable<ReasonEvent> events) => string.Join("\n", events.Where(e => e is not TokenDelta).Select(e => e switch
+    internal static string Signature(IEnumerable<ReasonEvent> events) => string.Join("\n", events.Where(e => e is not TokenDelta).Select(e => e switch
     {
         FinalAnswer f => $"final {f.Result.Text} | {f.Result.Conclusion} | {f.Result.GeneratedTokens}",
         JudgeComparison j => $"judge {j.Stage} {j.First} {j.Second} {j.Winner} {j.Decision} {string.Join("|", j.Calls.Where(c => c.Used).Select(c => c.Prompt + "=>" + c.Reply))}",

@@ -5,9 +5,8 @@ using static TorchSharp.torch;
 namespace LlavaCot.Model.Generation;
 
 /// <summary>
-/// The decode loop: every row of a cache decodes in lockstep, one token per step. Each step samples every active
-/// row with its own sampler settings and uniform source, streams its text, applies its EOS set, stop strings and
-/// token budget, drops finished rows from the batch and feeds the rest. Checks cancellation every step.
+/// The decode loop of one request on its own: its <see cref="DecodeJob"/> stepped until every row has finished,
+/// checking cancellation every step. (<see cref="DecodeScheduler"/> steps the jobs of many requests together.)
 /// </summary>
 public static class Decoder
 {
@@ -23,68 +22,17 @@ public static class Decoder
         IReadOnlyList<SequenceSpec> rows, ITokenizer? tokenizer = null, Action<int, string>? onText = null,
         LogitsObserver? observe = null, CancellationToken ct = default)
     {
-        var n = rows.Count;
-        if (tokenizer is null && (onText is not null || rows.Any(r => r.Stop.NeedsText)))
-            throw new ArgumentException("streaming text or stop strings need a tokenizer");
-        var texts = rows.Select(r => tokenizer is null ? null : new SequenceText(tokenizer, r.SkipSpecialTokens, r.PromptText, r.Stop)).ToArray();
-        var ids = rows.Select(_ => new List<int>()).ToArray();
-        var reasons = new FinishReason[n];
-        var active = Enumerable.Range(0, n).Where(i => rows[i].Stop.MaxNewTokens > 0).ToList();
-        foreach (var i in Enumerable.Range(0, n).Except(active))
-            reasons[i] = FinishReason.MaxTokens;
-        if (active.Count == 0)
-            return Results(ids, reasons);
-        if (active.Count < n)
-            cache.Keep(active.Select(i => (long)i).ToList());
-
-        var logits = (firstLogits.shape[0] == 1 ? firstLogits.expand(n, -1) : firstLogits.alias()).DetachFromDisposeScope();
-        if (active.Count < n)
-            logits = Rows(logits, active);
-        try
+        using var job = new DecodeJob(model, cache, firstLogits, kv, continuation, rows, tokenizer, onText, observe);
+        while (true)
         {
-            while (true)
-            {
-                ct.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                observe?.Invoke(logits, active);
-                var tokens = TokenSampler.Sample(logits, active.Select(i => rows[i].Sampler).ToList(), active.Select(i => rows[i].Uniform).ToList());
-                var continuing = new List<int>();
-                for (var row = 0; row < active.Count; row++)
-                {
-                    var i = active[row];
-                    var token = (int)tokens[row];
-                    ids[i].Add(token);
-                    var (delta, stopped) = texts[i]?.Add(token) ?? ("", false);
-                    FinishReason? reason = rows[i].Stop.Eos.Contains(token) ? FinishReason.EndOfSequence
-                        : stopped ? FinishReason.StopString
-                        : ids[i].Count >= rows[i].Stop.MaxNewTokens ? FinishReason.MaxTokens
-                        : null;
-                    if (reason is { } r)
-                    {
-                        reasons[i] = r;
-                        delta += texts[i]?.Flush() ?? "";
-                    }
-                    else
-                        continuing.Add(row);
-                    if (delta.Length > 0)
-                        onText?.Invoke(i, delta);
-                }
-                if (continuing.Count == 0)
-                    break;
-                if (continuing.Count < active.Count)
-                    cache.Keep(continuing.Select(r => (long)r).ToList());
-                var next = tensor(continuing.Select(r => tokens[r]).ToArray()).view(-1, 1);
-                active = continuing.Select(r => active[r]).ToList();
-                var stepLogits = model.Decode(next, cache, kv, continuation).select(1, 0);
-                logits.Dispose();
-                logits = stepLogits.DetachFromDisposeScope();
-            }
+            ct.ThrowIfCancellationRequested();
+            if (job.Step() is not { } next)
+                break;
+            using var scope = NewDisposeScope();
+            using var ids = next.Ids;
+            job.Receive(model.Decode([next]).select(1, 0));
         }
-        finally
-        {
-            logits.Dispose();
-        }
-        return Results(ids, reasons);
+        return job.Results;
     }
 
     /// <summary>
@@ -106,15 +54,4 @@ public static class Decoder
         var logits = model.Prefill(inputs.InputIds, cache, image?.Kv, image?.Prompt).select(1, 0);
         return Run(model, cache, logits, image?.Kv, image?.Continuation, rows, tokenizer, observe: observe);
     }
-
-    private static Tensor Rows(Tensor logits, IReadOnlyList<int> rows)
-    {
-        using var index = tensor(rows.Select(r => (long)r).ToArray());
-        var kept = logits.index_select(0, index.to(logits.device)).DetachFromDisposeScope();
-        logits.Dispose();
-        return kept;
-    }
-
-    private static IReadOnlyList<GeneratedSequence> Results(List<int>[] ids, FinishReason[] reasons) =>
-        ids.Select((l, i) => new GeneratedSequence(l, reasons[i])).ToList();
 }

@@ -29,8 +29,14 @@ public sealed class ServerOptions
     /// <summary>A weights file inside the model folder to load instead of the default one.</summary>
     public string? WeightsFile { get; set; }
 
-    /// <summary>Searches that run at once; the rest wait in the queue.</summary>
-    public int MaxConcurrentSearches { get; set; } = 1;
+    /// <summary>
+    /// Searches that run at once (their sequences share every decode step); the rest wait in the queue. Two, so the
+    /// 11B's per-search caches (up to ~1 GB each in bf16) still fit beside its 21.3 GB of weights on a 24 GB machine.
+    /// </summary>
+    public int MaxConcurrentSearches { get; set; } = 2;
+
+    /// <summary>Sequences one decode step runs, all searches together; more wait for the next step.</summary>
+    public int MaxBatchRows { get; set; } = ModelWorker.DefaultMaxBatchRows;
 
     /// <summary>Searches that may wait for a slot; beyond that requests get 429.</summary>
     public int QueueLength { get; set; } = 8;
@@ -81,6 +87,7 @@ public sealed class ServerOptions
         WeightsFile = string.IsNullOrWhiteSpace(WeightsFile) ? null : WeightsFile,
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
         PrefixCaches = PrefixCaches,
+        MaxBatchRows = MaxBatchRows,
         ImageCacheBytes = ImageCacheMegabytes * 1024L * 1024,
         Date = ParseDate(Date),
         Reasoning = Reasoning,
@@ -131,6 +138,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxQuestionChars >= 1, $"{nameof(o.MaxQuestionChars)} must be at least 1, got {o.MaxQuestionChars}");
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
+        Require(o.MaxBatchRows >= 1, $"{nameof(o.MaxBatchRows)} must be at least 1, got {o.MaxBatchRows}");
         Require(o.PrefixCaches >= 1, $"{nameof(o.PrefixCaches)} must be at least 1, got {o.PrefixCaches}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
         Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",

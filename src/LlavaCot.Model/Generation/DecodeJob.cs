@@ -1,0 +1,132 @@
+using LlavaCot.Model.Inputs;
+using LlavaCot.Model.Text;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Generation;
+
+/// <summary>
+/// One request's sequences being decoded: their cache and image, each row's spec, ids, text and state. A step
+/// samples every active row from the logits it was last given (its own settings and uniform source), applies its
+/// EOS set, stop strings and budget, drops finished rows from the cache, and hands back the tokens to feed. The
+/// caller runs the model on them, alone (<see cref="Decoder"/>) or beside other requests' rows
+/// (<see cref="DecodeScheduler"/>), and returns the logits.
+/// </summary>
+public sealed class DecodeJob : IDisposable
+{
+    private readonly KvCache _cache;
+    private readonly IReadOnlyList<IDisposable> _owned;
+    private readonly CrossAttentionCache? _kv;
+    private readonly CrossAttentionBias? _continuation;
+    private readonly IReadOnlyList<SequenceSpec> _rows;
+    private readonly SequenceText?[] _texts;
+    private readonly List<int>[] _ids;
+    private readonly FinishReason[] _reasons;
+    private readonly Action<int, string>? _onText;
+    private readonly Decoder.LogitsObserver? _observe;
+    private List<int> _active;
+    private Tensor? _logits;
+
+    public MllamaModel Model { get; }
+    public CancellationToken Cancellation { get; }
+
+    /// <summary>Sequences still running (rows of the next step).</summary>
+    public int Rows => _active.Count;
+
+    public bool Done => _active.Count == 0;
+
+    /// <summary>Tokens handed to the model so far (one per running row per step).</summary>
+    public long Fed { get; private set; }
+
+    /// <param name="cache">Holds every row's prefix.</param>
+    /// <param name="firstLogits">The prefixes' last-position logits, [1 or rows, vocab].</param>
+    /// <param name="tokenizer">Streams each row's text; may be null when no row's stop rule reads text and nobody listens.</param>
+    /// <param name="onText">Text released by a row (row index, text).</param>
+    /// <param name="owned">What the job frees when it is disposed (its forked cache, its mask row).</param>
+    public DecodeJob(MllamaModel model, KvCache cache, Tensor firstLogits, CrossAttentionCache? kv, CrossAttentionBias? continuation,
+        IReadOnlyList<SequenceSpec> rows, ITokenizer? tokenizer = null, Action<int, string>? onText = null,
+        Decoder.LogitsObserver? observe = null, IReadOnlyList<IDisposable>? owned = null, CancellationToken cancellation = default)
+    {
+        if (tokenizer is null && (onText is not null || rows.Any(r => r.Stop.NeedsText)))
+            throw new ArgumentException("streaming text or stop strings need a tokenizer");
+        (Model, _cache, _owned, _kv, _continuation, _rows, _onText, _observe, Cancellation) =
+            (model, cache, owned ?? [], kv, continuation, rows, onText, observe, cancellation);
+        _texts = rows.Select(r => tokenizer is null ? null : new SequenceText(tokenizer, r.SkipSpecialTokens, r.PromptText, r.Stop)).ToArray();
+        _ids = rows.Select(_ => new List<int>()).ToArray();
+        _reasons = new FinishReason[rows.Count];
+        _active = Enumerable.Range(0, rows.Count).Where(i => rows[i].Stop.MaxNewTokens > 0).ToList();
+        foreach (var i in Enumerable.Range(0, rows.Count).Except(_active))
+            _reasons[i] = FinishReason.MaxTokens;
+        if (_active.Count == 0)
+            return;
+        if (_active.Count < rows.Count)
+            _cache.Keep(_active.Select(i => (long)i).ToList());
+        using var scope = NewDisposeScope();
+        var all = firstLogits.shape[0] == 1 ? firstLogits.expand(rows.Count, -1) : firstLogits;
+        using var index = tensor(_active.Select(i => (long)i).ToArray());
+        _logits = all.index_select(0, index.to(all.device)).DetachFromDisposeScope();
+    }
+
+    /// <summary>Each row's new ids and why it stopped (complete once <see cref="Done"/>).</summary>
+    public IReadOnlyList<GeneratedSequence> Results => _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i])).ToList();
+
+    /// <summary>
+    /// Samples a token for every active row from the last logits; returns what the next model step takes for the rows
+    /// that go on, or null when every row has finished.
+    /// </summary>
+    public DecodeRows? Step()
+    {
+        if (_logits is null)
+            return null;
+        using var scope = NewDisposeScope();
+        _observe?.Invoke(_logits, _active);
+        var tokens = TokenSampler.Sample(_logits, _active.Select(i => _rows[i].Sampler).ToList(), _active.Select(i => _rows[i].Uniform).ToList());
+        _logits.Dispose();
+        _logits = null;
+        var continuing = new List<int>();
+        for (var row = 0; row < _active.Count; row++)
+        {
+            var i = _active[row];
+            var token = (int)tokens[row];
+            _ids[i].Add(token);
+            var (delta, stopped) = _texts[i]?.Add(token) ?? ("", false);
+            FinishReason? reason = _rows[i].Stop.Eos.Contains(token) ? FinishReason.EndOfSequence
+                : stopped ? FinishReason.StopString
+                : _ids[i].Count >= _rows[i].Stop.MaxNewTokens ? FinishReason.MaxTokens
+                : null;
+            if (reason is { } r)
+            {
+                _reasons[i] = r;
+                delta += _texts[i]?.Flush() ?? "";
+            }
+            else
+                continuing.Add(row);
+            if (delta.Length > 0)
+                _onText?.Invoke(i, delta);
+        }
+        if (continuing.Count < _active.Count && continuing.Count > 0)
+            _cache.Keep(continuing.Select(r => (long)r).ToList());
+        _active = continuing.Select(r => _active[r]).ToList();
+        if (_active.Count == 0)
+            return null;
+        var next = tensor(continuing.Select(r => tokens[r]).ToArray()).view(-1, 1).DetachFromDisposeScope();
+        Fed += continuing.Count;
+        return new DecodeRows(next, _cache, _kv, _continuation);
+    }
+
+    /// <summary>The logits [rows, vocab] the model gave for the rows of the last <see cref="Step"/>.</summary>
+    public void Receive(Tensor logits)
+    {
+        if (logits.shape[0] != _active.Count)
+            throw new ArgumentException($"{logits.shape[0]} rows of logits for {_active.Count} running sequences");
+        _logits?.Dispose();
+        _logits = logits.alias().DetachFromDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _logits?.Dispose();
+        _logits = null;
+        foreach (var o in _owned)
+            o.Dispose();
+    }
+}
