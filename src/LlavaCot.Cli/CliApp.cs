@@ -32,6 +32,7 @@ public static class CliApp
                  [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
                  train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
+          bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer <dir>]   K searches at once vs one after another
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
@@ -57,6 +58,7 @@ public static class CliApp
                 "eval" => EvalCommand.Run(CommandArgs.Parse(args[1..], EvalCommand.Options, EvalCommand.Flags), stdout),
                 "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };

@@ -73,9 +73,10 @@ public sealed class MllamaModel : nn.Module
     public Tensor EncodeImages(Tensor pixelValues, Tensor aspectRatioIds, Tensor aspectRatioMask, ForwardTrace? trace = null)
     {
         using var scope = NewDisposeScope();
-        Counters.VisionRun();
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var vision = vision_model.Forward(pixelValues.to(Device), aspectRatioIds.to(Device), aspectRatioMask.to(Device), trace);
         var projected = multi_modal_projector.Forward(vision);
+        Counters.VisionRun(start);
         var tokens = Config.Vision.TokensPerTile;
         trace?.Record("cross_attention_states", projected.reshape(-1, tokens, Config.Text.HiddenSize));
         return projected.reshape(pixelValues.shape[0], -1, Config.Text.HiddenSize).MoveToOuterDisposeScope();
@@ -92,8 +93,10 @@ public sealed class MllamaModel : nn.Module
     public Tensor Prefill(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,
         bool allLogits = false, ForwardTrace? trace = null)
     {
-        Counters.Prefilled(ids.shape[0] * ids.shape[1]);
-        return Logits(ids, cache, crossKv, crossMask, allLogits, trace);
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var logits = Logits(ids, cache, crossKv, crossMask, allLogits, trace);
+        Counters.Prefilled(ids.shape[0] * ids.shape[1], start);
+        return logits;
     }
 
     /// <summary>One decode step: one new token per sequence, ids [B, 1]; returns logits [B, 1, vocab].</summary>
@@ -101,8 +104,10 @@ public sealed class MllamaModel : nn.Module
     {
         if (ids.shape[1] != 1)
             throw new ArgumentException($"decode takes one token per sequence, got {ids.shape[1]}");
-        Counters.Decoded(ids.shape[0]);
-        return Logits(ids, cache, crossKv, crossMask, allLogits: false, trace: null);
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var logits = Logits(ids, cache, crossKv, crossMask, allLogits: false, trace: null);
+        Counters.Decoded(ids.shape[0], start);
+        return logits;
     }
 
     /// <summary>
@@ -112,9 +117,11 @@ public sealed class MllamaModel : nn.Module
     public Tensor Decode(IReadOnlyList<DecodeRows> requests)
     {
         using var scope = NewDisposeScope();
-        Counters.Decoded(requests.Sum(r => r.Cache.Batch));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var hidden = language_model.Model.Decode(requests.Select(r => r with { Ids = r.Ids.to(Device) }).ToList());
-        return language_model.Logits(hidden).MoveToOuterDisposeScope();
+        var logits = language_model.Logits(hidden).MoveToOuterDisposeScope();
+        Counters.Decoded(requests.Sum(r => r.Cache.Batch), start);
+        return logits;
     }
 
     private Tensor Logits(Tensor ids, KvCache? cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask,

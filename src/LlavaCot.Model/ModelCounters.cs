@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace LlavaCot.Model;
 
 /// <summary>Work the model has done, for tests (work-saving claims) and metrics. Thread-safe.</summary>
@@ -7,6 +9,9 @@ public sealed class ModelCounters
     private long _prefilledTokens;
     private long _decodeSteps;
     private long _decodedTokens;
+    private long _visionTicks;
+    private long _prefillTicks;
+    private long _decodeTicks;
 
     /// <summary>Images batches run through the vision tower.</summary>
     public long VisionRuns => Interlocked.Read(ref _visionRuns);
@@ -20,13 +25,29 @@ public sealed class ModelCounters
     /// <summary>Tokens produced by decode passes (summed over the batch).</summary>
     public long DecodedTokens => Interlocked.Read(ref _decodedTokens);
 
-    internal void VisionRun() => Interlocked.Increment(ref _visionRuns);
+    /// <summary>Seconds spent in the vision tower and projector, in prefill passes, and in decode passes.</summary>
+    public double VisionSeconds => Seconds(ref _visionTicks);
+    public double PrefillSeconds => Seconds(ref _prefillTicks);
+    public double DecodeSeconds => Seconds(ref _decodeTicks);
 
-    internal void Prefilled(long tokens) => Interlocked.Add(ref _prefilledTokens, tokens);
+    internal void VisionRun(long startTimestamp)
+    {
+        Interlocked.Increment(ref _visionRuns);
+        Interlocked.Add(ref _visionTicks, Stopwatch.GetTimestamp() - startTimestamp);
+    }
 
-    internal void Decoded(long sequences)
+    internal void Prefilled(long tokens, long startTimestamp)
+    {
+        Interlocked.Add(ref _prefilledTokens, tokens);
+        Interlocked.Add(ref _prefillTicks, Stopwatch.GetTimestamp() - startTimestamp);
+    }
+
+    internal void Decoded(long sequences, long startTimestamp)
     {
         Interlocked.Increment(ref _decodeSteps);
         Interlocked.Add(ref _decodedTokens, sequences);
+        Interlocked.Add(ref _decodeTicks, Stopwatch.GetTimestamp() - startTimestamp);
     }
+
+    private static double Seconds(ref long ticks) => (double)Interlocked.Read(ref ticks) / Stopwatch.Frequency;
 }

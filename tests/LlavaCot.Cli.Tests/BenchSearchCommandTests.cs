@@ -44,3 +44,31 @@ public class BenchSearchCommandTests
         Assert.Contains("--n", err);
     }
 }
+
+public class BenchServeCommandTests
+{
+    /// <summary>Runs end to end on a small config: each K one after another and at once, then the gains (no speed is asserted).</summary>
+    [Fact]
+    public void Bench_serve_prints_both_modes_for_each_k_and_the_gains()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "serve", Fixtures.MllamaTiny, "--k", "1,2", "--n", "2", "--dtype", "fp32");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("cpu flags:", output);
+        Assert.Matches(@"\n1 +sequential +[0-9.]+", output);
+        Assert.Matches(@"\n2 +concurrent +[0-9.]+", output);
+        // Two searches at once share decode steps: their mean batch exceeds what one search alone reaches.
+        var batch = System.Text.RegularExpressions.Regex.Matches(output, @"\n2 +(sequential|concurrent)(?: +[0-9.]+){8} +([0-9.]+)")
+            .ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(batch["concurrent"] > batch["sequential"], output);
+        Assert.Matches(@"K=2 throughput gain: [0-9.]+x", output);
+        Assert.Matches(@"K=2 decode gain: [0-9.]+x", output);
+    }
+
+    [Fact]
+    public void Bench_serve_rejects_a_bad_k()
+    {
+        var (code, _, err) = CliRunner.Run("bench", "serve", Fixtures.MllamaTiny, "--k", "0");
+        Assert.Equal(2, code);
+        Assert.Contains("--k", err);
+    }
+}

@@ -25,6 +25,7 @@ public sealed class SearchBench : IDisposable
     private readonly ModelHost _host;
     private readonly Reasoner _reasoner;
     private readonly byte[] _image;
+    private readonly int _side;
 
     public string Question { get; }
     public string TokenizerName { get; }
@@ -32,9 +33,10 @@ public sealed class SearchBench : IDisposable
     public MllamaModel Model => _host.Model;
     public ModelWorker Worker => _host.Worker;
 
-    private SearchBench(ModelHost host, byte[] image, string question, string tokenizerName, ScalarType dtype)
+    private SearchBench(ModelHost host, int side, string question, string tokenizerName, ScalarType dtype)
     {
-        (_host, _image, Question, TokenizerName, DType) = (host, image, question, tokenizerName, dtype);
+        (_host, _side, Question, TokenizerName, DType) = (host, side, question, tokenizerName, dtype);
+        _image = Image(0);
         _reasoner = new Reasoner(new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens), host.Reasoner.Settings);
     }
 
@@ -54,7 +56,7 @@ public sealed class SearchBench : IDisposable
         var host = ModelHost.Create(options, model, worker, inputs, generation);
         // A square image at least two tiles a side: the 2×2 grid, 4 tiles (the photo generator wants some size).
         var side = Math.Max(preprocessor.TileSize * 2, 640);
-        return new SearchBench(host, SyntheticPhoto.Jpeg(side, side, 7, 90), SizedQuestion(inputs), name, dtype);
+        return new SearchBench(host, side, SizedQuestion(inputs), name, dtype);
     }
 
     /// <summary>The real Llama 3 tokenizer when the shared fixtures have it (judge prompts then have their real length), else bytes.</summary>
@@ -82,26 +84,46 @@ public sealed class SearchBench : IDisposable
         return question;
     }
 
+    /// <summary>The bench image number <paramref name="index"/>: the same size (4 tiles), different content.</summary>
+    public byte[] Image(int index) => SyntheticPhoto.Jpeg(_side, _side, 7 + index, 90);
+
     public ReasonRequest Request(int n, bool naive, ReasoningMode mode = ReasoningMode.StageBeam) =>
         new($"bench-{n}", _image, Question, new ReasonOptions
         {
             Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed,
         });
 
+    /// <summary>Search number <paramref name="index"/> of a serving workload: its own image and seed.</summary>
+    public ReasonRequest ServeRequest(int n, int index, byte[] image) =>
+        new($"serve-{index}", image, Question, new ReasonOptions { Mode = ReasoningMode.StageBeam, BeamSize = n, Seed = SearchSeed + (ulong)index });
+
     /// <summary>Runs one search to its final event; returns wall seconds and the result.</summary>
     public async Task<(double Seconds, ReasonResult Result)> SearchAsync(ReasonRequest request)
     {
+        var (seconds, result, _) = await TimedSearchAsync(request);
+        return (seconds, result);
+    }
+
+    /// <summary>Runs one search to its final event; returns wall seconds, the result, and the seconds its judge comparisons took.</summary>
+    public async Task<(double Seconds, ReasonResult Result, double JudgeSeconds)> TimedSearchAsync(ReasonRequest request)
+    {
         var clock = Stopwatch.StartNew();
         ReasonResult? result = null;
+        var judge = 0.0;
         await foreach (var e in _reasoner.ReasonAsync(request, CancellationToken.None))
         {
             if (e is ReasonError error)
                 throw new InvalidOperationException($"search failed: {error.Message}");
+            if (e is JudgeComparison comparison)
+                judge += comparison.ElapsedSeconds;
             if (e is FinalAnswer final)
                 result = final.Result;
         }
-        return (clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"));
+        return (clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"), judge);
     }
+
+    /// <summary>The image features shared across searches (hits and misses).</summary>
+    public ImageFeatureCache ImageCache => _host.Generator.ImageCache;
 
     /// <summary>A single pass of <paramref name="tokens"/> tokens: open, encode the image, prefill, decode.</summary>
     public async Task<double> SinglePassAsync(int tokens)

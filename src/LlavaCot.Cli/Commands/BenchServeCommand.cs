@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlavaCot.Cli.Bench;
+using LlavaCot.Runtime;
+
+namespace LlavaCot.Cli.Commands;
+
+/// <summary>
+/// <c>llavacot bench serve [&lt;config dir&gt;] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer dir]</c>: K stage
+/// searches at once against the same K one after another (each with its own image and seed, the bench search's
+/// fixed workload), on the real model's layer shapes with random weights.
+/// </summary>
+public static class BenchServeCommand
+{
+    private sealed record Measured(
+        double Wall, IReadOnlyList<double> Latencies, double Vision, double Prefill, double Decode, double Judge,
+        long Steps, long Rows, long Hits, long Misses)
+    {
+        public double PerMinute => Latencies.Count / Wall * 60;
+        public double MeanBatch => Steps == 0 ? 0 : (double)Rows / Steps;
+        public double RowsPerSecond => Decode == 0 ? 0 : Rows / Decode;
+    }
+
+    public static int Run(CommandArgs args, TextWriter o) => RunAsync(args, o).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(CommandArgs args, TextWriter o)
+    {
+        var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
+        var ks = (args.Option("k") ?? "1,2,4,8").Split(',').Select(s =>
+            int.TryParse(s, out var k) && k is >= 1 and <= 32 ? k : throw new UsageException($"--k: '{s}' is not a number of searches in 1..32")).ToList();
+        var n = args.Int("n", 4, 1);
+        var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
+        using var bench = await SearchBench.CreateAsync(dir, dtype, args.Option("tokenizer"));
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}, {Environment.ProcessorCount} cores, random weights");
+        o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
+        o.WriteLine($"workload: stage search N={n}, one 4-tile image per search (all different), {SearchBench.CandidateTokens} tokens per " +
+                    $"candidate, {SearchBench.JudgeTokens} per judge reply; at most {ModelWorker.DefaultMaxBatchRows} rows per decode step");
+        await bench.SinglePassAsync(4);
+
+        o.WriteLine("K  mode        total s  vision s  prefill s  decode s  judge s  searches/min  p50 s  p95 s  mean batch  rows/s  image hits  peak RSS GB");
+        var results = new Dictionary<(int, bool), Measured>();
+        var image = 0;
+        foreach (var k in ks)
+        {
+            foreach (var together in new[] { false, true })
+            {
+                // Every search has an image of its own: none is a cache hit, in either mode.
+                var requests = Enumerable.Range(0, k).Select(i => bench.ServeRequest(n, i, bench.Image(++image))).ToList();
+                var m = await MeasureAsync(bench, requests, together);
+                results[(k, together)] = m;
+                o.WriteLine(string.Create(inv,
+                    $"{k,-2} {(together ? "concurrent" : "sequential"),-10} {m.Wall,8:F1} {m.Vision,9:F1} {m.Prefill,10:F1} {m.Decode,9:F1} " +
+                    $"{m.Judge,8:F1} {m.PerMinute,13:F2} {Percentile(m.Latencies, 0.5),6:F1} {Percentile(m.Latencies, 0.95),6:F1} " +
+                    $"{m.MeanBatch,11:F2} {m.RowsPerSecond,7:F1} {m.Hits,5}/{m.Hits + m.Misses,-5} {SearchBench.PeakRssBytes() / 1e9,12:F2}"));
+                o.Flush();
+            }
+        }
+        var at = ks.Contains(4) ? 4 : ks.Max();
+        var (seq, con) = (results[(at, false)], results[(at, true)]);
+        o.WriteLine(string.Create(inv, $"K={at} throughput gain: {con.PerMinute / seq.PerMinute:F2}x"));
+        o.WriteLine(string.Create(inv, $"K={at} decode gain: {(seq.RowsPerSecond == 0 ? 0 : con.RowsPerSecond / seq.RowsPerSecond):F2}x"));
+        return 0;
+    }
+
+    private static async Task<Measured> MeasureAsync(SearchBench bench, IReadOnlyList<Reasoning.ReasonRequest> requests, bool together)
+    {
+        var c = bench.Model.Counters;
+        var before = (c.VisionSeconds, c.PrefillSeconds, c.DecodeSeconds, c.DecodeSteps, c.DecodedTokens, bench.ImageCache.Hits, bench.ImageCache.Misses);
+        var clock = Stopwatch.StartNew();
+        var runs = new List<(double Seconds, Reasoning.ReasonResult Result, double JudgeSeconds)>();
+        if (together)
+            runs.AddRange(await Task.WhenAll(requests.Select(r => Task.Run(() => bench.TimedSearchAsync(r)))));
+        else
+            foreach (var r in requests)
+                runs.Add(await bench.TimedSearchAsync(r));
+        return new Measured(clock.Elapsed.TotalSeconds, runs.Select(r => r.Seconds).ToList(),
+            c.VisionSeconds - before.VisionSeconds, c.PrefillSeconds - before.PrefillSeconds, c.DecodeSeconds - before.DecodeSeconds,
+            runs.Sum(r => r.JudgeSeconds), c.DecodeSteps - before.DecodeSteps, c.DecodedTokens - before.DecodedTokens,
+            bench.ImageCache.Hits - before.Hits, bench.ImageCache.Misses - before.Misses);
+    }
+
+    /// <summary>Nearest-rank percentile.</summary>
+    private static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+}
