@@ -60,4 +60,12 @@ public sealed class CommandArgs
 
     /// <summary>The option as a whole number of at least <paramref name="min"/>, or <paramref name="fallback"/>.</summary>
     public int Int(string name, int fallback, int min) => Int(name, min) ?? fallback;
+
+    /// <summary>The option as a comma-separated list of distinct whole numbers in <paramref name="min"/>..<paramref name="max"/>.</summary>
+    /// <param name="what">What each number is, for the message ("a beam size").</param>
+    public IReadOnlyList<int> Ints(string name, string fallback, int min, int max, string what) =>
+        (Option(name) ?? fallback).Split(',').Select(v =>
+            int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw new UsageException($"--{name}: '{v}' is not {what} in {min}..{max}")).Distinct().ToList();
 }

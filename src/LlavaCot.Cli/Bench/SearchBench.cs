@@ -59,6 +59,21 @@ public sealed class SearchBench : IDisposable
         return new SearchBench(host, side, SizedQuestion(inputs), name, dtype);
     }
 
+    /// <summary>
+    /// The bench a command names (config folder, default the shared bench config; --dtype, default bf16; --tokenizer),
+    /// after printing what it runs on.
+    /// </summary>
+    public static async Task<SearchBench> FromArgsAsync(CommandArgs args, TextWriter o)
+    {
+        var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
+        var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
+        var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"));
+        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}, {Environment.ProcessorCount} cores, random weights");
+        o.WriteLine($"tokenizer: {bench.TokenizerName}");
+        o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
+        return bench;
+    }
+
     /// <summary>The real Llama 3 tokenizer when the shared fixtures have it (judge prompts then have their real length), else bytes.</summary>
     private static (ITokenizer, string) LoadTokenizer(MllamaConfig config, string? dir)
     {

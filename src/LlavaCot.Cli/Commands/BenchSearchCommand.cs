@@ -14,14 +14,9 @@ public static class BenchSearchCommand
 
     private static async Task<int> RunAsync(CommandArgs args, TextWriter o)
     {
-        var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
-        var ns = (args.Option("n") ?? "1,2,4").Split(',').Select(s =>
-            int.TryParse(s, out var n) && n is >= 1 and <= 16 ? n : throw new UsageException($"--n: '{s}' is not a beam size in 1..16")).ToList();
-        var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
-        using var bench = await SearchBench.CreateAsync(dir, dtype, args.Option("tokenizer"));
+        var ns = args.Ints("n", "1,2,4", 1, 16, "a beam size");
+        using var bench = await SearchBench.FromArgsAsync(args, o);
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}, {Environment.ProcessorCount} cores, random weights");
-        o.WriteLine($"tokenizer: {bench.TokenizerName}");
         o.WriteLine($"workload: one 4-tile image, {SearchBench.PromptTokens}-token prompt, {SearchBench.CandidateTokens} tokens per candidate, " +
                     $"{SearchBench.JudgeTokens} per judge reply");
 

@@ -25,15 +25,10 @@ public static class BenchServeCommand
 
     private static async Task<int> RunAsync(CommandArgs args, TextWriter o)
     {
-        var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
-        var ks = (args.Option("k") ?? "1,2,4,8").Split(',').Select(s =>
-            int.TryParse(s, out var k) && k is >= 1 and <= 32 ? k : throw new UsageException($"--k: '{s}' is not a number of searches in 1..32")).ToList();
+        var ks = args.Ints("k", "1,2,4,8", 1, 32, "a number of searches");
         var n = args.Int("n", 4, 1);
-        var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
-        using var bench = await SearchBench.CreateAsync(dir, dtype, args.Option("tokenizer"));
+        using var bench = await SearchBench.FromArgsAsync(args, o);
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}, {Environment.ProcessorCount} cores, random weights");
-        o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
         o.WriteLine($"workload: stage search N={n}, one 4-tile image per search (all different), {SearchBench.CandidateTokens} tokens per " +
                     $"candidate, {SearchBench.JudgeTokens} per judge reply; at most {ModelWorker.DefaultMaxBatchRows} rows per decode step");
         await bench.SinglePassAsync(4);

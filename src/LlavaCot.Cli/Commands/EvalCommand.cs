@@ -28,8 +28,7 @@ public static class EvalCommand
         var dir = args.Required(0, "<model dir>");
         var dataset = args.Required(1, "<dataset> (.jsonl or VLMEvalKit .tsv)");
         var modes = (args.Option("modes") ?? "single,stage_beam").Split(',').Select(ReasonCommand.ParseMode).Distinct().ToList();
-        var ns = (args.Option("n") ?? "2,4").Split(',').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            && n is >= 1 and <= ReasonOptions.MaxBeamSize ? n : throw new UsageException($"--n: '{s}' is not a beam size in 1..{ReasonOptions.MaxBeamSize}")).Distinct().ToList();
+        var ns = args.Ints("n", "2,4", 1, ReasonOptions.MaxBeamSize, "a beam size");
         var limit = args.Int("limit", 1);
         var seed = (ulong)args.Int("seed", 1, 1);
         var maxNew = args.Int("max-new-tokens", 512, 1);
