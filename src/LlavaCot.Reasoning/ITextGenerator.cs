@@ -29,8 +29,12 @@ public sealed record SessionInfo(DateOnly Date, [property: JsonPropertyName("dty
 /// <param name="ImageCacheHits">1 when the image's features came from the shared image cache (no vision pass).</param>
 /// <param name="ImageCacheMisses">1 when the image had to be encoded.</param>
 /// <param name="ImageCacheEvictions">Other images' features freed to make room for this one's.</param>
+/// <param name="PrefixCacheHits">Prompts that reused positions of the shared prefix cache (a stage, a judge call).</param>
+/// <param name="PrefixCacheMisses">Prompts that found nothing to reuse and were prefilled whole.</param>
+/// <param name="PrefixCacheEvictions">Cached prefixes freed to make room for this request's.</param>
 public sealed record ModelCost(long VisionPasses, long PrefilledTokens, long DecodedTokens,
-    long ImageCacheHits = 0, long ImageCacheMisses = 0, long ImageCacheEvictions = 0);
+    long ImageCacheHits = 0, long ImageCacheMisses = 0, long ImageCacheEvictions = 0,
+    long PrefixCacheHits = 0, long PrefixCacheMisses = 0, long PrefixCacheEvictions = 0);
 
 /// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
 public interface IGenerationSession : IAsyncDisposable

@@ -109,12 +109,14 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
 
     private static long SizeOf(CrossAttentionCache kv) => kv.Tensors.Sum(t => t.NumberOfElements * t.ElementSize);
 
-    /// <summary>Frees every unused entry (the model is going); entries still leased are freed by their last lease.</summary>
-    public void Dispose()
+    /// <summary>Empties the cache: unused entries are freed now, entries still leased by their last lease.</summary>
+    public void Clear()
     {
         foreach (var entry in _entries.Values.ToList())
             Remove(entry);
     }
+
+    public void Dispose() => Clear();
 
     /// <summary>One user's hold on an image's features; disposing it (on the worker) lets them go.</summary>
     public sealed class Lease(ImageFeatures features, Action release) : IDisposable

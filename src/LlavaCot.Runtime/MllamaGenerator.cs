@@ -11,11 +11,28 @@ namespace LlavaCot.Runtime;
 public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
     ModelWorker worker, RuntimeOptions options, string cpuFeatures) : ITextGenerator
 {
-    /// <summary>
-    /// Image features shared by the requests on this model (used on the worker only); its budget comes from the memory
-    /// available now, after the weights are loaded.
-    /// </summary>
-    public ImageFeatureCache ImageCache { get; } = new(options.ImageCacheBudget(options.Host().AvailableMemoryBytes));
+    /// <summary>What the caches shared by the requests on this model hold (both used on the worker only).</summary>
+    private sealed record SharedCaches(ImageFeatureCache Images, PrefixCache Prefixes);
+
+    /// <summary>Both budgets come from one reading of the memory available now, after the weights are loaded.</summary>
+    private readonly SharedCaches _caches = Budget(model, options, options.Host().AvailableMemoryBytes);
+
+    private static SharedCaches Budget(MllamaModel model, RuntimeOptions options, long? available) =>
+        new(new ImageFeatureCache(options.ImageCacheBudget(available)), new PrefixCache(model, options.PrefixCacheBudget(available)));
+
+    /// <summary>Image features of recent images, so a second question about one skips the vision tower.</summary>
+    public ImageFeatureCache ImageCache => _caches.Images;
+
+    /// <summary>Keys and values of recent prompts, so a prompt prefills only what no cached one shares with it.</summary>
+    public PrefixCache PrefixCache => _caches.Prefixes;
+
+    /// <summary>Empties both shared caches of what no running request uses (on the worker).</summary>
+    public void ClearCaches()
+    {
+        worker.ThrowIfNotCurrent();
+        ImageCache.Clear();
+        PrefixCache.Clear();
+    }
 
     public MllamaModel Model => model;
     public ModelInputsBuilder Inputs => inputs;

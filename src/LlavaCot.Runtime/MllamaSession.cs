@@ -24,9 +24,9 @@ internal sealed class MllamaSession : IGenerationSession
     private readonly bool _naive;
     private readonly DateOnly _date;
     private ImageFeatureCache.Lease? _imageLease;
-    private PrefixCachePool? _pool;
+    private readonly string? _imageKey;
     private int _disposed;
-    private long _visionPasses, _prefilledTokens, _decodedTokens;
+    private long _visionPasses, _prefilledTokens, _decodedTokens, _prefixHits, _prefixMisses, _prefixEvictions;
     private readonly int _imageCacheHits, _imageCacheMisses, _imageCacheEvictions;
 
     public IReadOnlyList<int> PromptIds { get; }
@@ -34,7 +34,8 @@ internal sealed class MllamaSession : IGenerationSession
     public SessionInfo Info { get; }
 
     public ModelCost Cost => new(Interlocked.Read(ref _visionPasses), Interlocked.Read(ref _prefilledTokens), Interlocked.Read(ref _decodedTokens),
-        _imageCacheHits, _imageCacheMisses, _imageCacheEvictions);
+        _imageCacheHits, _imageCacheMisses, _imageCacheEvictions,
+        Interlocked.Read(ref _prefixHits), Interlocked.Read(ref _prefixMisses), Interlocked.Read(ref _prefixEvictions));
 
     /// <summary>The image's cross-attention keys and values (optimised mode), shared with other requests on the same image.</summary>
     private CrossAttentionCache? ImageKv => _imageLease?.Features.Kv;
@@ -55,6 +56,7 @@ internal sealed class MllamaSession : IGenerationSession
         var before = Counted();
         _naive = naive;
         _date = date;
+        _imageKey = imageKey;
         _hasImage = image is not null;
         Info = new SessionInfo(date, DTypeChoice.NameOf(owner.Model.DType), owner.Model.Device.ToString(), owner.CpuFeatures);
         try
@@ -74,8 +76,6 @@ internal sealed class MllamaSession : IGenerationSession
                 (_imageCacheHits, _imageCacheMisses, _imageCacheEvictions) = (hit ? 1 : 0, hit ? 0 : 1, evicted);
             }
             PromptIds = Tokenizer.Encode(Prompt(question, image is not null));
-            if (!naive)
-                _pool = new PrefixCachePool(Model, owner.Options.PrefixCaches);
             Book(before);
         }
         catch
@@ -89,7 +89,7 @@ internal sealed class MllamaSession : IGenerationSession
     {
         var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
         var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true)).ToList();
-        var sequences = await GenerateAsync(request.Prefix, _hasImage, rows, onDelta, ct);
+        var sequences = await GenerateAsync(request.Prefix, _hasImage, rows, onDelta, chain: true, ct);
         var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
         return sequences.Select(s =>
         {
@@ -106,7 +106,7 @@ internal sealed class MllamaSession : IGenerationSession
     {
         var withImage = UsesImage(request);
         var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
-        var generated = await GenerateAsync(ids, withImage, [Spec(request, ids)], onDelta is null ? null : (_, d) => onDelta(d), ct);
+        var generated = await GenerateAsync(ids, withImage, [Spec(request, ids)], onDelta is null ? null : (_, d) => onDelta(d), chain: false, ct);
         return ToCompletion(request, generated[0]);
     }
 
@@ -128,12 +128,15 @@ internal sealed class MllamaSession : IGenerationSession
         return results;
     }
 
-    /// <summary>Optimised: a decode job beside the other requests' jobs. Naive: the reference's pattern, on its own.</summary>
+    /// <summary>
+    /// Optimised: a decode job beside the other requests' jobs. Naive: the reference's pattern, on its own.
+    /// <paramref name="chain"/>: the prefix is the search's stage chain, which the next stage extends (pinned).
+    /// </summary>
     private Task<IReadOnlyList<GeneratedSequence>> GenerateAsync(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, CancellationToken ct) =>
+        Action<int, string>? onDelta, bool chain, CancellationToken ct) =>
         _naive
             ? RunBooked(() => GenerateNaive(prefix, withImage, rows, onDelta, ct), ct)
-            : DecodeBookedAsync(() => StartForked(prefix, withImage, rows, onDelta, ct), ct);
+            : DecodeBookedAsync(() => StartForked(prefix, withImage, rows, onDelta, chain, ct), ct);
 
     /// <summary>
     /// Builds a decode job on the model worker (its prefill booked to this session), then waits while it decodes
@@ -249,10 +252,10 @@ internal sealed class MllamaSession : IGenerationSession
 
     /// <summary>One prefix (from the pool) forked into a row per sequence.</summary>
     private DecodeJob StartForked(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, CancellationToken ct)
+        Action<int, string>? onDelta, bool chain, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
-        var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: true);
+        var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: chain);
         var fork = cache.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens)));
         IDisposable[] owned = continuation is null ? [fork] : [fork, continuation];
         return new DecodeJob(Model, fork, logits, withImage ? ImageKv : null, continuation, rows, Tokenizer, onDelta,
@@ -265,16 +268,20 @@ internal sealed class MllamaSession : IGenerationSession
         rows.Select((row, i) => GenerateAlone(prefix, withImage, row, onDelta is null ? null : (_, d) => onDelta(i, d), ct)).ToList();
 
     /// <summary>
-    /// Prefills <paramref name="ids"/> into a pooled cache, reusing its longest cached prefix. Returns the cache (the
-    /// pool's), the last position's logits and the cross-attention row of the tokens that will follow.
-    /// <paramref name="pin"/>: these ids are the stage chain, which the next stage extends.
+    /// Prefills <paramref name="ids"/> into a cache of the shared prefix cache, reusing its longest cached prefix.
+    /// Returns the cache (the prefix cache's: copy or fork it before the next prompt), the last position's logits and
+    /// the cross-attention row of the tokens that will follow. <paramref name="pin"/>: these ids are this search's
+    /// stage chain, which the next stage extends.
     /// </summary>
     private (KvCache Cache, Tensor Logits, CrossAttentionBias? Continuation) PrefillPooled(IReadOnlyList<int> ids, bool withImage, bool pin)
     {
-        var (cache, reused) = _pool!.Acquire(ids, withImage, pin);
+        var prefixes = Owner.PrefixCache;
+        var (cache, reused, evicted) = prefixes.Acquire(withImage ? _imageKey! : "", ids, pin ? this : null);
         using var rows = withImage ? Bias(ids, reused) : null;
         var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows).select(1, 0);
-        _pool.Commit(cache, ids);
+        evicted += prefixes.Commit(cache, ids);
+        Interlocked.Increment(ref reused > 0 ? ref _prefixHits : ref _prefixMisses);
+        Interlocked.Add(ref _prefixEvictions, evicted);
         return (cache, logits, rows?.LastRow());
     }
 
@@ -339,8 +346,7 @@ internal sealed class MllamaSession : IGenerationSession
     private void DisposeTensors()
     {
         Owner.Worker.ThrowIfNotCurrent();
-        _pool?.Dispose();
-        _pool = null;
+        Owner.PrefixCache.Unpin(this);
         _imageLease?.Dispose();
         _imageLease = null;
         _images?.Dispose();

@@ -107,6 +107,16 @@ public sealed class ModelHost : IDisposable
         return checkpoint.Names.Sum(n => checkpoint.Entry(n).ElementCount);
     }
 
+    /// <summary>
+    /// Live tensors on the model thread once the shared caches are emptied: what the model and the running requests
+    /// hold, so a leak shows as a count that does not come back.
+    /// </summary>
+    public Task<long> LiveTensorsWithoutCachesAsync() => Worker.RunAsync(() =>
+    {
+        Generator.ClearCaches();
+        return TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+    });
+
     /// <summary>Frees the model on its thread, then stops the thread; twice is harmless.</summary>
     public void Dispose()
     {
@@ -117,6 +127,7 @@ public sealed class ModelHost : IDisposable
             Worker.RunAsync(() =>
             {
                 Generator.ImageCache.Dispose();
+                Generator.PrefixCache.Dispose();
                 Model.Dispose();
             }).GetAwaiter().GetResult();
         }

@@ -24,10 +24,18 @@ public sealed record RuntimeOptions
     public ImageLimits ImageLimits { get; init; } = ImageLimits.Default;
 
     /// <summary>
-    /// Prefix caches kept per request: the stage chain (pinned) and recent judge and pre-check prompts, which reuse
-    /// what they share. Each holds one prompt's keys and values (the 11B in bf16: ~130 KB per token).
+    /// The shared prefix cache's budget in bytes: keys and values of recent prompts (searches' stage chains, judge and
+    /// pre-check prompts), which later prompts of any request reuse where they share a prefix (the 11B in bf16: ~130 KB
+    /// per token). Null: an eighth of the memory available once the model is loaded, at most
+    /// <see cref="DefaultPrefixCacheBytes"/>; 0 keeps nothing between prompts.
     /// </summary>
-    public int PrefixCaches { get; init; } = 6;
+    public long? PrefixCacheBytes { get; init; }
+
+    public const long DefaultPrefixCacheBytes = 256L * 1024 * 1024;
+
+    /// <summary>The prefix cache's budget in bytes, given the memory available after loading (null: unknown).</summary>
+    public long PrefixCacheBudget(long? availableBytes) =>
+        PrefixCacheBytes ?? (availableBytes is { } free ? Math.Min(DefaultPrefixCacheBytes, free / 8) : DefaultPrefixCacheBytes);
 
     /// <summary>
     /// The shared image cache's budget in bytes (features of recent images, so a second question about one skips the

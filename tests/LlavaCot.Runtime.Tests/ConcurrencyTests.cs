@@ -40,7 +40,7 @@ public class ConcurrencyTests(TinyHost tiny) : IClassFixture<TinyHost>
         var expected = new List<string>();
         foreach (var r in Four.Skip(1))
             expected.Add(SearchTests.Signature(await SearchTests.Run(reasoner, r)));
-        var baseline = await tiny.Host.Worker.LiveTensorsAsync();
+        var baseline = await tiny.Host.LiveTensorsWithoutCachesAsync();
 
         using var stop = new CancellationTokenSource();
         var cancelled = Task.Run(async () =>
@@ -57,7 +57,7 @@ public class ConcurrencyTests(TinyHost tiny) : IClassFixture<TinyHost>
         var others = Four.Skip(1).Select(r => Task.Run(() => SearchTests.Run(reasoner, r))).ToList();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.Equal(expected, (await Task.WhenAll(others)).Select(SearchTests.Signature));
-        Assert.Equal(baseline, await tiny.Host.Worker.LiveTensorsAsync());
+        Assert.Equal(baseline, await tiny.Host.LiveTensorsWithoutCachesAsync());
     }
 
     [Fact]
@@ -65,10 +65,10 @@ public class ConcurrencyTests(TinyHost tiny) : IClassFixture<TinyHost>
     {
         var reasoner = tiny.Host.Reasoner;
         await SearchTests.Run(reasoner, Four[0]);
-        var baseline = await tiny.Host.Worker.LiveTensorsAsync();
+        var baseline = await tiny.Host.LiveTensorsWithoutCachesAsync();
         var burst = Enumerable.Range(0, 16).Select(i => Four[i % 4] with { RequestId = $"burst-{i}", Options = Four[i % 4].Options with { Seed = (ulong)(100 + i) } });
         var results = await Task.WhenAll(burst.Select(r => Task.Run(() => SearchTests.Run(reasoner, r))));
         Assert.All(results, events => Assert.IsType<FinalAnswer>(events[^1]));
-        Assert.Equal(baseline, await tiny.Host.Worker.LiveTensorsAsync());
+        Assert.Equal(baseline, await tiny.Host.LiveTensorsWithoutCachesAsync());
     }
 }

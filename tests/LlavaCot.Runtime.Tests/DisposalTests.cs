@@ -10,14 +10,14 @@ public class DisposalTests
     {
         var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu" });
         var session = await host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "What is this"), default);
-        var other = await host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "And this"), default);
+        var baseline = await host.LiveTensorsWithoutCachesAsync();
+        var other = await host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image("img2_96x96_rgb.png"), "And this"), default);
         await other.SampleAsync(new SampleRequest(other.PromptIds, [1, 2], StopCondition.EosOnly(3), SamplingOptions.Default), null, default);
-        var baseline = await host.Worker.LiveTensorsAsync();
+        Assert.True(await host.LiveTensorsWithoutCachesAsync() > baseline, "an open session holds its image and its stage chain");
         await other.DisposeAsync();
-        var afterOne = await host.Worker.LiveTensorsAsync();
-        Assert.True(afterOne < baseline, "closing a session frees its tensors on the model thread");
+        Assert.Equal(baseline, await host.LiveTensorsWithoutCachesAsync());
         await other.DisposeAsync();
-        Assert.Equal(afterOne, await host.Worker.LiveTensorsAsync());
+        Assert.Equal(baseline, await host.LiveTensorsWithoutCachesAsync());
 
         host.Dispose();
         host.Dispose();

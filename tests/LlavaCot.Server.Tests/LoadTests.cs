@@ -42,7 +42,7 @@ public class LoadTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
     {
         (await Ask(-1)).Dispose();
         await server.Settled();
-        var tensors = await server.Model.Host.Worker.LiveTensorsAsync();
+        var tensors = await server.Model.Host.LiveTensorsWithoutCachesAsync();
         var managed = GC.GetTotalMemory(forceFullCollection: true);
 
         // The first admitted search waits at the gate, so the queue fills deterministically.
@@ -83,7 +83,7 @@ public class LoadTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
         Assert.Equal(Clients - Admitted, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
 
         await server.Settled();
-        Assert.Equal(tensors, await server.Model.Host.Worker.LiveTensorsAsync());
+        Assert.Equal(tensors, await server.Model.Host.LiveTensorsWithoutCachesAsync());
         var growth = GC.GetTotalMemory(forceFullCollection: true) - managed;
         Assert.True(growth < 16L << 20, $"managed memory grew by {growth / 1024} KiB");
 
@@ -102,7 +102,7 @@ public class DisconnectTests(ServerUnderTest server) : IClassFixture<ServerUnder
     {
         (await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "warm up", ("max_new_tokens", "3")))).Dispose();
         await server.Settled();
-        var tensors = await server.Model.Host.Worker.LiveTensorsAsync();
+        var tensors = await server.Model.Host.LiveTensorsWithoutCachesAsync();
         var counters = server.Model.Host.Model.Counters;
 
         using var abort = new CancellationTokenSource();
@@ -126,7 +126,7 @@ public class DisconnectTests(ServerUnderTest server) : IClassFixture<ServerUnder
 
         Assert.InRange(counters.DecodeSteps - stepsAtAbort, 0, 2);
         var stepsAfter = counters.DecodeSteps;
-        Assert.Equal(tensors, await server.Model.Host.Worker.LiveTensorsAsync());
+        Assert.Equal(tensors, await server.Model.Host.LiveTensorsWithoutCachesAsync());
         Assert.Equal(stepsAfter, counters.DecodeSteps);
 
         using var next = await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "Next one", ("max_new_tokens", "4")));

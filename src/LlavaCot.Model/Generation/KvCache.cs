@@ -31,6 +31,9 @@ public sealed class KvCache : IDisposable
         _padding = new long[batch];
     }
 
+    /// <summary>Memory the buffers hold (their whole capacity).</summary>
+    public long Bytes => _keys.Concat(_values).Sum(t => t is null ? 0 : t.numel() * t.ElementSize);
+
     /// <summary>Empty positions at the start of each row (all 0 unless rows of different lengths were stacked).</summary>
     public IReadOnlyList<long> Padding => _padding;
 

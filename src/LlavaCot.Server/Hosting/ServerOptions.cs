@@ -58,8 +58,11 @@ public sealed class ServerOptions
     /// <summary>The date (YYYY-MM-DD) text-only prompts carry when a request names none; empty: today.</summary>
     public string? Date { get; set; }
 
-    /// <summary>Prefix caches kept per search (the stage chain and recent judge prompts).</summary>
-    public int PrefixCaches { get; set; } = 6;
+    /// <summary>
+    /// Megabytes of prompt keys and values kept for reuse by later prompts of any search; null: an eighth of the
+    /// memory left after loading, at most 256; 0 keeps nothing between prompts.
+    /// </summary>
+    public int? PrefixCacheMegabytes { get; set; }
 
     /// <summary>
     /// MB for the features of recent images shared across requests (a second question about an image skips the vision
@@ -86,7 +89,7 @@ public sealed class ServerOptions
         Bf16Support = Bf16Support,
         WeightsFile = string.IsNullOrWhiteSpace(WeightsFile) ? null : WeightsFile,
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
-        PrefixCaches = PrefixCaches,
+        PrefixCacheBytes = PrefixCacheMegabytes * 1024L * 1024,
         MaxBatchRows = MaxBatchRows,
         ImageCacheBytes = ImageCacheMegabytes * 1024L * 1024,
         Date = ParseDate(Date),
@@ -139,7 +142,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
         Require(o.MaxBatchRows >= 1, $"{nameof(o.MaxBatchRows)} must be at least 1, got {o.MaxBatchRows}");
-        Require(o.PrefixCaches >= 1, $"{nameof(o.PrefixCaches)} must be at least 1, got {o.PrefixCaches}");
+        Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
         Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",
             $"{nameof(o.Bf16Support)} must be auto, native or emulated, got '{o.Bf16Support}'");

@@ -54,6 +54,12 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
             Total(text, "llavacot_image_cache_evictions_total", "Image features freed to stay within the cache's budget.", images.Evictions);
             Gauge(text, "llavacot_image_cache_bytes", "Memory held by cached image features.", images.Bytes);
             Gauge(text, "llavacot_image_cache_budget_bytes", "The image cache's budget.", images.BudgetBytes);
+            var prefixes = model.Host.Generator.PrefixCache;
+            Total(text, "llavacot_prefix_cache_hits_total", "Prompts that reused cached prefix keys and values.", prefixes.Hits);
+            Total(text, "llavacot_prefix_cache_misses_total", "Prompts prefilled whole.", prefixes.Misses);
+            Total(text, "llavacot_prefix_cache_evictions_total", "Cached prefixes freed to stay within the budget.", prefixes.Evictions);
+            Gauge(text, "llavacot_prefix_cache_bytes", "Memory held by cached prefixes.", prefixes.Bytes);
+            Gauge(text, "llavacot_prefix_cache_budget_bytes", "The prefix cache's budget.", prefixes.BudgetBytes);
         }
         return text.ToString();
     }
