@@ -14,7 +14,7 @@ public sealed record ImageFeatures(CrossAttentionCache Kv, IReadOnlyList<int> Nu
 /// larger than the whole budget is used and freed, never kept. Runs on the model worker only (no locks); the
 /// statistics are read from any thread.
 /// </summary>
-public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
+public sealed class ImageFeatureCache(long budgetBytes) : CacheCounters(budgetBytes), IDisposable
 {
     private sealed class Entry(string key, ImageFeatures features, long bytes)
     {
@@ -26,13 +26,7 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private long _clock, _bytes, _hits, _misses, _evictions;
-
-    public long BudgetBytes => budgetBytes;
-    public long Bytes => Interlocked.Read(ref _bytes);
-    public long Hits => Interlocked.Read(ref _hits);
-    public long Misses => Interlocked.Read(ref _misses);
-    public long Evictions => Interlocked.Read(ref _evictions);
+    private long _clock;
 
     /// <summary>The content key of a decoded image: its size and pixels, so the same picture in another file format hits.</summary>
     public static string Key(RgbImage image)
@@ -53,18 +47,18 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
         if (_entries.TryGetValue(key, out var entry))
         {
             hit = true;
-            Interlocked.Increment(ref _hits);
+            Looked(hit: true);
         }
         else
         {
             hit = false;
-            Interlocked.Increment(ref _misses);
+            Looked(hit: false);
             var features = encode();
             entry = new Entry(key, features, SizeOf(features.Kv));
-            if (entry.Bytes <= budgetBytes)
+            if (entry.Bytes <= BudgetBytes)
             {
                 _entries[key] = entry;
-                Interlocked.Add(ref _bytes, entry.Bytes);
+                AddBytes(entry.Bytes);
             }
         }
         entry.Users++;
@@ -89,10 +83,10 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
     private int Trim()
     {
         var freed = 0;
-        while (_bytes > budgetBytes && _entries.Values.Where(e => e.Users == 0).MinBy(e => e.LastUsed) is { } victim)
+        while (Bytes > BudgetBytes && _entries.Values.Where(e => e.Users == 0).MinBy(e => e.LastUsed) is { } victim)
         {
             Remove(victim);
-            Interlocked.Increment(ref _evictions);
+            Evicted(1);
             freed++;
         }
         return freed;
@@ -102,7 +96,7 @@ public sealed class ImageFeatureCache(long budgetBytes) : IDisposable
     private void Remove(Entry entry)
     {
         _entries.Remove(entry.Key);
-        Interlocked.Add(ref _bytes, -entry.Bytes);
+        AddBytes(-entry.Bytes);
         if (entry.Users == 0)
             entry.Features.Kv.Dispose();
     }

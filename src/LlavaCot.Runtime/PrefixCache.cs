@@ -13,9 +13,10 @@ namespace LlavaCot.Runtime;
 /// to (its content key; empty for text-only prompts): rows before the image token attend to it too, so keys differ.
 /// An entry is used within one work item on the model worker (prefilled, then copied or forked), never across calls;
 /// past the byte budget the least recently used entries go. A running search's stage chain is pinned and stays (it
-/// counts toward the budget; there is one per running search) until the search ends.
+/// counts toward the budget; there is one per running search) until the search ends. A hit is a prompt that reused
+/// cached positions; a miss, one that reused none.
 /// </summary>
-public sealed class PrefixCache(MllamaModel model, long budgetBytes) : IDisposable
+public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCounters(budgetBytes), IDisposable
 {
     private const int Headroom = 64;
 
@@ -29,15 +30,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : IDisposab
     }
 
     private readonly List<Entry> _entries = [];
-    private long _clock, _bytes, _hits, _misses, _evictions;
-
-    public long BudgetBytes => budgetBytes;
-    public long Bytes => Interlocked.Read(ref _bytes);
-
-    /// <summary>Prompts that reused cached positions, prompts that reused none, and entries freed for room.</summary>
-    public long Hits => Interlocked.Read(ref _hits);
-    public long Misses => Interlocked.Read(ref _misses);
-    public long Evictions => Interlocked.Read(ref _evictions);
+    private long _clock;
 
     public int Count => _entries.Count;
 
@@ -73,7 +66,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : IDisposab
             target = new Entry(cache, image);
             _entries.Add(target);
         }
-        Interlocked.Increment(ref reused > 0 ? ref _hits : ref _misses);
+        Looked(hit: reused > 0);
         target.Ids = ids.Take(reused).ToList();
         target.LastUsed = ++_clock;
         if (pinFor is not null)
@@ -105,7 +98,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : IDisposab
     private int Evict(Entry? keep)
     {
         var evicted = 0;
-        while (Measure() > budgetBytes)
+        while (Measure() > BudgetBytes)
         {
             var victim = _entries.Where(e => e != keep && e.Pins.Count == 0).MinBy(e => e.LastUsed);
             if (victim is null)
@@ -114,14 +107,14 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : IDisposab
             _entries.Remove(victim);
             evicted++;
         }
-        Interlocked.Add(ref _evictions, evicted);
+        Evicted(evicted);
         return evicted;
     }
 
     private long Measure()
     {
         var bytes = _entries.Sum(e => e.Cache.Bytes);
-        Interlocked.Exchange(ref _bytes, bytes);
+        SetBytes(bytes);
         return bytes;
     }
 

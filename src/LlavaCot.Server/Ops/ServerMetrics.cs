@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using LlavaCot.Runtime;
 using LlavaCot.Server.Hosting;
 
 namespace LlavaCot.Server.Ops;
@@ -48,20 +49,20 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
             Total(text, "llavacot_model_decoded_tokens_total", "Tokens fed through decode steps (all rows of a batch).", c.DecodedTokens);
             Total(text, "llavacot_model_prefilled_tokens_total", "Prompt tokens prefilled.", c.PrefilledTokens);
             Total(text, "llavacot_model_vision_runs_total", "Vision tower runs.", c.VisionRuns);
-            var images = model.Host.Generator.ImageCache;
-            Total(text, "llavacot_image_cache_hits_total", "Requests whose image features came from the image cache.", images.Hits);
-            Total(text, "llavacot_image_cache_misses_total", "Requests whose image had to go through the vision tower.", images.Misses);
-            Total(text, "llavacot_image_cache_evictions_total", "Image features freed to stay within the cache's budget.", images.Evictions);
-            Gauge(text, "llavacot_image_cache_bytes", "Memory held by cached image features.", images.Bytes);
-            Gauge(text, "llavacot_image_cache_budget_bytes", "The image cache's budget.", images.BudgetBytes);
-            var prefixes = model.Host.Generator.PrefixCache;
-            Total(text, "llavacot_prefix_cache_hits_total", "Prompts that reused cached prefix keys and values.", prefixes.Hits);
-            Total(text, "llavacot_prefix_cache_misses_total", "Prompts prefilled whole.", prefixes.Misses);
-            Total(text, "llavacot_prefix_cache_evictions_total", "Cached prefixes freed to stay within the budget.", prefixes.Evictions);
-            Gauge(text, "llavacot_prefix_cache_bytes", "Memory held by cached prefixes.", prefixes.Bytes);
-            Gauge(text, "llavacot_prefix_cache_budget_bytes", "The prefix cache's budget.", prefixes.BudgetBytes);
+            Cache(text, "image_cache", "image features", model.Host.Generator.ImageCache);
+            Cache(text, "prefix_cache", "prompt prefixes", model.Host.Generator.PrefixCache);
         }
         return text.ToString();
+    }
+
+    /// <summary>A shared cache's hits, misses, evictions, size and budget as llavacot_{name}_*.</summary>
+    private static void Cache(StringBuilder text, string name, string what, CacheCounters c)
+    {
+        Total(text, $"llavacot_{name}_hits_total", $"Lookups of {what} that found them cached.", c.Hits);
+        Total(text, $"llavacot_{name}_misses_total", $"Lookups of {what} that had to compute them.", c.Misses);
+        Total(text, $"llavacot_{name}_evictions_total", $"Cached {what} freed to stay within the budget.", c.Evictions);
+        Gauge(text, $"llavacot_{name}_bytes", $"Memory held by cached {what}.", c.Bytes);
+        Gauge(text, $"llavacot_{name}_budget_bytes", $"The budget of the cache of {what}.", c.BudgetBytes);
     }
 
     private static void Gauge(StringBuilder text, string name, string help, double value) =>
