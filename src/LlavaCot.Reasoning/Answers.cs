@@ -28,4 +28,16 @@ public static class Answers
         var open = text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
         return (open >= 0 ? text[(open + "<CONCLUSION>".Length)..] : text).Trim();
     }
+
+    /// <summary>
+    /// An answer as reasoning clients read it: everything before the CONCLUSION (its stages, tags kept), and the
+    /// conclusion's text alone (trimmed, no tags), empty unless the CONCLUSION is complete.
+    /// </summary>
+    public static (string Reasoning, string Content, bool Concluded) Split(string text)
+    {
+        var open = text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
+        var reasoning = (open >= 0 ? text[..open] : text).TrimEnd();
+        var m = ConclusionPattern.Match(text, Math.Max(open, 0));
+        return m.Success && open >= 0 ? (reasoning, m.Groups[1].Value.Trim(), true) : (reasoning, "", false);
+    }
 }

@@ -49,4 +49,33 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
             (string)final["text"]!);
         Assert.Equal(answer.Conclusion, ((string)final["conclusion"]!).Trim(), ignoreCase: true);
     }
+
+    [Fact]
+    public async Task Chat_completions_give_the_stages_as_reasoning_content_and_the_answer_alone_as_content()
+    {
+        var (scene, question, answer) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
+        var body = new JsonObject
+        {
+            ["model"] = server.Model.Model.Id,
+            ["messages"] = new JsonArray(new JsonObject
+            {
+                ["role"] = "user",
+                ["content"] = new JsonArray(
+                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
+                    new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) } }),
+            }),
+            ["reasoning_mode"] = "stage_beam", ["beam_size"] = 2, ["seed"] = 7,
+        };
+        var (c, chunks) = await OpenAiTests.Chat(server, body);
+        var message = c["choices"]![0]!["message"]!;
+        Assert.Equal(answer.Conclusion, (string?)message["content"], ignoreCase: true);
+        var reasoning = (string)message["reasoning_content"]!;
+        Assert.Matches(@"^<SUMMARY>[\s\S]+</SUMMARY>\s*<CAPTION>[\s\S]+</CAPTION>\s*<REASONING>[\s\S]+</REASONING>$", reasoning);
+        Assert.DoesNotContain("CONCLUSION", reasoning);
+        Assert.Equal("stop", (string?)c["choices"]![0]!["finish_reason"]);
+        // Streamed: the three stages as reasoning deltas, then the answer as the only content.
+        Assert.Equal(reasoning, OpenAiTests.Streamed(chunks, "reasoning_content"));
+        Assert.Equal((string?)message["content"], OpenAiTests.Streamed(chunks, "content"));
+        Assert.Equal(3, chunks.Count(k => k["choices"]!.AsArray().Count > 0 && k["choices"]![0]!["delta"]!["reasoning_content"] is not null));
+    }
 }

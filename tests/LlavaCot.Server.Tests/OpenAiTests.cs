@@ -8,7 +8,13 @@ using OpenAI.Models;
 
 namespace LlavaCot.Server.Tests;
 
-public class OpenAiTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
+/// <summary>A server that answers chat completions tagged (the whole answer in content) unless a request asks to split.</summary>
+public sealed class TaggedServer : ServerUnderTest
+{
+    protected override IEnumerable<string> Settings => [.. base.Settings, "--LlavaCot:ReasoningFormat=tagged"];
+}
+
+public class OpenAiTests(TaggedServer server) : IClassFixture<TaggedServer>
 {
     private ChatClient Client() => new("mllama-tiny", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") });
 
@@ -109,5 +115,49 @@ public class OpenAiTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
         Assert.Equal((string?)choice["finish_reason"], (string?)chunks[^2]["choices"]![0]!["finish_reason"]);
         Assert.Empty(chunks[^1]["choices"]!.AsArray());
         Assert.Equal(usage.ToJsonString(), chunks[^1]["usage"]!.ToJsonString());
+    }
+
+    /// <summary>Posts a chat completion (streamed or not) for the tiny image; returns the response JSON or the chunks.</summary>
+    internal static async Task<(JsonNode Completion, List<JsonNode> Chunks)> Chat(ServerUnderTest server, JsonObject body)
+    {
+        using var response = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var completion = await ServerUnderTest.Json(response);
+        body["stream"] = true;
+        using var streamed = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        using var reader = new SseReader(await streamed.Content.ReadAsStreamAsync());
+        var frames = await reader.RestAsync();
+        Assert.Equal("[DONE]", frames[^1].Data);
+        return (completion, frames.SkipLast(1).Select(f => JsonNode.Parse(f.Data)!).ToList());
+    }
+
+    /// <summary>What the chunks' deltas of <paramref name="field"/> add up to.</summary>
+    internal static string Streamed(List<JsonNode> chunks, string field) =>
+        string.Concat(chunks.Where(k => k["choices"]!.AsArray().Count > 0).Select(k => (string?)k["choices"]![0]!["delta"]![field]));
+
+    [Fact]
+    public async Task Split_without_a_conclusion_puts_everything_in_reasoning_and_leaves_content_empty()
+    {
+        var body = JsonNode.Parse($$$"""
+            {"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,{{{Convert.ToBase64String(ServerUnderTest.Image())}}}"}}]}],
+             "max_tokens":6,"seed":9,"beam_size":2,"reasoning_format":"split"}
+            """)!.AsObject();
+        var (c, chunks) = await Chat(server, body);
+        var message = c["choices"]![0]!["message"]!;
+        var text = (string)c["llavacot"]!["result"]!["text"]!;
+        // The random model writes no tags: no CONCLUSION, so no content; the answer is all reasoning.
+        Assert.Equal("", (string?)message["content"]);
+        Assert.Equal(text.TrimEnd(), (string?)message["reasoning_content"]);
+        Assert.Equal((string?)message["reasoning_content"], (string?)message["reasoning"]);
+        // Six-token stages stop on their budget: the reply says the limit cut it.
+        Assert.Equal("length", (string?)c["choices"]![0]!["finish_reason"]);
+        Assert.Equal((string?)message["reasoning_content"], Streamed(chunks, "reasoning_content"));
+        Assert.Equal("", Streamed(chunks, "content"));
+
+        body["reasoning_format"] = "both";
+        using var bad = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("reasoning_format", await bad.Content.ReadAsStringAsync());
     }
 }

@@ -35,6 +35,12 @@ public sealed class ServerOptions
     /// </summary>
     public int MaxConcurrentSearches { get; set; } = 2;
 
+    /// <summary>
+    /// How /v1/chat/completions returns an answer unless the request says: split (the stages before the CONCLUSION in
+    /// reasoning_content, the conclusion's text in content, as reasoning clients expect) or tagged (all in content).
+    /// </summary>
+    public string ReasoningFormat { get; set; } = "split";
+
     /// <summary>Sequences one decode step runs, all searches together; more wait for the next step.</summary>
     public int MaxBatchRows { get; set; } = ModelWorker.DefaultMaxBatchRows;
 
@@ -141,6 +147,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxQuestionChars >= 1, $"{nameof(o.MaxQuestionChars)} must be at least 1, got {o.MaxQuestionChars}");
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
+        Require(o.ReasoningFormat is "split" or "tagged", $"{nameof(o.ReasoningFormat)} must be split or tagged, got '{o.ReasoningFormat}'");
         Require(o.MaxBatchRows >= 1, $"{nameof(o.MaxBatchRows)} must be at least 1, got {o.MaxBatchRows}");
         Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");

@@ -58,6 +58,13 @@ public sealed record ChatCompletionRequest
 
     /// <summary>LlavaCot extra: the date (YYYY-MM-DD) text-only prompts carry, for exact replay; default today.</summary>
     public string? Date { get; init; }
+
+    /// <summary>
+    /// LlavaCot extra: split (SUMMARY, CAPTION and REASONING in reasoning_content, the CONCLUSION's text alone in
+    /// content) or tagged (the whole tagged answer in content); default: the server's ReasoningFormat setting.
+    /// </summary>
+    /// <example>split</example>
+    public string? ReasoningFormat { get; init; }
 }
 
 public sealed record ChatStreamOptions
@@ -83,8 +90,12 @@ public sealed record ChatCompletion(
 
 public sealed record ChatChoice(int Index, ChatMessageOut Message, string FinishReason, object? Logprobs);
 
-/// <param name="Content">The full tagged answer (SUMMARY, CAPTION, REASONING, CONCLUSION).</param>
-public sealed record ChatMessageOut(string Role, string Content, string? Refusal);
+/// <param name="Content">split: the CONCLUSION's text alone (empty without a complete CONCLUSION); tagged: the whole tagged answer.</param>
+/// <param name="ReasoningContent">split: the stages before the CONCLUSION, tags kept (also as <paramref name="Reasoning"/>, vLLM's newer name).</param>
+public sealed record ChatMessageOut(
+    string Role, string Content, string? Refusal,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reasoning = null);
 
 /// <param name="CompletionTokens">Every token the search generated: all candidates of every stage and the judge's replies.</param>
 public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
@@ -99,7 +110,9 @@ public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReas
 
 public sealed record ChunkDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reasoning = null);
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 

@@ -19,9 +19,12 @@ public static class ChatEndpoints
         group.MapPost("/chat/completions", ChatAsync)
             .WithName("ChatCompletions")
             .WithSummary("OpenAI chat completion answered by the staged search")
-            .WithDescription("One user message with text and an image_url data: URI. The reply's content is the full tagged " +
-                             "answer. With stream=true, chat.completion.chunk events carry one content delta per stage winner, then [DONE]. " +
-                             "Extras: reasoning_mode, beam_size, top_k; the response's 'llavacot' field holds the search's details.")
+            .WithDescription("One user message with text and an image_url data: URI. By default (reasoning_format split) the " +
+                             "stages before the CONCLUSION, tags kept, are in message.reasoning_content (and reasoning) and the conclusion's " +
+                             "text alone in content (empty, with finish_reason saying why, when no CONCLUSION was completed); reasoning_format " +
+                             "tagged puts the whole tagged answer in content. With stream=true, chat.completion.chunk events carry the stage " +
+                             "winners as reasoning_content deltas and the conclusion as a content delta, then [DONE]. " +
+                             "Extras: reasoning_mode, beam_size, top_k, reasoning_format; the response's 'llavacot' field holds the search's details.")
             .WithMetadata(RequestBodyDoc.Chat)
             .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesValidationProblem()
@@ -70,7 +73,8 @@ public static class ChatEndpoints
         var (run, startProblem) = await execution.StartAsync(request, http);
         if (startProblem is not null)
             return startProblem;
-        var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split");
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (body.Stream == true)
         {
@@ -102,7 +106,8 @@ public static class ChatEndpoints
                     yield return Data(reply.Chunk(new ChunkDelta("assistant", ""), null));
                     break;
                 case StageWinner w:
-                    yield return Data(reply.Chunk(new ChunkDelta(null, w.Text), null));
+                    foreach (var delta in reply.Deltas(w.Text))
+                        yield return Data(reply.Chunk(delta, null));
                     break;
                 case FinalAnswer f:
                     yield return Data(reply.Chunk(new ChunkDelta(null, null), reply.FinishReason));
@@ -134,6 +139,8 @@ public static class ChatEndpoints
             errors.Add("seed", $"must be 0 or more, got {body.Seed}");
         if (body.StreamOptions is not null && body.Stream != true)
             errors.Add("stream_options", "is only allowed with stream=true");
+        if (body.ReasoningFormat is not (null or "split" or "tagged"))
+            errors.Add("reasoning_format", $"must be split or tagged, got '{body.ReasoningFormat}'");
         var messages = body.Messages ?? [];
         if (messages.Count == 0)
             errors.Add("messages", "is required: one message with role user");
@@ -228,10 +235,16 @@ public static class ChatEndpoints
         return string.Join("\n", texts);
     }
 
-    /// <summary>The pieces of one chat reply, built up from the search's events.</summary>
-    private sealed class Reply(string requestId, ServedModel model, long created)
+    /// <summary>
+    /// The pieces of one chat reply, built up from the search's events. <paramref name="split"/>: the stages before
+    /// the CONCLUSION go to reasoning_content, the conclusion's text to content (else all of it to content).
+    /// </summary>
+    private sealed class Reply(string requestId, ServedModel model, long created, bool split)
     {
         private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
+        private readonly System.Text.StringBuilder _answer = new();
+        private int _reasoningSent;
+        private bool _contentSent;
         private int _promptTokens;
         private ulong _seed;
 
@@ -256,9 +269,43 @@ public static class ChatEndpoints
             }
         }
 
-        public ChatCompletion Completion(ReasonResult result) => new(Id, "chat.completion", created, model.Id,
-            [new ChatChoice(0, new ChatMessageOut("assistant", result.Text, null), FinishReason, null)],
-            Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result));
+        public ChatCompletion Completion(ReasonResult result)
+        {
+            var message = new ChatMessageOut("assistant", result.Text, null);
+            if (split)
+            {
+                var (reasoning, content, _) = Answers.Split(result.Text);
+                message = message with { Content = content, ReasoningContent = reasoning, Reasoning = reasoning };
+            }
+            return new ChatCompletion(Id, "chat.completion", created, model.Id, [new ChatChoice(0, message, FinishReason, null)],
+                Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result));
+        }
+
+        /// <summary>
+        /// The deltas a stage winner adds: its text as content (tagged), or the growth of the reasoning and, once the
+        /// CONCLUSION is complete, the conclusion's text as content (split).
+        /// </summary>
+        public IEnumerable<ChunkDelta> Deltas(string winner)
+        {
+            if (!split)
+            {
+                yield return new ChunkDelta(null, winner);
+                yield break;
+            }
+            _answer.Append(winner);
+            var (reasoning, content, concluded) = Answers.Split(_answer.ToString());
+            if (reasoning.Length > _reasoningSent)
+            {
+                var more = reasoning[_reasoningSent..];
+                _reasoningSent = reasoning.Length;
+                yield return new ChunkDelta(null, null, more, more);
+            }
+            if (concluded && !_contentSent)
+            {
+                _contentSent = true;
+                yield return new ChunkDelta(null, content);
+            }
+        }
 
         public ChatCompletionChunk Chunk(ChunkDelta delta, string? finishReason) =>
             new(Id, "chat.completion.chunk", created, model.Id, [new ChunkChoice(0, delta, finishReason, null)], null, null);
