@@ -73,11 +73,16 @@ public class OpenAiTests(TaggedServer server) : IClassFixture<TaggedServer>
         var body = JsonNode.Parse($$$"""
             {"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},
               {"type":"image_url","image_url":{"url":"data:image/png;base64,{{{Convert.ToBase64String(ServerUnderTest.Image())}}}","detail":"auto"}}]}],
-             "max_tokens":8,"seed":5,"reasoning_mode":"best_of_n","beam_size":3,"top_k":20}
+             "max_tokens":8,"seed":5,"reasoning_mode":"best_of_n","beam_size":3,"top_k":20,
+             "user":"alice","presence_penalty":0.5,"logit_bias":{"12":1}}
             """)!;
         using var response = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Fields it does not know are ignored, as OpenAI does, and named; the user id is taken and logged.
+        Assert.Equal("logit_bias,presence_penalty", response.Headers.GetValues("X-LlavaCot-Ignored-Fields").Single());
         var c = await ServerUnderTest.Json(response);
+        Assert.Equal(["logit_bias", "presence_penalty"], c["llavacot"]!["ignored_fields"]!.AsArray().Select(n => (string?)n));
+        Assert.Contains(server.Log.Lines, m => m.Contains("alice", StringComparison.Ordinal) && m.Contains("logit_bias,presence_penalty", StringComparison.Ordinal));
         Assert.StartsWith("chatcmpl-", (string?)c["id"]);
         Assert.Equal("chat.completion", (string?)c["object"]);
         Assert.InRange((long)c["created"]!, DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);

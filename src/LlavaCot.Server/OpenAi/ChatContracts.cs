@@ -6,10 +6,18 @@ namespace LlavaCot.Server.OpenAi;
 
 /// <summary>
 /// An OpenAI chat completion request. One user message (text parts and at most one image_url data: URI) is
-/// answered; the LlavaCot extras pick the search. Fields OpenAI defines but this server cannot honour are refused.
+/// answered; the LlavaCot extras pick the search. Values this server cannot honour are refused; fields it does not
+/// know are ignored, as OpenAI does, and named in the reply (llavacot.ignored_fields and X-LlavaCot-Ignored-Fields).
 /// </summary>
 public sealed record ChatCompletionRequest
 {
+    /// <summary>Fields this server does not know (ignored, and named in the reply).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Unknown { get; init; }
+
+    /// <summary>The end user's id: accepted and logged.</summary>
+    public string? User { get; init; }
+
     /// <summary>The model id from GET /v1/models.</summary>
     /// <example>llavacot-demo-random</example>
     public string? Model { get; init; }
@@ -100,8 +108,8 @@ public sealed record ChatMessageOut(
 /// <param name="CompletionTokens">Every token the search generated: all candidates of every stage and the judge's replies.</param>
 public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
 
-/// <summary>LlavaCot's extra field: how the answer was reached.</summary>
-public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result);
+/// <summary>LlavaCot's extra field: how the answer was reached, and the request's fields it ignored.</summary>
+public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result, IReadOnlyList<string> IgnoredFields);
 
 public sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, ChatUsage? Usage, string? SystemFingerprint);

@@ -24,7 +24,8 @@ public static class ChatEndpoints
                              "text alone in content (empty, with finish_reason saying why, when no CONCLUSION was completed); reasoning_format " +
                              "tagged puts the whole tagged answer in content. With stream=true, chat.completion.chunk events carry the stage " +
                              "winners as reasoning_content deltas and the conclusion as a content delta, then [DONE]. " +
-                             "Extras: reasoning_mode, beam_size, top_k, reasoning_format; the response's 'llavacot' field holds the search's details.")
+                             "Extras: reasoning_mode, beam_size, top_k, reasoning_format; the response's 'llavacot' field holds the search's details. " +
+                             "Unknown fields are ignored (as OpenAI does) and named in llavacot.ignored_fields and X-LlavaCot-Ignored-Fields.")
             .WithMetadata(RequestBodyDoc.Chat)
             .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesValidationProblem()
@@ -52,7 +53,8 @@ public static class ChatEndpoints
         return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description, m.Device, m.DType, m.DTypeReason)]));
     }
 
-    private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options)
+    private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options,
+        ILogger<ChatCompletionRequest> log)
     {
         var limits = options.Value;
         var (body, problem) = await RequestBody.ReadAsync(http, limits, () => http.Request.HasJsonContentType()
@@ -61,6 +63,13 @@ public static class ChatEndpoints
                 "Unsupported media type", $"Content-Type '{http.Request.ContentType ?? "(none)"}' is not accepted; send application/json"))));
         if (body is null)
             return problem!;
+        // OpenAI ignores fields it does not know; so do we, but the reply names them.
+        var ignored = body.Unknown?.Keys.Order(StringComparer.Ordinal).ToList() ?? [];
+        if (ignored.Count > 0)
+            http.Response.Headers["X-LlavaCot-Ignored-Fields"] = string.Join(",", ignored);
+        if (body.User is not null || ignored.Count > 0)
+            log.LogInformation("Chat request {RequestId} from user {User}; ignored fields: {Ignored}", http.TraceIdentifier, body.User ?? "-",
+                ignored.Count > 0 ? string.Join(",", ignored) : "none");
         if (model.IsReady && body.Model is { } asked && asked != model.Model.Id)
             return Problems.Status(StatusCodes.Status404NotFound, "Model not found",
                 $"model '{asked}' is not served here; GET /v1/models lists '{model.Model.Id}'");
@@ -74,7 +83,7 @@ public static class ChatEndpoints
         if (startProblem is not null)
             return startProblem;
         var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split");
+            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored);
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (body.Stream == true)
         {
@@ -239,7 +248,7 @@ public static class ChatEndpoints
     /// The pieces of one chat reply, built up from the search's events. <paramref name="split"/>: the stages before
     /// the CONCLUSION go to reasoning_content, the conclusion's text to content (else all of it to content).
     /// </summary>
-    private sealed class Reply(string requestId, ServedModel model, long created, bool split)
+    private sealed class Reply(string requestId, ServedModel model, long created, bool split, IReadOnlyList<string> ignored)
     {
         private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
         private readonly System.Text.StringBuilder _answer = new();
@@ -278,7 +287,7 @@ public static class ChatEndpoints
                 message = message with { Content = content, ReasoningContent = reasoning, Reasoning = reasoning };
             }
             return new ChatCompletion(Id, "chat.completion", created, model.Id, [new ChatChoice(0, message, FinishReason, null)],
-                Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result));
+                Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result, ignored));
         }
 
         /// <summary>
