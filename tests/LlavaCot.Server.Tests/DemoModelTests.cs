@@ -77,5 +77,17 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
         Assert.Equal(reasoning, OpenAiTests.Streamed(chunks, "reasoning_content"));
         Assert.Equal((string?)message["content"], OpenAiTests.Streamed(chunks, "content"));
         Assert.Equal(3, chunks.Count(k => k["choices"]!.AsArray().Count > 0 && k["choices"]![0]!["delta"]!["reasoning_content"] is not null));
+
+        // Usage counts the answer returned (each stage's winner), its reasoning apart, and the search's extra work.
+        var result = c["llavacot"]!["result"]!;
+        var stages = result["stages"]!.AsArray();
+        var winners = stages.Sum(st => (int)st!["candidates"]![(int)st["winner"]!]!);
+        var usage = c["usage"]!;
+        Assert.Equal(winners, (int)usage["completion_tokens"]!);
+        var conclusion = (int)stages[^1]!["candidates"]![(int)stages[^1]!["winner"]!]!;
+        Assert.Equal(winners - conclusion, (int)usage["completion_tokens_details"]!["reasoning_tokens"]!);
+        Assert.Equal((int)result["generated_tokens"]!, (int)usage["llavacot_search_tokens"]!);
+        Assert.Equal((int)result["judge_tokens"]!, (int)usage["llavacot_judge_tokens"]!);
+        Assert.True((int)usage["llavacot_search_tokens"]! > winners);
     }
 }

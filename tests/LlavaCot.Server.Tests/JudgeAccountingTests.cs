@@ -57,7 +57,11 @@ public class JudgeAccountingTests(AccountingServer server) : IClassFixture<Accou
             var body = await ServerUnderTest.Json(chat);
             var chatResult = body["llavacot"]!["result"]!;
             Assert.Equal(replies.Sum(r => r.Length), (int)chatResult["judge_tokens"]!);
-            Assert.Equal((int)chatResult["generated_tokens"]! + replies.Sum(r => r.Length), (int)body["usage"]!["completion_tokens"]!);
+            // The judge's tokens are the usage's own extension; completion_tokens are the answer's.
+            Assert.Equal(replies.Sum(r => r.Length), (int)body["usage"]!["llavacot_judge_tokens"]!);
+            Assert.Equal((int)chatResult["generated_tokens"]!, (int)body["usage"]!["llavacot_search_tokens"]!);
+            var stages = chatResult["stages"]!.AsArray();
+            Assert.Equal(stages.Sum(st => (int)st!["candidates"]![(int)st["winner"]!]!), (int)body["usage"]!["completion_tokens"]!);
         }
         finally
         {

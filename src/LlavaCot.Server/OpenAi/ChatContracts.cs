@@ -105,8 +105,14 @@ public sealed record ChatMessageOut(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ReasoningContent = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reasoning = null);
 
-/// <param name="CompletionTokens">Every token the search generated: all candidates of every stage and the judge's replies.</param>
-public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);
+/// <param name="CompletionTokens">The tokens of the answer returned: every stage's winner.</param>
+/// <param name="CompletionTokensDetails">Of those, the reasoning: everything before the CONCLUSION.</param>
+/// <param name="LlavacotSearchTokens">LlavaCot extension: every token the search generated (all candidates of every stage).</param>
+/// <param name="LlavacotJudgeTokens">LlavaCot extension: the tokens of the judge's and the pre-checks' replies.</param>
+public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens, CompletionTokensDetails CompletionTokensDetails,
+    int LlavacotSearchTokens, int LlavacotJudgeTokens);
+
+public sealed record CompletionTokensDetails(int ReasoningTokens);
 
 /// <summary>LlavaCot's extra field: how the answer was reached, and the request's fields it ignored.</summary>
 public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result, IReadOnlyList<string> IgnoredFields);

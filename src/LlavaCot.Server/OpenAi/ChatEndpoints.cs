@@ -83,7 +83,7 @@ public static class ChatEndpoints
         if (startProblem is not null)
             return startProblem;
         var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored);
+            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored, model.Host.Generator.Inputs.Tokenizer);
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (body.Stream == true)
         {
@@ -248,9 +248,12 @@ public static class ChatEndpoints
     /// The pieces of one chat reply, built up from the search's events. <paramref name="split"/>: the stages before
     /// the CONCLUSION go to reasoning_content, the conclusion's text to content (else all of it to content).
     /// </summary>
-    private sealed class Reply(string requestId, ServedModel model, long created, bool split, IReadOnlyList<string> ignored)
+    private sealed class Reply(string requestId, ServedModel model, long created, bool split, IReadOnlyList<string> ignored,
+        Model.Inputs.ITokenizer tokenizer)
     {
         private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
+        private readonly Dictionary<(int Stage, int Candidate), int> _tokens = [];
+        private int _answerTokens;
         private readonly System.Text.StringBuilder _answer = new();
         private int _reasoningSent;
         private bool _contentSent;
@@ -271,8 +274,10 @@ public static class ChatEndpoints
                     break;
                 case CandidateFinished c:
                     _stops[(c.Index, c.Candidate)] = c.StopReason;
+                    _tokens[(c.Index, c.Candidate)] = c.Tokens;
                     break;
                 case StageWinner w:
+                    _answerTokens += _tokens.GetValueOrDefault((w.Index, w.Candidate));
                     FinishReason = _stops.GetValueOrDefault((w.Index, w.Candidate)) == StopReason.MaxTokens ? "length" : "stop";
                     break;
             }
@@ -322,10 +327,17 @@ public static class ChatEndpoints
         public ChatCompletionChunk UsageChunk(ReasonResult result) =>
             new(Id, "chat.completion.chunk", created, model.Id, [], Usage(result), null);
 
+        /// <summary>
+        /// The answer's tokens (the stage winners'), of which reasoning is all but the CONCLUSION's (counted by
+        /// tokenising the conclusion's text, which a stage winner holding the whole answer does not count apart).
+        /// </summary>
         private ChatUsage Usage(ReasonResult result)
         {
-            var completion = result.GeneratedTokens + result.JudgeTokens;
-            return new ChatUsage(_promptTokens, completion, _promptTokens + completion);
+            var open = result.Text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
+            var conclusion = open < 0 ? 0 : tokenizer.EncodeUser(result.Text[open..]).Count;
+            var reasoning = Math.Max(0, _answerTokens - conclusion);
+            return new ChatUsage(_promptTokens, _answerTokens, _promptTokens + _answerTokens, new CompletionTokensDetails(reasoning),
+                result.GeneratedTokens, result.JudgeTokens);
         }
     }
 }
