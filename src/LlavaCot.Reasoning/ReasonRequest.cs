@@ -46,6 +46,12 @@ public sealed record ReasonOptions
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Default;
     public int MaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
 
+    /// <summary>
+    /// The answer's token budget, all stages together (OpenAI's max_completion_tokens): each stage may use what the
+    /// earlier winners left, and the search ends when it is spent. Null: only each call's <see cref="MaxNewTokens"/>.
+    /// </summary>
+    public int? MaxAnswerTokens { get; init; }
+
     /// <summary>Seed of every random choice in the search; null picks one (reported in the accepted event).</summary>
     public ulong? Seed { get; init; }
 

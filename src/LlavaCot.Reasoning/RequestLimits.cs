@@ -43,6 +43,7 @@ public sealed record RequestLimits
         Require(s.TopP is > 0 and <= 1, "top_p", $"must lie in (0, 1], got {Format(s.TopP)}");
         Require(s.TopK >= 0, "top_k", $"must be 0 (off) or more, got {s.TopK}");
         Require(o.MaxNewTokens >= 1 && o.MaxNewTokens <= MaxNewTokens, "max_new_tokens", $"must lie in 1..{MaxNewTokens}, got {o.MaxNewTokens}");
+        Require(o.MaxAnswerTokens is null or >= 1, "max_answer_tokens", $"must be 1 or more, got {o.MaxAnswerTokens}");
         return errors;
     }
 

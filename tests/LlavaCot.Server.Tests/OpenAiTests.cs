@@ -54,7 +54,8 @@ public class OpenAiTests(TaggedServer server) : IClassFixture<TaggedServer>
             usage ??= update.Usage;
         }
         Assert.Equal(text, streamed.ToString());
-        Assert.True(updates >= 6, $"one chunk per stage winner plus role, finish and usage; got {updates}");
+        // The 10-token budget is the whole answer's: the first stage's winner spends it and the search ends there.
+        Assert.True(updates >= 4, $"role, the stage winner, finish and usage; got {updates}");
         Assert.Equal(completion.FinishReason, finish);
         Assert.Equal(completion.Usage.InputTokenCount, usage!.InputTokenCount);
     }
@@ -164,5 +165,26 @@ public class OpenAiTests(TaggedServer server) : IClassFixture<TaggedServer>
         using var bad = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("reasoning_format", await bad.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Max_tokens_bounds_the_whole_answer_and_says_length_when_it_cut_it()
+    {
+        var body = JsonNode.Parse($$$"""
+            {"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},
+              {"type":"image_url","image_url":{"url":"data:image/png;base64,{{{Convert.ToBase64String(ServerUnderTest.Image())}}}"}}]}],
+             "max_completion_tokens":30,"seed":4,"beam_size":2}
+            """)!.AsObject();
+        var (c, _) = await Chat(server, body);
+        var usage = c["usage"]!;
+        // The random model never closes a stage: the first stage's winner takes the whole budget and the search ends.
+        Assert.Equal(30, (int)usage["completion_tokens"]!);
+        Assert.Equal("length", (string?)c["choices"]![0]!["finish_reason"]);
+        Assert.Single(c["llavacot"]!["result"]!["stages"]!.AsArray());
+
+        body["max_completion_tokens"] = 0;
+        using var bad = await server.Client.PostAsync("v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("max_completion_tokens", await bad.Content.ReadAsStringAsync());
     }
 }

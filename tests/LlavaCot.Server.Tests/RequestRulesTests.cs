@@ -18,21 +18,24 @@ public class RequestRulesTests(ServerUnderTest server) : IClassFixture<ServerUnd
     {
         var expected = new RequestLimits().Check(Asking(40, 3, 100_000)).ToDictionary(e => e.Field, e => e.Message);
         Assert.Equal(["beam_size", "temperature", "max_new_tokens"], expected.Keys);
+        // The OpenAI endpoint's max_tokens is the whole answer's budget: only 0 or less is out of range.
+        var answer = new RequestLimits().Check(Asking(40, 3, 16) with { Options = Asking(40, 3, 16).Options with { MaxAnswerTokens = 0 } })
+            .Single(e => e.Field == "max_answer_tokens").Message;
 
         using var form = await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(null, "q",
             ("beam_size", "40"), ("temperature", "3"), ("max_new_tokens", "100000")));
         using var json = await server.Client.PostAsJsonAsync("v1/reason", new { question = "q", beam_size = 40, temperature = 3, max_new_tokens = 100_000 });
         using var chat = await server.Client.PostAsJsonAsync("v1/chat/completions", new
         {
-            model = "mllama-tiny", messages = new[] { new { role = "user", content = "q" } }, beam_size = 40, temperature = 3, max_tokens = 100_000,
+            model = "mllama-tiny", messages = new[] { new { role = "user", content = "q" } }, beam_size = 40, temperature = 3, max_tokens = 0,
         });
-        foreach (var (response, names) in new[] { (form, "max_new_tokens"), (json, "max_new_tokens"), (chat, "max_tokens") })
+        foreach (var (response, names, message) in new[] { (form, "max_new_tokens", expected["max_new_tokens"]), (json, "max_new_tokens", expected["max_new_tokens"]), (chat, "max_tokens", answer) })
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             var errors = (await ServerUnderTest.Json(response))["errors"]!.AsObject();
             Assert.Equal(expected["beam_size"], (string?)errors["beam_size"]![0]);
             Assert.Equal(expected["temperature"], (string?)errors["temperature"]![0]);
-            Assert.Equal(expected["max_new_tokens"], (string?)errors[names]![0]);
+            Assert.Equal(message, (string?)errors[names]![0]);
         }
     }
 

@@ -11,6 +11,7 @@ public sealed class SearchContext
     private int _generatedTokens;
     private int _judgeCalls;
     private int _judgeTokens;
+    private int _answerTokens;
 
     public IGenerationSession Session { get; }
     public ReasonRequest Request { get; }
@@ -44,9 +45,16 @@ public sealed class SearchContext
     /// <summary>Sends a token delta without waiting (it may be merged with an unread one of the same candidate).</summary>
     public void EmitDelta(TokenDelta delta) => _events.WriteDelta(delta);
 
-    /// <summary>A stop condition for stage text: the given stop strings, within the request's token limit.</summary>
+    /// <summary>
+    /// A stop condition for stage text: the given stop strings, within the request's per-call limit and what is left
+    /// of the answer's budget.
+    /// </summary>
     public StopCondition StageStop(IReadOnlyList<string> stopStrings, bool stopAtPeriod = false) =>
-        new(stopStrings, Options.MaxNewTokens, stopAtPeriod);
+        new(stopStrings, Options.MaxAnswerTokens is { } budget ? Math.Min(Options.MaxNewTokens, Math.Max(0, budget - _answerTokens)) : Options.MaxNewTokens,
+            stopAtPeriod);
+
+    /// <summary>Whether the stage winners so far have used the whole answer budget (the search then ends).</summary>
+    public bool AnswerBudgetSpent => Options.MaxAnswerTokens is { } budget && _answerTokens >= budget;
 
     /// <summary>Samples <paramref name="count"/> candidates continuing <paramref name="prefix"/>, streaming their tokens as events.</summary>
     public async Task<IReadOnlyList<Candidate>> SampleAsync(string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop)
@@ -98,6 +106,7 @@ public sealed class SearchContext
         var candidates = await SampleAsync(stage, index, prefix, count, stop);
         var (winner, verdicts) = await KnockoutAsync(stage, index, candidates, type);
         await EmitAsync(new StageWinner(stage, index, winner, candidates[winner].NewText));
+        _answerTokens += candidates[winner].NewTokens;
         var result = new StageResult(stage, winner, candidates[winner].NewText, candidates.Select(c => c.NewTokens).ToList(),
             verdicts, (Clock.Elapsed - started).TotalSeconds);
         return (candidates[winner], result);

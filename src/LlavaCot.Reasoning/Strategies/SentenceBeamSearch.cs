@@ -23,7 +23,8 @@ public sealed class SentenceBeamSearch : IReasoningStrategy
             ids = winner.Ids;
             text = winner.Text;
             spent += winner.NewTokens;
-            if (winner.StopReason == StopReason.EndOfSequence || spent >= context.Options.MaxNewTokens || winner.NewTokens == 0)
+            if (winner.StopReason == StopReason.EndOfSequence || spent >= context.Options.MaxNewTokens || winner.NewTokens == 0
+                || context.AnswerBudgetSpent)
                 break;
         }
         return context.Result(text, stages);

@@ -21,6 +21,8 @@ public sealed class StageBeamSearch : IReasoningStrategy
             stages.Add(result);
             ids = winner.Ids;
             text = winner.Text;
+            if (context.AnswerBudgetSpent)
+                break;
         }
         return context.Result(text, stages);
     }

@@ -29,6 +29,9 @@ public record SearchSettings
     /// <example>256</example>
     public int? MaxNewTokens { get; init; }
 
+    /// <summary>Token budget of the answer, all stages together; the search ends when its winners have used it. Default: none.</summary>
+    public int? MaxAnswerTokens { get; init; }
+
     /// <summary>Seed of every random choice; the same seed and request give the same answer.</summary>
     /// <example>42</example>
     public ulong? Seed { get; init; }

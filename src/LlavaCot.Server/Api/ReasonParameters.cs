@@ -13,13 +13,15 @@ public sealed record ReasonParameters
     public bool IncludeTokens { get; init; }
 
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for three).</summary>
-    public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens")
+    public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens",
+        string MaxAnswerTokens = "max_answer_tokens")
     {
         /// <summary>This endpoint's name for a field as the engine's limits name it.</summary>
         public string Of(string field) => field switch
         {
             "question" => Question,
             "max_new_tokens" => MaxNewTokens,
+            "max_answer_tokens" => MaxAnswerTokens,
             _ => field,
         };
     }
@@ -60,6 +62,7 @@ public sealed record ReasonParameters
             BeamSize = Search.BeamSize ?? defaults.BeamSize,
             Sampling = new SamplingOptions(Search.Temperature ?? sampling.Temperature, Search.TopK ?? sampling.TopK, Search.TopP ?? sampling.TopP),
             MaxNewTokens = Search.MaxNewTokens ?? Math.Min(settings.Limits.MaxNewTokens, defaults.MaxNewTokens),
+            MaxAnswerTokens = Search.MaxAnswerTokens,
             Seed = Search.Seed,
             Date = date,
         });

@@ -37,7 +37,7 @@ public sealed record ChatCompletionRequest
     /// <example>0.9</example>
     public double? TopP { get; init; }
 
-    /// <summary>Token budget of each generate call of the search.</summary>
+    /// <summary>Token budget of the answer returned, all stages together (finish_reason length when it cut the answer).</summary>
     /// <example>256</example>
     public int? MaxTokens { get; init; }
 

@@ -75,8 +75,8 @@ public static class ChatEndpoints
                 $"model '{asked}' is not served here; GET /v1/models lists '{model.Model.Id}'");
         var errors = new FieldErrors();
         var parameters = ToParameters(body, errors);
-        var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors,
-            new ReasonParameters.Names(Question: "messages", Mode: "reasoning_mode", MaxNewTokens: "max_tokens"));
+        var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors, new ReasonParameters.Names(Question: "messages",
+            Mode: "reasoning_mode", MaxAnswerTokens: body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens"));
         if (request is null)
             return errors.ToResult();
         var (run, startProblem) = await execution.StartAsync(request, http);
@@ -184,7 +184,7 @@ public static class ChatEndpoints
                 Temperature = body.Temperature,
                 TopP = body.TopP,
                 TopK = body.TopK,
-                MaxNewTokens = body.MaxCompletionTokens ?? body.MaxTokens,
+                MaxAnswerTokens = body.MaxCompletionTokens ?? body.MaxTokens,
                 Seed = body.Seed is { } s ? (ulong)s : null,
                 Date = body.Date,
             },
