@@ -52,6 +52,16 @@ public sealed record ReasonOptions
     /// </summary>
     public int? MaxAnswerTokens { get; init; }
 
+    /// <summary>
+    /// Strings that end the answer where they first appear in its text (OpenAI's stop): the search ends after the
+    /// stage whose winner shows one; the endpoint cuts the text there.
+    /// </summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Where the first of <see cref="StopStrings"/> begins in <paramref name="text"/>, or -1.</summary>
+    public int StopAt(string text) =>
+        StopStrings.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+
     /// <summary>Seed of every random choice in the search; null picks one (reported in the accepted event).</summary>
     public ulong? Seed { get; init; }
 

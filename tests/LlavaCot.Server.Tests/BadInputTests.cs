@@ -170,6 +170,8 @@ public class BadInputTests(SmallBodyServer server) : IClassFixture<SmallBodyServ
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"reasoning_mode":"x"}""", HttpStatusCode.BadRequest, "reasoning_mode" },
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", HttpStatusCode.BadRequest, "temperature" },
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"user":7}""", HttpStatusCode.BadRequest, "user" },
+        { """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"stop":[1]}""", HttpStatusCode.BadRequest, "stop" },
+        { """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}""", HttpStatusCode.BadRequest, "stop" },
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"q"}]}]}""", HttpStatusCode.BadRequest, "messages[0].content[0].image_url.url" },
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"audio","audio":{}}]}]}""", HttpStatusCode.BadRequest, "messages[0].content[0].type" },
         { """{"model":"mllama-tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"text","text":"q"}]}]}""", HttpStatusCode.UnprocessableEntity, null },

@@ -90,4 +90,29 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
         Assert.Equal((int)result["judge_tokens"]!, (int)usage["llavacot_judge_tokens"]!);
         Assert.True((int)usage["llavacot_search_tokens"]! > winners);
     }
+
+    [Fact]
+    public async Task A_stop_string_ends_the_answer_where_it_first_appears_and_the_search_there()
+    {
+        var (scene, question, _) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
+        var body = new JsonObject
+        {
+            ["model"] = server.Model.Model.Id,
+            ["messages"] = new JsonArray(new JsonObject
+            {
+                ["role"] = "user",
+                ["content"] = new JsonArray(
+                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
+                    new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) } }),
+            }),
+            ["beam_size"] = 2, ["seed"] = 7, ["stop"] = new JsonArray("</CAPTION>", "never appears"), ["reasoning_format"] = "tagged",
+        };
+        var (c, chunks) = await OpenAiTests.Chat(server, body);
+        var content = (string)c["choices"]![0]!["message"]!["content"]!;
+        Assert.Matches(@"^<SUMMARY>[\s\S]+</SUMMARY>\s*<CAPTION>[^<]+$", content);
+        Assert.Equal("stop", (string?)c["choices"]![0]!["finish_reason"]);
+        // The search ended with the stage that showed the stop string.
+        Assert.Equal(2, c["llavacot"]!["result"]!["stages"]!.AsArray().Count);
+        Assert.Equal(content, OpenAiTests.Streamed(chunks, "content"));
+    }
 }

@@ -56,6 +56,9 @@ public sealed class SearchContext
     /// <summary>Whether the stage winners so far have used the whole answer budget (the search then ends).</summary>
     public bool AnswerBudgetSpent => Options.MaxAnswerTokens is { } budget && _answerTokens >= budget;
 
+    /// <summary>Whether the answer so far must end: its budget is spent, or one of the request's stop strings shows in it.</summary>
+    public bool AnswerEnds(string text) => AnswerBudgetSpent || Options.StopAt(text) >= 0;
+
     /// <summary>Samples <paramref name="count"/> candidates continuing <paramref name="prefix"/>, streaming their tokens as events.</summary>
     public async Task<IReadOnlyList<Candidate>> SampleAsync(string stage, int index, IReadOnlyList<int> prefix, int count, StopCondition stop)
     {

@@ -24,7 +24,7 @@ public sealed class SentenceBeamSearch : IReasoningStrategy
             text = winner.Text;
             spent += winner.NewTokens;
             if (winner.StopReason == StopReason.EndOfSequence || spent >= context.Options.MaxNewTokens || winner.NewTokens == 0
-                || context.AnswerBudgetSpent)
+                || context.AnswerEnds(text))
                 break;
         }
         return context.Result(text, stages);

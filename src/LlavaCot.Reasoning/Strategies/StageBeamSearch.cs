@@ -21,7 +21,7 @@ public sealed class StageBeamSearch : IReasoningStrategy
             stages.Add(result);
             ids = winner.Ids;
             text = winner.Text;
-            if (context.AnswerBudgetSpent)
+            if (context.AnswerEnds(text))
                 break;
         }
         return context.Result(text, stages);

@@ -12,6 +12,9 @@ public sealed record ReasonParameters
     public SearchSettings Search { get; init; } = new();
     public bool IncludeTokens { get; init; }
 
+    /// <summary>Strings that end the answer (the OpenAI endpoint's stop).</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for three).</summary>
     public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens",
         string MaxAnswerTokens = "max_answer_tokens")
@@ -63,6 +66,7 @@ public sealed record ReasonParameters
             Sampling = new SamplingOptions(Search.Temperature ?? sampling.Temperature, Search.TopK ?? sampling.TopK, Search.TopP ?? sampling.TopP),
             MaxNewTokens = Search.MaxNewTokens ?? Math.Min(settings.Limits.MaxNewTokens, defaults.MaxNewTokens),
             MaxAnswerTokens = Search.MaxAnswerTokens,
+            StopStrings = StopStrings,
             Seed = Search.Seed,
             Date = date,
         });

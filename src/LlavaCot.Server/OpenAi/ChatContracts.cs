@@ -44,6 +44,9 @@ public sealed record ChatCompletionRequest
     /// <summary>Same as max_tokens (the newer OpenAI name).</summary>
     public int? MaxCompletionTokens { get; init; }
 
+    /// <summary>Up to 4 strings (or one) that end the answer where they first appear in its text; finish_reason stop.</summary>
+    public JsonElement Stop { get; init; }
+
     /// <example>42</example>
     public long? Seed { get; init; }
 

@@ -83,7 +83,7 @@ public static class ChatEndpoints
         if (startProblem is not null)
             return startProblem;
         var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored, model.Host.Generator.Inputs.Tokenizer);
+            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored, model.Host.Generator.Inputs.Tokenizer, request.Options);
         var events = execution.EventsAsync(run!, http, http.RequestAborted);
         if (body.Stream == true)
         {
@@ -148,6 +148,7 @@ public static class ChatEndpoints
             errors.Add("seed", $"must be 0 or more, got {body.Seed}");
         if (body.StreamOptions is not null && body.Stream != true)
             errors.Add("stream_options", "is only allowed with stream=true");
+        var stops = StopStrings(body.Stop, errors);
         if (body.ReasoningFormat is not (null or "split" or "tagged"))
             errors.Add("reasoning_format", $"must be split or tagged, got '{body.ReasoningFormat}'");
         var messages = body.Messages ?? [];
@@ -177,6 +178,7 @@ public static class ChatEndpoints
         {
             Image = image,
             Question = question,
+            StopStrings = stops,
             Search = new SearchSettings
             {
                 Mode = body.ReasoningMode,
@@ -189,6 +191,23 @@ public static class ChatEndpoints
                 Date = body.Date,
             },
         };
+    }
+
+    /// <summary>OpenAI's stop: null, one string, or a list of up to four non-empty strings.</summary>
+    private static IReadOnlyList<string> StopStrings(JsonElement stop, FieldErrors errors)
+    {
+        switch (stop.ValueKind)
+        {
+            case JsonValueKind.Undefined or JsonValueKind.Null:
+                return [];
+            case JsonValueKind.String when stop.GetString() is { Length: > 0 } one:
+                return [one];
+            case JsonValueKind.Array when stop.GetArrayLength() <= 4 && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String && s.GetString()!.Length > 0):
+                return stop.EnumerateArray().Select(s => s.GetString()!).ToList();
+            default:
+                errors.Add("stop", "must be a non-empty string or a list of at most 4 non-empty strings");
+                return [];
+        }
     }
 
     private static string? ReadContent(JsonElement content, string at, FieldErrors errors, ref byte[]? image)
@@ -249,7 +268,7 @@ public static class ChatEndpoints
     /// the CONCLUSION go to reasoning_content, the conclusion's text to content (else all of it to content).
     /// </summary>
     private sealed class Reply(string requestId, ServedModel model, long created, bool split, IReadOnlyList<string> ignored,
-        Model.Inputs.ITokenizer tokenizer)
+        Model.Inputs.ITokenizer tokenizer, ReasonOptions options)
     {
         private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
         private readonly Dictionary<(int Stage, int Candidate), int> _tokens = [];
@@ -263,6 +282,13 @@ public static class ChatEndpoints
         public string Id { get; } = $"chatcmpl-{requestId}";
 
         public string FinishReason { get; private set; } = "stop";
+
+        /// <summary>The answer as returned: cut where a stop string first appears (which then is why it finished).</summary>
+        private string Answer(string text)
+        {
+            var at = options.StopAt(text);
+            return at < 0 ? text : text[..at];
+        }
 
         public void See(ReasonEvent e)
         {
@@ -278,17 +304,21 @@ public static class ChatEndpoints
                     break;
                 case StageWinner w:
                     _answerTokens += _tokens.GetValueOrDefault((w.Index, w.Candidate));
-                    FinishReason = _stops.GetValueOrDefault((w.Index, w.Candidate)) == StopReason.MaxTokens ? "length" : "stop";
+                    _answer.Append(w.Text);
+                    // A stop string ends the answer by choice, whatever cut the stage it appeared in.
+                    FinishReason = _stops.GetValueOrDefault((w.Index, w.Candidate)) == StopReason.MaxTokens && options.StopAt(_answer.ToString()) < 0
+                        ? "length" : "stop";
                     break;
             }
         }
 
         public ChatCompletion Completion(ReasonResult result)
         {
-            var message = new ChatMessageOut("assistant", result.Text, null);
+            var text = Answer(result.Text);
+            var message = new ChatMessageOut("assistant", text, null);
             if (split)
             {
-                var (reasoning, content, _) = Answers.Split(result.Text);
+                var (reasoning, content, _) = Answers.Split(text);
                 message = message with { Content = content, ReasoningContent = reasoning, Reasoning = reasoning };
             }
             return new ChatCompletion(Id, "chat.completion", created, model.Id, [new ChatChoice(0, message, FinishReason, null)],
@@ -296,18 +326,22 @@ public static class ChatEndpoints
         }
 
         /// <summary>
-        /// The deltas a stage winner adds: its text as content (tagged), or the growth of the reasoning and, once the
-        /// CONCLUSION is complete, the conclusion's text as content (split).
+        /// The deltas a stage winner adds (after <see cref="See"/> took it in): its text as content (tagged), or the growth
+        /// of the reasoning and, once the CONCLUSION is complete, the conclusion's text as content (split); nothing past a
+        /// stop string.
         /// </summary>
         public IEnumerable<ChunkDelta> Deltas(string winner)
         {
+            // The winner is already in the answer (See runs first).
+            var before = Answer(_answer.ToString(0, _answer.Length - winner.Length));
+            var answer = Answer(_answer.ToString());
             if (!split)
             {
-                yield return new ChunkDelta(null, winner);
+                if (answer.Length > before.Length)
+                    yield return new ChunkDelta(null, answer[before.Length..]);
                 yield break;
             }
-            _answer.Append(winner);
-            var (reasoning, content, concluded) = Answers.Split(_answer.ToString());
+            var (reasoning, content, concluded) = Answers.Split(answer);
             if (reasoning.Length > _reasoningSent)
             {
                 var more = reasoning[_reasoningSent..];
