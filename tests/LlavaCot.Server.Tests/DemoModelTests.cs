@@ -53,19 +53,9 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
     [Fact]
     public async Task Chat_completions_give_the_stages_as_reasoning_content_and_the_answer_alone_as_content()
     {
-        var (scene, question, answer) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
-        var body = new JsonObject
-        {
-            ["model"] = server.Model.Model.Id,
-            ["messages"] = new JsonArray(new JsonObject
-            {
-                ["role"] = "user",
-                ["content"] = new JsonArray(
-                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
-                    new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) } }),
-            }),
-            ["reasoning_mode"] = "stage_beam", ["beam_size"] = 2, ["seed"] = 7,
-        };
+        var (_, _, answer) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
+        var body = ChatAboutTheQuestion();
+        body["reasoning_mode"] = "stage_beam";
         var (c, chunks) = await OpenAiTests.Chat(server, body);
         var message = c["choices"]![0]!["message"]!;
         Assert.Equal(answer.Conclusion, (string?)message["content"], ignoreCase: true);
@@ -94,19 +84,9 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
     [Fact]
     public async Task A_stop_string_ends_the_answer_where_it_first_appears_and_the_search_there()
     {
-        var (scene, question, _) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
-        var body = new JsonObject
-        {
-            ["model"] = server.Model.Model.Id,
-            ["messages"] = new JsonArray(new JsonObject
-            {
-                ["role"] = "user",
-                ["content"] = new JsonArray(
-                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
-                    new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) } }),
-            }),
-            ["beam_size"] = 2, ["seed"] = 7, ["stop"] = new JsonArray("</CAPTION>", "never appears"), ["reasoning_format"] = "tagged",
-        };
+        var body = ChatAboutTheQuestion();
+        body["stop"] = new JsonArray("</CAPTION>", "never appears");
+        body["reasoning_format"] = "tagged";
         var (c, chunks) = await OpenAiTests.Chat(server, body);
         var content = (string)c["choices"]![0]!["message"]!["content"]!;
         Assert.Matches(@"^<SUMMARY>[\s\S]+</SUMMARY>\s*<CAPTION>[^<]+$", content);
@@ -114,5 +94,24 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
         // The search ended with the stage that showed the stop string.
         Assert.Equal(2, c["llavacot"]!["result"]!["stages"]!.AsArray().Count);
         Assert.Equal(content, OpenAiTests.Streamed(chunks, "content"));
+    }
+
+    /// <summary>A chat completion request (stage search N=2, seed 7) for the generated question and its image.</summary>
+    private JsonObject ChatAboutTheQuestion()
+    {
+        var (scene, question, _) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
+        var image = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) };
+        return new JsonObject
+        {
+            ["model"] = server.Model.Model.Id,
+            ["messages"] = new JsonArray(new JsonObject
+            {
+                ["role"] = "user",
+                ["content"] = new JsonArray(
+                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
+                    new JsonObject { ["type"] = "image_url", ["image_url"] = image }),
+            }),
+            ["beam_size"] = 2, ["seed"] = 7,
+        };
     }
 }
