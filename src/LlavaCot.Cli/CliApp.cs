@@ -28,7 +28,7 @@ public static class CliApp
                  [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
                  accuracy, tags, judge agreement per mode and N; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
-                 [--threads T] [--mix answers,captions,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
+                 [--threads T] [--mix answers,captions,reasonings,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
                  [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
                  train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search

@@ -135,7 +135,7 @@ internal sealed class MllamaSession : IGenerationSession
     private Task<IReadOnlyList<GeneratedSequence>> GenerateAsync(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
         Action<int, string>? onDelta, bool chain, CancellationToken ct) =>
         _naive
-            ? RunBooked(() => GenerateNaive(prefix, withImage, rows, onDelta, ct), ct)
+            ? Owner.Worker.RunAsync(Booked(() => GenerateNaive(prefix, withImage, rows, onDelta, ct)), ct)
             : DecodeBookedAsync(() => StartForked(prefix, withImage, rows, onDelta, chain, ct), ct);
 
     /// <summary>
@@ -147,18 +147,7 @@ internal sealed class MllamaSession : IGenerationSession
         DecodeJob? job = null;
         try
         {
-            return await Owner.Worker.DecodeAsync(() =>
-            {
-                var before = Counted();
-                try
-                {
-                    return job = start();
-                }
-                finally
-                {
-                    Book(before);
-                }
-            }, ct);
+            return await Owner.Worker.DecodeAsync(Booked(() => job = start()), ct);
         }
         finally
         {
@@ -168,10 +157,10 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on the model worker and books what the model counted meanwhile to this session:
-    /// the worker runs one task at a time, so all of it is this session's.
+    /// <paramref name="work"/>, booking what the model counted while it ran to this session: a work item runs alone on
+    /// the model worker, so all of it is this session's.
     /// </summary>
-    private Task<T> RunBooked<T>(Func<T> work, CancellationToken ct) => Owner.Worker.RunAsync(() =>
+    private Func<T> Booked<T>(Func<T> work) => () =>
     {
         var before = Counted();
         try
@@ -182,7 +171,7 @@ internal sealed class MllamaSession : IGenerationSession
         {
             Book(before);
         }
-    }, ct);
+    };
 
     private (long Vision, long Prefilled, long Decoded) Counted() =>
         (Model.Counters.VisionRuns, Model.Counters.PrefilledTokens, Model.Counters.DecodedTokens);

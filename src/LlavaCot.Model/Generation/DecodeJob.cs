@@ -32,8 +32,6 @@ public sealed class DecodeJob : IDisposable
     /// <summary>Sequences still running (rows of the next step).</summary>
     public int Rows => _active.Count;
 
-    public bool Done => _active.Count == 0;
-
     /// <summary>Tokens handed to the model so far (one per running row per step).</summary>
     public long Fed { get; private set; }
 
@@ -66,7 +64,7 @@ public sealed class DecodeJob : IDisposable
         _logits = all.index_select(0, index.to(all.device)).DetachFromDisposeScope();
     }
 
-    /// <summary>Each row's new ids and why it stopped (complete once <see cref="Done"/>).</summary>
+    /// <summary>Each row's new ids and why it stopped (complete once <see cref="Step"/> returns null).</summary>
     public IReadOnlyList<GeneratedSequence> Results => _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i])).ToList();
 
     /// <summary>

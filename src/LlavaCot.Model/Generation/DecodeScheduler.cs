@@ -16,9 +16,6 @@ public sealed class DecodeScheduler(int maxRows)
 
     public bool HasWork => _running.Count > 0;
 
-    /// <summary>Sequences running now, all jobs together.</summary>
-    public int Rows => _running.Sum(r => r.Job.Rows);
-
     /// <summary>Rows in every model call so far (for the mean decode batch), the calls, and the most rows in one.</summary>
     public long SteppedRows { get; private set; }
     public long Steps { get; private set; }

@@ -59,7 +59,7 @@ public sealed class CrossAttentionDecoderLayer : DecoderLayer
         x = x + cross_attn_attn_gate.tanh() * attended;
         // A group's row mask has one row per sequence or one shared by all its sequences.
         var rows = groups.Select(g => g.CrossMask!.RowMask.squeeze(1).expand(g.Count, -1, -1)).ToList();
-        var fed = mlp.Forward(post_attention_layernorm.Forward(x)) * (rows.Count == 1 ? rows[0] : cat(rows, 0));
+        var fed = mlp.Forward(post_attention_layernorm.Forward(x)) * RowGroup.Join(rows);
         return x + cross_attn_mlp_gate.tanh() * fed;
     }
 }

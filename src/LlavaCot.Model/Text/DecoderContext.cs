@@ -32,4 +32,7 @@ public sealed record RowGroup(
 
     /// <summary>This group's rows of <paramref name="t"/> (the whole tensor when it is the only group).</summary>
     public Tensor Rows(Tensor t) => Start == 0 && Count == t.shape[0] ? t.alias() : t.narrow(0, Start, Count);
+
+    /// <summary>The groups' parts back in one tensor, in order (the part itself when there is one group).</summary>
+    public static Tensor Join(IList<Tensor> parts) => parts.Count == 1 ? parts[0] : cat(parts, 0);
 }

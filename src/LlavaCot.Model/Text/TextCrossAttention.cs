@@ -52,6 +52,6 @@ public sealed class TextCrossAttention : nn.Module
             var (k, v) = g.CrossKv!.Get(_layer);
             return Attention.Forward(g.Rows(q), k, v, g.CrossMask!.Additive, causal: false);
         }).ToList();
-        return o_proj.Forward(attended.Count == 1 ? attended[0] : cat(attended, 0)).MoveToOuterDisposeScope();
+        return o_proj.Forward(RowGroup.Join(attended)).MoveToOuterDisposeScope();
     }
 }

@@ -43,6 +43,6 @@ public sealed class TextSelfAttention : nn.Module
                 (gk, gv) = g.Cache.Append(_layer, gk, gv);
             return Attention.Forward(g.Rows(q), gk, gv, g.SelfMask, g.Causal);
         }).ToList();
-        return o_proj.Forward(attended.Count == 1 ? attended[0] : cat(attended, 0)).MoveToOuterDisposeScope();
+        return o_proj.Forward(RowGroup.Join(attended)).MoveToOuterDisposeScope();
     }
 }

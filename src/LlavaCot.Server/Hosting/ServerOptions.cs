@@ -41,6 +41,9 @@ public sealed class ServerOptions
     /// </summary>
     public string ReasoningFormat { get; set; } = "split";
 
+    /// <summary>The values <see cref="ReasoningFormat"/> and a request's reasoning_format take.</summary>
+    public static readonly string[] ReasoningFormats = ["split", "tagged"];
+
     /// <summary>Sequences one decode step runs, all searches together; more wait for the next step.</summary>
     public int MaxBatchRows { get; set; } = ModelWorker.DefaultMaxBatchRows;
 
@@ -147,7 +150,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxQuestionChars >= 1, $"{nameof(o.MaxQuestionChars)} must be at least 1, got {o.MaxQuestionChars}");
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
-        Require(o.ReasoningFormat is "split" or "tagged", $"{nameof(o.ReasoningFormat)} must be split or tagged, got '{o.ReasoningFormat}'");
+        Require(ServerOptions.ReasoningFormats.Contains(o.ReasoningFormat), $"{nameof(o.ReasoningFormat)} must be split or tagged, got '{o.ReasoningFormat}'");
         Require(o.MaxBatchRows >= 1, $"{nameof(o.MaxBatchRows)} must be at least 1, got {o.MaxBatchRows}");
         Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");

@@ -149,7 +149,7 @@ public static class ChatEndpoints
         if (body.StreamOptions is not null && body.Stream != true)
             errors.Add("stream_options", "is only allowed with stream=true");
         var stops = StopStrings(body.Stop, errors);
-        if (body.ReasoningFormat is not (null or "split" or "tagged"))
+        if (body.ReasoningFormat is { } format && !ServerOptions.ReasoningFormats.Contains(format))
             errors.Add("reasoning_format", $"must be split or tagged, got '{body.ReasoningFormat}'");
         var messages = body.Messages ?? [];
         if (messages.Count == 0)

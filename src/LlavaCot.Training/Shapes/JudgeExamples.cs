@@ -46,8 +46,8 @@ public static class JudgeExamples
     /// </summary>
     public static TrainingExample FollowCaption(ShapeQuestion question, ShapeAnswer answer)
     {
-        var parts = answer.Text.Split("\n\n");
-        return new TrainingExample("reasoning", question.Text, false, string.Join("\n\n", parts.Skip(2)), string.Join("\n\n", parts.Take(2)) + "\n\n");
+        var given = Through(answer, 2) + "\n\n";
+        return new TrainingExample("reasoning", question.Text, false, answer.Text[given.Length..], given);
     }
 
     /// <summary>A pairwise judge example of <paramref name="type"/> for this question.</summary>
