@@ -15,7 +15,11 @@ public interface ITextGenerator
 /// <param name="Image">Encoded image bytes, or null for a text-only question.</param>
 /// <param name="Naive">Re-run the vision tower and re-prefill everything on every call, as the reference code does.</param>
 /// <param name="Date">The date text-only prompts carry; null: the generator's own setting, else today.</param>
-public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false, DateOnly? Date = null);
+public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false, DateOnly? Date = null)
+{
+    /// <summary>The conversation before the question, rendered into the answer's prompt (judge prompts ask the question alone).</summary>
+    public IReadOnlyList<PriorTurn> History { get; init; } = [];
+}
 
 /// <summary>
 /// What a session's outputs depend on beyond the request and its seed: exact replay is promised only for the same

@@ -76,4 +76,15 @@ public sealed record ReasonOptions
 }
 
 /// <param name="Image">Encoded image bytes; null for a text-only question.</param>
-public sealed record ReasonRequest(string RequestId, ReadOnlyMemory<byte>? Image, string Question, ReasonOptions Options);
+/// <param name="Question">The last user turn's text: what the answer and the judge's prompts are about.</param>
+public sealed record ReasonRequest(string RequestId, ReadOnlyMemory<byte>? Image, string Question, ReasonOptions Options)
+{
+    /// <summary>The conversation before the question (empty: the question alone, as LLaVA-CoT asks it).</summary>
+    public IReadOnlyList<PriorTurn> History { get; init; } = [];
+}
+
+/// <summary>
+/// A turn before the question: a system turn (first only), a user or an assistant turn. <paramref name="Image"/> marks
+/// the user turn that showed the request's image; with none marked, the image belongs to the question.
+/// </summary>
+public sealed record PriorTurn(string Role, string Text, bool Image = false);

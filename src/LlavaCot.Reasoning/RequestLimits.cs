@@ -38,6 +38,16 @@ public sealed record RequestLimits
         Require(!string.IsNullOrWhiteSpace(request.Question), "question", "is required and must not be empty");
         Require(request.Question.Length <= MaxQuestionChars, "question",
             $"is {request.Question.Length} characters long; the limit is {MaxQuestionChars}");
+        var conversation = request.Question.Length + request.History.Sum(t => t.Text.Length);
+        Require(request.History.Count == 0 || conversation <= MaxQuestionChars, "history",
+            $"the conversation is {conversation} characters long; the limit is {MaxQuestionChars}");
+        Require(request.History.Count(t => t.Image) <= (request.Image is null ? 0 : 1), "history",
+            request.Image is null ? "a turn is marked as showing the image, but the request has none" : "only one turn can show the image");
+        Require(request.History.Skip(1).All(t => t.Role is "user" or "assistant") && request.History.Take(1).All(t => t.Role is "system" or "user" or "assistant"),
+            "history", "holds a system turn (first only), then user and assistant turns");
+        Require(request.Image is null || request.History.Take(1).All(t => t.Role != "system" || t.Text.Trim().Length == 0),
+            "history", "a system message cannot be combined with an image (the chat template refuses it)");
+        Require(request.History.All(t => t.Role == "user" || !t.Image), "history", "only a user turn can show the image");
         Require(o.BeamSize is >= 1 and <= ReasonOptions.MaxBeamSize, "beam_size", $"must lie in 1..{ReasonOptions.MaxBeamSize}, got {o.BeamSize}");
         Require(s.Temperature is >= 0 and <= MaxTemperature, "temperature", $"must lie in 0..{Format(MaxTemperature)}, got {Format(s.Temperature)}");
         Require(s.TopP is > 0 and <= 1, "top_p", $"must lie in (0, 1], got {Format(s.TopP)}");

@@ -70,6 +70,19 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
         // Fixed once per request, so every text-only prompt of a search carries the same date, even across midnight.
         var date = request.Date ?? options.Date ?? inputs.Today;
         return await worker.RunAsync<IGenerationSession>(
-            () => new MllamaSession(this, image, key, request.Question, request.Naive, date), cancellationToken);
+            () => new MllamaSession(this, image, key, AnswerPrompt(request, image is not null, date), request.Naive, date), cancellationToken);
+    }
+
+    /// <summary>
+    /// The answer's prompt: the question alone, as LLaVA-CoT asks it, or the conversation that led to it with the
+    /// question as its last user turn (holding the image unless an earlier turn showed it).
+    /// </summary>
+    private IReadOnlyList<PromptSegment> AnswerPrompt(SessionRequest request, bool withImage, DateOnly date)
+    {
+        if (request.History.Count == 0)
+            return Inputs.Prompt(request.Question, withImage, date);
+        var imageAsked = withImage && !request.History.Any(t => t.Image);
+        var turns = request.History.Select(t => new ChatTurn(t.Role, t.Text, t.Image)).Append(new ChatTurn("user", request.Question, imageAsked));
+        return ChatTemplate.Conversation(turns.ToList(), date);
     }
 }

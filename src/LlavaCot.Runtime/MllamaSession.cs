@@ -50,7 +50,7 @@ internal sealed class MllamaSession : IGenerationSession
     /// </summary>
     /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>); given with an image in optimised mode.</param>
     /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
-    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string? imageKey, string question, bool naive, DateOnly date)
+    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string? imageKey, IReadOnlyList<PromptSegment> prompt, bool naive, DateOnly date)
     {
         _owner = owner;
         var before = Counted();
@@ -75,7 +75,7 @@ internal sealed class MllamaSession : IGenerationSession
                 _numTiles = _imageLease.Features.NumTiles;
                 (_imageCacheHits, _imageCacheMisses, _imageCacheEvictions) = (hit ? 1 : 0, hit ? 0 : 1, evicted);
             }
-            PromptIds = Tokenizer.Encode(Prompt(question, image is not null));
+            PromptIds = Tokenizer.Encode(prompt);
             Book(before);
         }
         catch

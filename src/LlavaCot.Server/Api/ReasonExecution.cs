@@ -32,19 +32,87 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
 {
     public ServedModel Model => model.Model;
 
+    private readonly ConditionalWeakTable<ReasoningRun, ReasonTrace> _traces = new();
+    private readonly ConditionalWeakTable<ReasoningRun, RunLease> _leases = new();
+
     /// <summary>
     /// Starts the search once a slot is free. The run and the admission ticket are released when the response is
     /// done, however it ends (finished, client gone, error).
     /// </summary>
-    public async Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http)
+    public Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http) =>
+        StartAsync(request, http, null, logged: true, http.RequestAborted);
+
+    /// <summary>
+    /// Several searches for one request (OpenAI's n): admitted together or refused together (429), the first started
+    /// before this returns (so its problems are the request's), each later one once a slot frees. Each search ends,
+    /// giving its slot back, when its events end: with fewer slots than searches the later ones run after.
+    /// </summary>
+    public async Task<(IReadOnlyList<IAsyncEnumerable<ReasonEvent>>? Choices, IResult? Problem)> StartChoicesAsync(
+        IReadOnlyList<ReasonRequest> requests, HttpContext http, CancellationToken ct)
     {
         var o = options.Value;
         if (!model.IsReady)
             return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
                 "the model is still loading; see /health/ready", o.RetryAfterSeconds));
+        var tickets = admission.TryEnter(requests.Count);
+        if (tickets is null)
+            return (null, Problems.RetryLater(http, StatusCodes.Status429TooManyRequests, "Too many requests",
+                $"{requests.Count} searches do not fit: {admission.Running} are running and {admission.Waiting} waiting " +
+                $"(queue length {o.QueueLength}); retry later", o.RetryAfterSeconds));
+        var (first, problem) = await StartAsync(requests[0], http, tickets[0], logged: true, ct);
+        if (first is null)
+        {
+            foreach (var t in tickets.Skip(1))
+                t.Dispose();
+            return (null, problem);
+        }
+        return ([Ending(first, http, ct), .. requests.Skip(1).Select((r, i) => Later(r, tickets[i + 1], http, ct))], null);
+    }
+
+    private async IAsyncEnumerable<ReasonEvent> Later(ReasonRequest request, Admission.Ticket ticket, HttpContext http,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var (run, _) = await StartAsync(request, http, ticket, logged: false, ct);
+        if (run is null)
+        {
+            yield return new ReasonError("this choice's search could not start");
+            yield break;
+        }
+        await foreach (var e in Ending(run, http, ct))
+            yield return e;
+    }
+
+    /// <summary>The run's events; when they end, the run ends and its slot goes to the next search.</summary>
+    private async IAsyncEnumerable<ReasonEvent> Ending(ReasoningRun run, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var e in EventsAsync(run, http, ct))
+                yield return e;
+        }
+        finally
+        {
+            if (_leases.TryGetValue(run, out var lease))
+                await lease.DisposeAsync();
+        }
+    }
+
+    /// <param name="admitted">A ticket already taken (one of several searches); null takes one or answers 429.</param>
+    /// <param name="logged">Whether this search's trace is the request's log line.</param>
+    private async Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http, Admission.Ticket? admitted,
+        bool logged, CancellationToken ct)
+    {
+        var o = options.Value;
+        if (!model.IsReady)
+        {
+            admitted?.Dispose();
+            return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
+                "the model is still loading; see /health/ready", o.RetryAfterSeconds));
+        }
         var trace = new ReasonTrace { Mode = ReasoningModes.Name(request.Options.Mode), BeamSize = request.Options.BeamSize };
-        http.Features.Set(trace);
-        var ticket = admission.TryEnter();
+        if (logged)
+            http.Features.Set(trace);
+        var ticket = admitted ?? admission.TryEnter();
         if (ticket is null)
         {
             trace.Outcome = "rejected";
@@ -56,11 +124,11 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         try
         {
             trace.Outcome = "queued";
-            await ticket.WaitAsync(http.RequestAborted);
+            await ticket.WaitAsync(ct);
             ReasoningRun run;
             try
             {
-                run = await model.Reasoner.StartAsync(request, http.RequestAborted);
+                run = await model.Reasoner.StartAsync(request, ct);
             }
             catch (ImageDecodeException ex)
             {
@@ -72,7 +140,10 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                 trace.Outcome = "invalid";
                 return (null, Problems.Fields(ex.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray())));
             }
-            http.Response.RegisterForDisposeAsync(new RunLease(run, ticket));
+            var lease = new RunLease(run, ticket);
+            _leases.Add(run, lease);
+            _traces.Add(run, trace);
+            http.Response.RegisterForDisposeAsync(lease);
             handedOver = true;
             trace.Outcome = "started";
             trace.Seed = run.Request.Options.Seed;
@@ -88,7 +159,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
     /// <summary>The run's events, recorded into metrics and the request's trace as they pass.</summary>
     public async IAsyncEnumerable<ReasonEvent> EventsAsync(ReasoningRun run, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
     {
-        var trace = http.Features.Get<ReasonTrace>()!;
+        var trace = _traces.TryGetValue(run, out var t) ? t : throw new InvalidOperationException("the run was not started here");
         var clock = Stopwatch.StartNew();
         var stageStarts = new Dictionary<int, TimeSpan>();
         trace.Outcome = "cancelled";
@@ -142,11 +213,15 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         }
     }
 
-    /// <summary>Ends the search (freeing its tensors) before giving its slot to the next request.</summary>
+    /// <summary>Ends the search (freeing its tensors) before giving its slot to the next request; once, whoever asks first.</summary>
     private sealed class RunLease(ReasoningRun run, Admission.Ticket ticket) : IAsyncDisposable
     {
+        private int _disposed;
+
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+                return;
             try
             {
                 await run.DisposeAsync();

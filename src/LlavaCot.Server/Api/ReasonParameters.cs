@@ -9,6 +9,9 @@ public sealed record ReasonParameters
 {
     public byte[]? Image { get; init; }
     public string? Question { get; init; }
+
+    /// <summary>The conversation before the question (chat requests).</summary>
+    public IReadOnlyList<PriorTurn> History { get; init; } = [];
     public SearchSettings Search { get; init; } = new();
     public bool IncludeTokens { get; init; }
 
@@ -17,7 +20,7 @@ public sealed record ReasonParameters
 
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for three).</summary>
     public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens",
-        string MaxAnswerTokens = "max_answer_tokens")
+        string MaxAnswerTokens = "max_answer_tokens", string History = "history")
     {
         /// <summary>This endpoint's name for a field as the engine's limits name it.</summary>
         public string Of(string field) => field switch
@@ -25,6 +28,7 @@ public sealed record ReasonParameters
             "question" => Question,
             "max_new_tokens" => MaxNewTokens,
             "max_answer_tokens" => MaxAnswerTokens,
+            "history" => History,
             _ => field,
         };
     }
@@ -69,7 +73,7 @@ public sealed record ReasonParameters
             StopStrings = StopStrings,
             Seed = Search.Seed,
             Date = date,
-        });
+        }) { History = History };
         foreach (var e in settings.Limits.Check(request))
             errors.Add(names.Of(e.Field), e.Message);
         return errors.Any ? null : request;

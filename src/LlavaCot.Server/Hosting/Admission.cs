@@ -18,14 +18,17 @@ public sealed class Admission(int maxRunning, int queueLength)
     public int Capacity => maxRunning + queueLength;
 
     /// <summary>A place in the queue, or null when the queue is full.</summary>
-    public Ticket? TryEnter()
+    public Ticket? TryEnter() => TryEnter(1)?[0];
+
+    /// <summary><paramref name="count"/> places at once (one request's several searches), or none when they do not all fit.</summary>
+    public Ticket[]? TryEnter(int count)
     {
-        if (Interlocked.Increment(ref _admitted) > Capacity)
+        if (Interlocked.Add(ref _admitted, count) > Capacity)
         {
-            Interlocked.Decrement(ref _admitted);
+            Interlocked.Add(ref _admitted, -count);
             return null;
         }
-        return new Ticket(this);
+        return Enumerable.Range(0, count).Select(_ => new Ticket(this)).ToArray();
     }
 
     /// <summary>Held from admission until the search is over; disposing it gives the place (and slot) back.</summary>

@@ -60,6 +60,7 @@ public static class LlavaCotServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelService>());
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<ReasonExecution>();
+        builder.Services.AddSingleton<ImageUrlFetcher>();
 
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSingleton<ISerializerDataContractResolver>(new JsonSerializerDataContractResolver(ApiJson.Options));

@@ -79,6 +79,22 @@ public sealed class ServerOptions
     /// </summary>
     public int? ImageCacheMegabytes { get; set; }
 
+    /// <summary>
+    /// Hosts whose http(s) image URLs chat requests may send, comma-separated: names ("images.example.com"), all names
+    /// under a domain ("*.example.com"), or IP literals (an address is only fetched when listed as one). Empty: no URL
+    /// is fetched (data: URIs only).
+    /// </summary>
+    public string? ImageUrlHosts { get; set; }
+
+    public IReadOnlyList<string> ImageUrlHostList =>
+        (ImageUrlHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Largest image fetched from a URL (bytes).</summary>
+    public long ImageUrlMaxBytes { get; set; } = 20L * 1024 * 1024;
+
+    /// <summary>Seconds an image URL may take to fetch, redirects included.</summary>
+    public int ImageUrlTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Largest decoded image (width × height).</summary>
     public long MaxImagePixels { get; set; } = 40_000_000;
 
@@ -159,6 +175,10 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(IsDate(o.Date), $"{nameof(o.Date)} must be a date as YYYY-MM-DD (or empty for today), got '{o.Date}'");
         Require(o.MaxImagePixels is >= 1 and <= ImageLimits.MaxSupportedPixels,
             $"{nameof(o.MaxImagePixels)} must lie in 1..{ImageLimits.MaxSupportedPixels}, got {o.MaxImagePixels}");
+        Require(o.ImageUrlMaxBytes >= 1, $"{nameof(o.ImageUrlMaxBytes)} must be at least 1, got {o.ImageUrlMaxBytes}");
+        Require(o.ImageUrlTimeoutSeconds >= 1, $"{nameof(o.ImageUrlTimeoutSeconds)} must be at least 1, got {o.ImageUrlTimeoutSeconds}");
+        Require(o.ImageUrlHostList.All(h => !h.Contains('/') && !h.Contains(':') || System.Net.IPAddress.TryParse(h.Trim('[', ']'), out _)),
+            $"{nameof(o.ImageUrlHosts)} lists host names, *.domain or IP literals (no scheme, path or port), got '{o.ImageUrlHosts}'");
         Require(o.LogFormat is "text" or "json", $"{nameof(o.LogFormat)} must be text or json, got '{o.LogFormat}'");
         var device = o.Device.Trim().ToLowerInvariant();
         Require(device is "cpu" or "auto" or "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out _),

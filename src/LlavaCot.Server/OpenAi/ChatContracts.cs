@@ -5,8 +5,9 @@ using LlavaCot.Reasoning;
 namespace LlavaCot.Server.OpenAi;
 
 /// <summary>
-/// An OpenAI chat completion request. One user message (text parts and at most one image_url data: URI) is
-/// answered; the LlavaCot extras pick the search. Values this server cannot honour are refused; fields it does not
+/// An OpenAI chat completion request. A conversation (an optional first system message, then user and assistant
+/// messages, ending with the user's question) with at most one image_url (a data: URI, or an http(s) URL from an
+/// allowed host) is answered; the LlavaCot extras pick the search. Values this server cannot honour are refused; fields it does not
 /// know are ignored, as OpenAI does, and named in the reply (llavacot.ignored_fields and X-LlavaCot-Ignored-Fields).
 /// </summary>
 public sealed record ChatCompletionRequest
@@ -22,7 +23,10 @@ public sealed record ChatCompletionRequest
     /// <example>llavacot-demo-random</example>
     public string? Model { get; init; }
 
-    /// <summary>Exactly one message with role user; content is a string or a list of text and image_url parts.</summary>
+    /// <summary>
+    /// The conversation, ending with a user message (the question the search answers and the judge asks about); content
+    /// is a string or a list of text and image_url parts; one image in all, in a user message; no system message beside an image.
+    /// </summary>
     public List<ChatMessageIn>? Messages { get; init; }
 
     /// <summary>Stream chat.completion.chunk events (one content delta per stage winner), ending with [DONE].</summary>
@@ -50,7 +54,7 @@ public sealed record ChatCompletionRequest
     /// <example>42</example>
     public long? Seed { get; init; }
 
-    /// <summary>Only 1 is supported.</summary>
+    /// <summary>Independent searches, 1..4: choice i is seeded with seed + i; each takes a place in the queue.</summary>
     public int? N { get; init; }
 
     /// <summary>Only false is supported.</summary>
@@ -117,8 +121,12 @@ public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int Total
 
 public sealed record CompletionTokensDetails(int ReasoningTokens);
 
-/// <summary>LlavaCot's extra field: how the answer was reached, and the request's fields it ignored.</summary>
-public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result, IReadOnlyList<string> IgnoredFields);
+/// <summary>LlavaCot's extra field: how the answer was reached (choice 0's; every choice's when n > 1), and the request's fields it ignored.</summary>
+public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result, IReadOnlyList<string> IgnoredFields,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChoiceReasoning>? Choices = null);
+
+/// <summary>One choice's search: its seed (the request's seed + its index) and result.</summary>
+public sealed record ChoiceReasoning(int Index, ulong Seed, ReasonResult Result);
 
 public sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, ChatUsage? Usage, string? SystemFingerprint);

@@ -19,7 +19,9 @@ public static class ChatEndpoints
         group.MapPost("/chat/completions", ChatAsync)
             .WithName("ChatCompletions")
             .WithSummary("OpenAI chat completion answered by the staged search")
-            .WithDescription("One user message with text and an image_url data: URI. By default (reasoning_format split) the " +
+            .WithDescription("A conversation ending with the user's question (an optional first system message without an image, " +
+                             "user and assistant turns), with at most one image_url: a data: URI, or an http(s) URL from a host on " +
+                             "LlavaCot:ImageUrlHosts. n (1..4) runs that many independent searches, choice i seeded with seed + i. By default (reasoning_format split) the " +
                              "stages before the CONCLUSION, tags kept, are in message.reasoning_content (and reasoning) and the conclusion's " +
                              "text alone in content (empty, with finish_reason saying why, when no CONCLUSION was completed); reasoning_format " +
                              "tagged puts the whole tagged answer in content. With stream=true, chat.completion.chunk events carry the stage " +
@@ -53,8 +55,11 @@ public static class ChatEndpoints
         return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description, m.Device, m.DType, m.DTypeReason)]));
     }
 
-    private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options,
-        ILogger<ChatCompletionRequest> log)
+    /// <summary>Most independent searches one chat request may ask for (OpenAI's n).</summary>
+    public const int MaxChoices = 4;
+
+    private static async Task<IResult> ChatAsync(HttpContext http, ReasonExecution execution, ModelService model, ImageUrlFetcher images,
+        IOptions<ServerOptions> options, ILogger<ChatCompletionRequest> log)
     {
         var limits = options.Value;
         var (body, problem) = await RequestBody.ReadAsync(http, limits, () => http.Request.HasJsonContentType()
@@ -74,54 +79,114 @@ public static class ChatEndpoints
             return Problems.Status(StatusCodes.Status404NotFound, "Model not found",
                 $"model '{asked}' is not served here; GET /v1/models lists '{model.Model.Id}'");
         var errors = new FieldErrors();
-        var parameters = ToParameters(body, errors);
+        var conversation = ChatConversation.Read(body.Messages ?? [], errors);
+        CheckFields(body, errors);
+        var image = conversation?.Image is { } source && !errors.Any ? await images.ReadAsync(source, errors, http.RequestAborted) : null;
+        var parameters = errors.Any ? null : ToParameters(body, conversation!, image, errors);
         var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors, new ReasonParameters.Names(Question: "messages",
-            Mode: "reasoning_mode", MaxAnswerTokens: body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens"));
+            Mode: "reasoning_mode", MaxAnswerTokens: body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", History: "messages"));
         if (request is null)
             return errors.ToResult();
-        var (run, startProblem) = await execution.StartAsync(request, http);
+        var requests = Choices(request, body.N ?? 1);
+        // Lives as long as the response: a stream outlasts this method.
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        http.Response.RegisterForDispose(stop);
+        var (choices, startProblem) = await execution.StartChoicesAsync(requests, http, stop.Token);
         if (startProblem is not null)
             return startProblem;
-        var reply = new Reply(http.TraceIdentifier, execution.Model, DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            split: (body.ReasoningFormat ?? limits.ReasoningFormat) == "split", ignored, model.Host.Generator.Inputs.Tokenizer, request.Options);
-        var events = execution.EventsAsync(run!, http, http.RequestAborted);
+        var split = (body.ReasoningFormat ?? limits.ReasoningFormat) == "split";
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var replies = requests.Select(r => new ChatReply(split, model.Host.Generator.Inputs.Tokenizer, r.Options)).ToList();
+        var chat = new Chat(http.TraceIdentifier, execution.Model, created, ignored, replies);
+        var events = Merge(choices!, stop);
         if (body.Stream == true)
         {
             ApiJson.StreamUnbuffered(http.Response);
-            return TypedResults.ServerSentEvents(Chunks(reply, events, body.StreamOptions?.IncludeUsage == true, http.RequestAborted));
+            return TypedResults.ServerSentEvents(Chunks(chat, events, body.StreamOptions?.IncludeUsage == true, http.RequestAborted));
         }
-        await foreach (var e in events)
+        var results = new ReasonResult?[replies.Count];
+        await foreach (var (i, e) in events)
         {
-            reply.See(e);
+            replies[i].See(e);
             if (e is FinalAnswer f)
-                return TypedResults.Ok(reply.Completion(f.Result));
+                results[i] = f.Result;
             if (e is ReasonError)
                 return Problems.Internal(http);
         }
         http.RequestAborted.ThrowIfCancellationRequested();
-        return Problems.Internal(http);
+        return results.All(r => r is not null) ? TypedResults.Ok(chat.Completion(results!)) : Problems.Internal(http);
     }
 
-    /// <summary>OpenAI stream framing: data-only SSE, one content delta per stage winner, a finish chunk, usage if asked, [DONE].</summary>
-    private static async IAsyncEnumerable<SseItem<string>> Chunks(Reply reply, IAsyncEnumerable<ReasonEvent> events, bool includeUsage,
-        [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>The request once per choice: choice i seeded with the request's seed (or one picked here) + i.</summary>
+    private static IReadOnlyList<ReasonRequest> Choices(ReasonRequest request, int n)
     {
-        await foreach (var e in events.WithCancellation(ct))
+        if (n == 1)
+            return [request];
+        var seed = request.Options.Seed ?? BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        return Enumerable.Range(0, n).Select(i => request with { Options = request.Options with { Seed = unchecked(seed + (ulong)i) } }).ToList();
+    }
+
+    /// <summary>
+    /// The choices' events as they come, tagged with the choice. Leaving early (an error, a client gone) stops the
+    /// searches still running.
+    /// </summary>
+    private static async IAsyncEnumerable<(int Choice, ReasonEvent Event)> Merge(IReadOnlyList<IAsyncEnumerable<ReasonEvent>> choices,
+        CancellationTokenSource stop)
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<(int, ReasonEvent)>();
+        var pumps = choices.Select(async (events, i) =>
         {
+            await foreach (var e in events.WithCancellation(stop.Token))
+                await channel.Writer.WriteAsync((i, e), stop.Token);
+        }).ToList();
+        _ = Task.WhenAll(pumps).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        try
+        {
+            await foreach (var item in channel.Reader.ReadAllAsync(stop.Token))
+                yield return item;
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try
+            {
+                await Task.WhenAll(pumps);
+            }
+            catch (OperationCanceledException)
+            {
+                // The searches were stopped on purpose.
+            }
+        }
+    }
+
+    /// <summary>
+    /// OpenAI stream framing: data-only SSE, per choice a role chunk, its stage winners as deltas and a finish chunk;
+    /// usage if asked once every choice is done; [DONE].
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<string>> Chunks(Chat chat, IAsyncEnumerable<(int Choice, ReasonEvent Event)> events,
+        bool includeUsage, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var results = new ReasonResult?[chat.Replies.Count];
+        await foreach (var (i, e) in events.WithCancellation(ct))
+        {
+            var reply = chat.Replies[i];
             reply.See(e);
             switch (e)
             {
                 case RequestAccepted:
-                    yield return Data(reply.Chunk(new ChunkDelta("assistant", ""), null));
+                    yield return Data(chat.Chunk(i, new ChunkDelta("assistant", ""), null));
                     break;
                 case StageWinner w:
                     foreach (var delta in reply.Deltas(w.Text))
-                        yield return Data(reply.Chunk(delta, null));
+                        yield return Data(chat.Chunk(i, delta, null));
                     break;
                 case FinalAnswer f:
-                    yield return Data(reply.Chunk(new ChunkDelta(null, null), reply.FinishReason));
+                    results[i] = f.Result;
+                    yield return Data(chat.Chunk(i, new ChunkDelta(null, null), reply.FinishReason));
+                    if (results.Any(r => r is null))
+                        break;
                     if (includeUsage)
-                        yield return Data(reply.UsageChunk(f.Result));
+                        yield return Data(chat.UsageChunk(results!));
                     yield return new SseItem<string>("[DONE]");
                     yield break;
                 case ReasonError error:
@@ -133,13 +198,13 @@ public static class ChatEndpoints
 
     private static SseItem<string> Data<T>(T value) => new(JsonSerializer.Serialize(value, ApiJson.Options));
 
-    /// <summary>One user turn: its text parts joined by newlines, at most one image as a data: URI.</summary>
-    private static ReasonParameters? ToParameters(ChatCompletionRequest body, FieldErrors errors)
+    /// <summary>The fields checked apart from the messages: values this server cannot honour are refused, naming the field.</summary>
+    private static void CheckFields(ChatCompletionRequest body, FieldErrors errors)
     {
         if (body.Model is null)
             errors.Add("model", "is required (see GET /v1/models)");
-        if (body.N is { } n && n != 1)
-            errors.Add("n", $"only 1 is supported, got {n}");
+        if (body.N is { } n && n is < 1 or > MaxChoices)
+            errors.Add("n", $"must lie in 1..{MaxChoices}, got {n}");
         if (body.Logprobs == true)
             errors.Add("logprobs", "is not supported");
         if (body.MaxTokens is { } a && body.MaxCompletionTokens is { } b && a != b)
@@ -148,36 +213,20 @@ public static class ChatEndpoints
             errors.Add("seed", $"must be 0 or more, got {body.Seed}");
         if (body.StreamOptions is not null && body.Stream != true)
             errors.Add("stream_options", "is only allowed with stream=true");
-        var stops = StopStrings(body.Stop, errors);
         if (body.ReasoningFormat is { } format && !ServerOptions.ReasoningFormats.Contains(format))
             errors.Add("reasoning_format", $"must be split or tagged, got '{body.ReasoningFormat}'");
-        var messages = body.Messages ?? [];
-        if (messages.Count == 0)
-            errors.Add("messages", "is required: one message with role user");
-        string? question = null;
-        byte[]? image = null;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var m = messages[i];
-            var at = $"messages[{i}]";
-            if (m.Role != "user")
-            {
-                errors.Add($"{at}.role", $"'{m.Role}' is not supported: LLaVA-CoT answers a single user turn (no system prompt, no history)");
-                continue;
-            }
-            if (question is not null)
-            {
-                errors.Add(at, "only one user message is supported");
-                continue;
-            }
-            question = ReadContent(m.Content, at, errors, ref image) ?? "";
-        }
+    }
+
+    private static ReasonParameters? ToParameters(ChatCompletionRequest body, ChatConversation conversation, byte[]? image, FieldErrors errors)
+    {
+        var stops = StopStrings(body.Stop, errors);
         if (errors.Any)
             return null;
         return new ReasonParameters
         {
             Image = image,
-            Question = question,
+            Question = conversation.Question,
+            History = conversation.History,
             StopStrings = stops,
             Search = new SearchSettings
             {
@@ -207,171 +256,6 @@ public static class ChatEndpoints
             default:
                 errors.Add("stop", "must be a non-empty string or a list of at most 4 non-empty strings");
                 return [];
-        }
-    }
-
-    private static string? ReadContent(JsonElement content, string at, FieldErrors errors, ref byte[]? image)
-    {
-        if (content.ValueKind == JsonValueKind.String)
-            return content.GetString();
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            errors.Add($"{at}.content", "must be a string or a list of parts");
-            return null;
-        }
-        var texts = new List<string>();
-        var index = 0;
-        foreach (var part in content.EnumerateArray())
-        {
-            var path = $"{at}.content[{index++}]";
-            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
-            {
-                errors.Add(path, "must be an object with a type (text or image_url)");
-                continue;
-            }
-            foreach (var p in part.EnumerateObject().Where(p => p.Name != "type" && p.Name != type.GetString()))
-                errors.Add($"{path}.{p.Name}", "unknown field; it is not supported here");
-            switch (type.GetString())
-            {
-                case "text" when part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String:
-                    texts.Add(text.GetString()!);
-                    break;
-                case "text":
-                    errors.Add($"{path}.text", "must be a string");
-                    break;
-                case "image_url":
-                    var url = part.TryGetProperty("image_url", out var obj) && obj.ValueKind == JsonValueKind.Object ? obj : default;
-                    if (url.ValueKind != JsonValueKind.Object || !url.TryGetProperty("url", out var u) || u.ValueKind != JsonValueKind.String)
-                    {
-                        errors.Add($"{path}.image_url.url", "must be a string (a data: URI)");
-                        break;
-                    }
-                    foreach (var p in url.EnumerateObject().Where(p => p.Name is not ("url" or "detail")))
-                        errors.Add($"{path}.image_url.{p.Name}", "unknown field; it is not supported here");
-                    if (url.TryGetProperty("detail", out var detail) && detail.ValueKind != JsonValueKind.Null && detail.GetString() is not ("auto" or null))
-                        errors.Add($"{path}.image_url.detail", "only auto is supported: the image is always tiled at the model's resolution");
-                    if (image is not null)
-                        errors.Add($"{path}.image_url", "only one image per request is supported");
-                    else
-                        image = ImageData.Decode(u.GetString()!, $"{path}.image_url.url", errors);
-                    break;
-                default:
-                    errors.Add($"{path}.type", $"'{type.GetString()}' is not supported (text, image_url)");
-                    break;
-            }
-        }
-        return string.Join("\n", texts);
-    }
-
-    /// <summary>
-    /// The pieces of one chat reply, built up from the search's events. <paramref name="split"/>: the stages before
-    /// the CONCLUSION go to reasoning_content, the conclusion's text to content (else all of it to content).
-    /// </summary>
-    private sealed class Reply(string requestId, ServedModel model, long created, bool split, IReadOnlyList<string> ignored,
-        Model.Inputs.ITokenizer tokenizer, ReasonOptions options)
-    {
-        private readonly Dictionary<(int Stage, int Candidate), StopReason> _stops = [];
-        private readonly Dictionary<(int Stage, int Candidate), int> _tokens = [];
-        private int _answerTokens;
-        private readonly System.Text.StringBuilder _answer = new();
-        private int _reasoningSent;
-        private bool _contentSent;
-        private int _promptTokens;
-        private ulong _seed;
-
-        public string Id { get; } = $"chatcmpl-{requestId}";
-
-        public string FinishReason { get; private set; } = "stop";
-
-        /// <summary>The answer as returned: cut where a stop string first appears (which then is why it finished).</summary>
-        private string Answer(string text)
-        {
-            var at = options.StopAt(text);
-            return at < 0 ? text : text[..at];
-        }
-
-        public void See(ReasonEvent e)
-        {
-            switch (e)
-            {
-                case RequestAccepted a:
-                    _promptTokens = a.PromptTokens;
-                    _seed = a.Seed;
-                    break;
-                case CandidateFinished c:
-                    _stops[(c.Index, c.Candidate)] = c.StopReason;
-                    _tokens[(c.Index, c.Candidate)] = c.Tokens;
-                    break;
-                case StageWinner w:
-                    _answerTokens += _tokens.GetValueOrDefault((w.Index, w.Candidate));
-                    _answer.Append(w.Text);
-                    // A stop string ends the answer by choice, whatever cut the stage it appeared in.
-                    FinishReason = _stops.GetValueOrDefault((w.Index, w.Candidate)) == StopReason.MaxTokens && options.StopAt(_answer.ToString()) < 0
-                        ? "length" : "stop";
-                    break;
-            }
-        }
-
-        public ChatCompletion Completion(ReasonResult result)
-        {
-            var text = Answer(result.Text);
-            var message = new ChatMessageOut("assistant", text, null);
-            if (split)
-            {
-                var (reasoning, content, _) = Answers.Split(text);
-                message = message with { Content = content, ReasoningContent = reasoning, Reasoning = reasoning };
-            }
-            return new ChatCompletion(Id, "chat.completion", created, model.Id, [new ChatChoice(0, message, FinishReason, null)],
-                Usage(result), null, new ChatReasoning(requestId, _seed, model.RandomWeights, result, ignored));
-        }
-
-        /// <summary>
-        /// The deltas a stage winner adds (after <see cref="See"/> took it in): its text as content (tagged), or the growth
-        /// of the reasoning and, once the CONCLUSION is complete, the conclusion's text as content (split); nothing past a
-        /// stop string.
-        /// </summary>
-        public IEnumerable<ChunkDelta> Deltas(string winner)
-        {
-            // The winner is already in the answer (See runs first).
-            var before = Answer(_answer.ToString(0, _answer.Length - winner.Length));
-            var answer = Answer(_answer.ToString());
-            if (!split)
-            {
-                if (answer.Length > before.Length)
-                    yield return new ChunkDelta(null, answer[before.Length..]);
-                yield break;
-            }
-            var (reasoning, content, concluded) = Answers.Split(answer);
-            if (reasoning.Length > _reasoningSent)
-            {
-                var more = reasoning[_reasoningSent..];
-                _reasoningSent = reasoning.Length;
-                yield return new ChunkDelta(null, null, more, more);
-            }
-            if (concluded && !_contentSent)
-            {
-                _contentSent = true;
-                yield return new ChunkDelta(null, content);
-            }
-        }
-
-        public ChatCompletionChunk Chunk(ChunkDelta delta, string? finishReason) =>
-            new(Id, "chat.completion.chunk", created, model.Id, [new ChunkChoice(0, delta, finishReason, null)], null, null);
-
-        public ChatCompletionChunk UsageChunk(ReasonResult result) =>
-            new(Id, "chat.completion.chunk", created, model.Id, [], Usage(result), null);
-
-        /// <summary>
-        /// The answer's tokens (the stage winners'), of which reasoning is all but the CONCLUSION's (counted by
-        /// tokenising the conclusion's text, which a stage winner holding the whole answer does not count apart).
-        /// </summary>
-        private ChatUsage Usage(ReasonResult result)
-        {
-            var open = result.Text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
-            var conclusion = open < 0 ? 0 : tokenizer.EncodeUser(result.Text[open..]).Count;
-            var reasoning = Math.Max(0, _answerTokens - conclusion);
-            return new ChatUsage(_promptTokens, _answerTokens, _promptTokens + _answerTokens, new CompletionTokensDetails(reasoning),
-                result.GeneratedTokens, result.JudgeTokens);
         }
     }
 }

@@ -51,6 +51,62 @@ public class ChatTemplateTests
     }
 
     [Fact]
+    public void A_conversation_without_an_image_has_the_system_block_with_the_trimmed_system_text_then_every_turn()
+    {
+        var rendered = ChatTemplate.Render(ChatTemplate.Conversation(
+        [
+            new ChatTurn("system", "  Answer briefly.\n"),
+            new ChatTurn("user", "How many?"),
+            new ChatTurn("assistant", "Three."),
+            new ChatTurn("user", "And red ones?"),
+        ], new DateOnly(2024, 7, 26)));
+        Assert.Equal(
+            "<|begin_of_text|><|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n" +
+            "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nAnswer briefly.<|eot_id|>" +
+            "<|start_header_id|>user<|end_header_id|>\n\nHow many?<|eot_id|>" +
+            "<|start_header_id|>assistant<|end_header_id|>\n\nThree.<|eot_id|>" +
+            "<|start_header_id|>user<|end_header_id|>\n\nAnd red ones?<|eot_id|>" +
+            "<|start_header_id|>assistant<|end_header_id|>\n\n",
+            rendered);
+    }
+
+    [Fact]
+    public void A_conversation_with_an_image_has_no_system_block_and_the_image_opens_the_turn_that_sent_it()
+    {
+        var segments = ChatTemplate.Conversation(
+        [
+            new ChatTurn("user", "What is this?", Image: true),
+            new ChatTurn("assistant", "<CONCLUSION>A cat.</CONCLUSION>"),
+            new ChatTurn("user", "What colour is it?"),
+        ], new DateOnly(2024, 7, 26));
+        Assert.Equal(
+            "<|begin_of_text|><|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is this?<|eot_id|>" +
+            "<|start_header_id|>assistant<|end_header_id|>\n\n<CONCLUSION>A cat.</CONCLUSION><|eot_id|>" +
+            "<|start_header_id|>user<|end_header_id|>\n\nWhat colour is it?<|eot_id|>" +
+            "<|start_header_id|>assistant<|end_header_id|>\n\n",
+            ChatTemplate.Render(segments));
+        var ids = Tok.Encode(segments);
+        Assert.Single(ids, 128256);
+        Assert.Equal(Tok.EncodeTemplate(ChatTemplate.Render(segments)), ids);
+        // A single user turn renders exactly as LLaVA-CoT's prompt.
+        Assert.Equal(ChatTemplate.ImagePrompt("q"), ChatTemplate.Conversation([new ChatTurn("user", "q", Image: true)], default));
+    }
+
+    [Fact]
+    public void The_template_refuses_what_the_chat_template_refuses()
+    {
+        var today = new DateOnly(2024, 7, 26);
+        Assert.Contains("system", Assert.Throws<ArgumentException>(() => ChatTemplate.Conversation(
+            [new ChatTurn("system", "Be brief."), new ChatTurn("user", "q", Image: true)], today)).Message);
+        Assert.Contains("one image", Assert.Throws<ArgumentException>(() => ChatTemplate.Conversation(
+            [new ChatTurn("user", "a", Image: true), new ChatTurn("assistant", "b"), new ChatTurn("user", "c", Image: true)], today)).Message);
+        Assert.Throws<ArgumentException>(() => ChatTemplate.Conversation([new ChatTurn("user", "a"), new ChatTurn("system", "b")], today));
+        Assert.Throws<ArgumentException>(() => ChatTemplate.Conversation([new ChatTurn("tool", "a")], today));
+        // An empty system text beside an image is what the template allows: nothing is rendered for it.
+        Assert.Equal(ChatTemplate.ImagePrompt("q"), ChatTemplate.Conversation([new ChatTurn("system", " "), new ChatTurn("user", "q", Image: true)], today));
+    }
+
+    [Fact]
     public void Text_prompt_takes_the_date_from_a_clock()
     {
         var clock = new FixedClock(new DateTimeOffset(2031, 12, 9, 10, 0, 0, TimeSpan.Zero));
