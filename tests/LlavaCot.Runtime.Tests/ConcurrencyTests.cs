@@ -34,6 +34,19 @@ public class ConcurrencyTests(TinyHost tiny) : IClassFixture<TinyHost>
     }
 
     [Fact]
+    public async Task In_bf16_too_requests_side_by_side_get_what_each_gets_alone()
+    {
+        using var bf16 = TinyHost.Bf16();
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, bf16.Host.Model.DType);
+        var reasoner = bf16.Host.Reasoner;
+        var alone = new List<string>();
+        foreach (var r in Four)
+            alone.Add(SearchTests.Signature(await SearchTests.Run(reasoner, r)));
+        var together = await Task.WhenAll(Four.Select(r => Task.Run(() => SearchTests.Run(reasoner, r))));
+        Assert.Equal(alone, together.Select(SearchTests.Signature));
+    }
+
+    [Fact]
     public async Task Cancelling_one_of_four_leaves_the_others_unchanged_and_frees_its_tensors()
     {
         var reasoner = tiny.Host.Reasoner;

@@ -9,12 +9,15 @@ public sealed class TinyHost : IDisposable
     {
     }
 
-    private TinyHost(long? imageCacheBytes) =>
-        Host = ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu", ImageCacheBytes = imageCacheBytes })
+    private TinyHost(long? imageCacheBytes, string dtype = "auto") =>
+        Host = ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu", ImageCacheBytes = imageCacheBytes, DType = dtype })
             .GetAwaiter().GetResult();
 
     /// <summary>A host whose shared image cache has <paramref name="bytes"/> of room (0: off).</summary>
     public static TinyHost WithImageCache(long bytes) => new(bytes);
+
+    /// <summary>The tiny model computing in bf16.</summary>
+    public static TinyHost Bf16() => new(null, "bfloat16");
 
     public ModelHost Host { get; }
 

@@ -7,17 +7,18 @@ namespace LlavaCot.Model.Tests.Layers;
 public class Bf16GemvTests
 {
     [Theory]
-    [InlineData(512, false)]
-    [InlineData(512, true)]
-    [InlineData(4096, false)]
-    public void Matches_an_fp32_product_of_the_same_bf16_values(int width, bool withBias)
+    [InlineData(512, false, 1)]
+    [InlineData(512, true, 1)]
+    [InlineData(4096, false, 1)]
+    [InlineData(512, true, 5)]
+    public void Matches_an_fp32_product_of_the_same_bf16_values(int width, bool withBias, int rows)
     {
         Assert.True(Bf16Gemv.IsSupported, "this machine lacks AVX2 + FMA");
         using var scope = NewDisposeScope();
         var generator = new Generator(7);
         var weight = randn(1000, width, generator: generator).mul(0.05).to(ScalarType.BFloat16);
         var bias = withBias ? randn(1000, generator: generator).to(ScalarType.BFloat16) : null;
-        var x = randn(1, width, generator: generator).to(ScalarType.BFloat16);
+        var x = randn(rows, width, generator: generator).to(ScalarType.BFloat16);
         Assert.True(Bf16Gemv.Handles(x, weight));
 
         var actual = Bf16Gemv.Forward(x, weight, bias);
@@ -35,11 +36,23 @@ public class Bf16GemvTests
     }
 
     [Fact]
+    public void Each_row_comes_out_bit_for_bit_the_same_whatever_rows_share_its_batch()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(11);
+        var weight = randn(300, 1024, generator: generator).mul(0.05).to(ScalarType.BFloat16);
+        var x = randn(Bf16Gemv.MaxRows, 1024, generator: generator).to(ScalarType.BFloat16);
+        var all = Bf16Gemv.Forward(x, weight, null);
+        foreach (var (start, count) in new[] { (0, 1), (7, 1), (3, 4), (10, 17), (Bf16Gemv.MaxRows - 2, 2) })
+            Assert.True(Bf16Gemv.Forward(x.narrow(0, start, count), weight, null).equal(all.narrow(0, start, count)).all().item<bool>(), $"rows {start}+{count}");
+    }
+
+    [Fact]
     public void Other_shapes_and_dtypes_are_left_to_libtorch()
     {
         using var scope = NewDisposeScope();
         var weight = zeros(64, 512, ScalarType.BFloat16);
-        Assert.False(Bf16Gemv.Handles(zeros(2, 512, ScalarType.BFloat16), weight));
+        Assert.False(Bf16Gemv.Handles(zeros(Bf16Gemv.MaxRows + 1, 512, ScalarType.BFloat16), weight));
         Assert.False(Bf16Gemv.Handles(zeros(1, 512, ScalarType.Float32), weight.to(ScalarType.Float32)));
         Assert.False(Bf16Gemv.Handles(zeros(1, 96, ScalarType.BFloat16), zeros(64, 96, ScalarType.BFloat16)));
     }
