@@ -28,9 +28,11 @@ public static class CliApp
                  [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
                  accuracy, tags, judge agreement per mode and N; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
-                 [--threads T] [--mix answers,captions,reasonings,judges,prechecks] [--patch P] [--vision-hidden H] [--vision-layers L]
+                 [--threads T] [--mix answers,captions,reasonings,judges,prechecks] [--perception W] [--patch P] [--vision-hidden H] [--vision-layers L]
                  [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
                  train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
+          make-random <config dir> <out dir> [--dtype bf16|fp32] [--shards K] [--seed S] [--tokenizer <dir>]
+                 a Hugging Face folder with the config's tensor names and shapes and seeded random values, written tensor by tensor
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer <dir>]   K searches at once vs one after another
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
@@ -57,6 +59,7 @@ public static class CliApp
                 "data" => DataCommand.Run(CommandArgs.Parse(args[1..], DataCommand.Options), stdout),
                 "eval" => EvalCommand.Run(CommandArgs.Parse(args[1..], EvalCommand.Options, EvalCommand.Flags), stdout),
                 "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
+                "make-random" => MakeRandomCommand.Run(CommandArgs.Parse(args[1..], MakeRandomCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),

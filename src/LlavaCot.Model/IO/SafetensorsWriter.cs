@@ -6,6 +6,14 @@ using static TorchSharp.torch;
 
 namespace LlavaCot.Model.IO;
 
+/// <summary>A tensor a file will hold: known by name, shape and dtype before its values exist.</summary>
+public sealed record PlannedTensor(string Name, long[] Shape, ScalarType DType)
+{
+    public long Bytes => Shape.Aggregate(1L, (a, b) => a * b) * SafetensorsDType.ElementSize(DTypeName);
+
+    public string DTypeName => SafetensorsDType.NameOf(DType) ?? throw new SafetensorsException($"tensor '{Name}': dtype {DType} has no safetensors name here");
+}
+
 /// <summary>
 /// Writes CPU tensors as a .safetensors file in the layout HF's writer uses: u64 header length, JSON header
 /// (optional <c>__metadata__</c>, then dtype/shape/data_offsets per tensor) padded with spaces to a multiple
@@ -19,10 +27,27 @@ public static class SafetensorsWriter
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var entries = tensors
-            .Select(p => (Name: p.Key, Tensor: p.Value, DType: DTypeName(p.Key, p.Value)))
-            .OrderByDescending(e => SafetensorsDType.ElementSize(e.DType))
-            .ThenBy(e => e.Name, StringComparer.Ordinal)
+        foreach (var (name, t) in tensors)
+        {
+            if (t.device_type != DeviceType.CPU)
+                throw new SafetensorsException($"tensor '{name}' is on {t.device}; move it to the CPU first");
+        }
+        Write(path, tensors.Select(p => new PlannedTensor(p.Key, p.Value.shape, p.Value.dtype)).ToList(), p => tensors[p.Name], metadata,
+            disposeEach: false);
+    }
+
+    /// <summary>
+    /// Writes the planned tensors, asking <paramref name="produce"/> for each only when its turn comes (with
+    /// <paramref name="disposeEach"/>, each is freed once written): a file larger than memory can be written.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<PlannedTensor> plan, Func<PlannedTensor, Tensor> produce,
+        IReadOnlyDictionary<string, string>? metadata, bool disposeEach, Action<long>? written = null)
+    {
+        foreach (var p in plan.Where(p => p.Name == "__metadata__"))
+            throw new SafetensorsException("'__metadata__' is reserved and cannot name a tensor");
+        var entries = plan
+            .OrderByDescending(p => SafetensorsDType.ElementSize(p.DTypeName))
+            .ThenBy(p => p.Name, StringComparer.Ordinal)
             .ToList();
         var header = Header(entries, metadata);
         try
@@ -33,7 +58,22 @@ public static class SafetensorsWriter
             file.Write(length);
             file.Write(header);
             foreach (var e in entries)
-                WriteData(file, e.Tensor);
+            {
+                var tensor = produce(e);
+                try
+                {
+                    if (tensor.dtype != e.DType || !tensor.shape.SequenceEqual(e.Shape) || tensor.device_type != DeviceType.CPU)
+                        throw new SafetensorsException($"tensor '{e.Name}': got {tensor.dtype} [{string.Join(", ", tensor.shape)}] on {tensor.device}, " +
+                                                       $"planned {e.DType} [{string.Join(", ", e.Shape)}] on the CPU");
+                    WriteData(file, tensor);
+                }
+                finally
+                {
+                    if (disposeEach)
+                        tensor.Dispose();
+                }
+                written?.Invoke(e.Bytes);
+            }
         }
         catch
         {
@@ -42,18 +82,7 @@ public static class SafetensorsWriter
         }
     }
 
-    private static string DTypeName(string name, Tensor t)
-    {
-        if (name == "__metadata__")
-            throw new SafetensorsException("'__metadata__' is reserved and cannot name a tensor");
-        if (t.device_type != DeviceType.CPU)
-            throw new SafetensorsException($"tensor '{name}' is on {t.device}; move it to the CPU first");
-        return SafetensorsDType.NameOf(t.dtype)
-            ?? throw new SafetensorsException($"tensor '{name}': dtype {t.dtype} has no safetensors name here");
-    }
-
-    private static byte[] Header(List<(string Name, Tensor Tensor, string DType)> entries,
-        IReadOnlyDictionary<string, string>? metadata)
+    private static byte[] Header(List<PlannedTensor> entries, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -67,13 +96,13 @@ public static class SafetensorsWriter
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, tensor, dtype) in entries)
+            foreach (var entry in entries)
             {
-                var bytes = tensor.numel() * SafetensorsDType.ElementSize(dtype);
-                json.WriteStartObject(name);
-                json.WriteString("dtype", dtype);
+                var bytes = entry.Bytes;
+                json.WriteStartObject(entry.Name);
+                json.WriteString("dtype", entry.DTypeName);
                 json.WriteStartArray("shape");
-                foreach (var d in tensor.shape)
+                foreach (var d in entry.Shape)
                     json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
