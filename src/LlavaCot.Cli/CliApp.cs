@@ -71,7 +71,7 @@ public static class CliApp
             return Fail(stderr, $"{ex.Message}\n{Usage}", 2);
         }
         catch (Exception ex) when (ex is SafetensorsException or ConfigException or IOException or ImageDecodeException or ArgumentException
-                                       or InvalidReasonRequestException)
+                                       or InvalidReasonRequestException or ModelLoadException)
         {
             return Fail(stderr, $"error: {ex.Message}", 1);
         }

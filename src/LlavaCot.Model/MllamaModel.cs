@@ -43,12 +43,13 @@ public sealed class MllamaModel : nn.Module
     /// into <paramref name="dtype"/> on <paramref name="device"/>. A tensor whose shape disagrees with the config
     /// is refused, naming the tensor.
     /// </summary>
-    public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null)
+    public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null,
+        Action<LoadProgress>? progress = null)
     {
         var config = MllamaConfig.Load(dir);
         device ??= CPU;
         using var checkpoint = Checkpoint.Open(dir, weightsFile);
-        var weights = new CheckpointWeights(checkpoint, dtype, device);
+        var weights = new CheckpointWeights(checkpoint, dtype, device, progress);
         var model = new MllamaModel(config, weights, dtype, device) { UnusedWeights = weights.Unused.ToList() };
         model.eval();
         return model;

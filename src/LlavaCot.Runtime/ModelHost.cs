@@ -74,13 +74,17 @@ public sealed class ModelHost : IDisposable
             : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
         var device = TorchSettings.ParseDevice(options.Device);
         var host = options.Host();
-        var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, ParameterCount(dir, options.WeightsFile),
+        var parameters = ParameterCount(dir, options.WeightsFile);
+        var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, parameters,
             device.type == TorchSharp.DeviceType.CUDA, host);
+        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, parameters, dtype.DType, host.AvailableMemoryBytes) is { } refusal)
+            throw new ModelLoadException(refusal);
         string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
         var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
         try
         {
-            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile), cancellationToken);
+            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress),
+                cancellationToken);
             return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
                 dtype, warnings);
         }

@@ -64,4 +64,7 @@ public sealed record RuntimeOptions
 
     /// <summary>The machine's CPU flags and free memory; tests replace it.</summary>
     public Func<HostFacts> Host { get; init; } = HostFacts.Read;
+
+    /// <summary>Told after each tensor read while the weights load (a progress bar, a log line).</summary>
+    public Action<Model.Layers.LoadProgress>? LoadProgress { get; init; }
 }

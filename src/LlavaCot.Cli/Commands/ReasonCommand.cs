@@ -47,7 +47,8 @@ public static class ReasonCommand
         var request = new ReasonRequest(Guid.NewGuid().ToString("n"), image, question, options);
         // The same checks and messages as the server's, before the model is loaded.
         new RequestLimits().Validate(request);
-        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, DType = args.Option("dtype") ?? "auto" });
+        var loading = new LoadReporter(line => o.WriteLine(line));
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", LoadProgress = loading.Report });
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");
         o.WriteLine($"[{host.DType.Name}: {host.DType.Reason}]");

@@ -3,11 +3,14 @@ using static TorchSharp.torch;
 
 namespace LlavaCot.Model.Layers;
 
+/// <summary>How far loading has come: bytes of the checkpoint read, and the shard being read.</summary>
+public sealed record LoadProgress(long BytesRead, long TotalBytes, int Shard, int Shards);
+
 /// <summary>
 /// Weights read from a checkpoint, converted to the compute dtype and device. Accepts both the HF 4.45 names
 /// (<c>language_model.model.*</c>, as released) and the 4.52+ in-memory layout (<c>model.language_model.*</c>).
 /// </summary>
-public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device) : IWeightSource
+public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device, Action<LoadProgress>? progress = null) : IWeightSource
 {
     private static readonly (string Legacy, string Current)[] Renames =
     [
@@ -18,6 +21,8 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
     ];
 
     private readonly HashSet<string> _used = [];
+    private readonly long _total = checkpoint.Names.Sum(n => checkpoint.Entry(n).ByteLength);
+    private long _read;
 
     /// <summary>Checkpoint tensors no module asked for (rotary caches excluded).</summary>
     public IEnumerable<string> Unused =>
@@ -32,7 +37,14 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
                 $"{checkpoint.OwnerOf(stored).Path}: tensor '{stored}' has shape [{string.Join(", ", entry.Shape)}], " +
                 $"but config.json implies [{string.Join(", ", shape)}]");
         _used.Add(stored);
-        return checkpoint.Read(stored, dtype, device);
+        var tensor = checkpoint.Read(stored, dtype, device);
+        _read += entry.ByteLength;
+        if (progress is not null)
+        {
+            var owner = checkpoint.OwnerOf(stored);
+            progress(new LoadProgress(_read, _total, checkpoint.Files.ToList().IndexOf(owner) + 1, checkpoint.Files.Count));
+        }
+        return tensor;
     }
 
     private string Resolve(string name)

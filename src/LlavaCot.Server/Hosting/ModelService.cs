@@ -47,7 +47,8 @@ public sealed class ModelService(
         try
         {
             var clock = Stopwatch.StartNew();
-            var runtime = o.ToRuntimeOptions();
+            var loading = new LoadReporter(line => log.LogInformation("{Progress}", line));
+            var runtime = o.ToRuntimeOptions() with { LoadProgress = loading.Report };
             if (o.UsesDemoModel)
                 await Task.Run(() => EnsureDemoModel(runtime.ModelDirectory), stoppingToken);
             var host = await ModelHost.LoadAsync(runtime, stoppingToken);
