@@ -16,11 +16,12 @@ public static class CliApp
 
         commands:
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
-          verify-fixture <fixture dir>             run a golden fixture's cases and compare every stored tensor
+          verify-fixture <fixture dir> [--quantize int8]   run a golden fixture's cases and compare every stored tensor;
+                 --quantize int8: top-1 agreement and logit error of int8 weights against the same weights unquantized
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
           reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
-                 [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--tokens true]
+                 [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--quantize int8] [--tokens true]
                  answer a question, stage by stage; the image is a file or - for standard input
           reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
@@ -33,6 +34,7 @@ public static class CliApp
                  train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
           make-random <config dir> <out dir> [--dtype bf16|fp32] [--shards K] [--seed S] [--tokenizer <dir>]
                  a Hugging Face folder with the config's tensor names and shapes and seeded random values, written tensor by tensor
+          quantize <model dir> <out dir> [--shards K]   a copy whose text-decoder and projector linear weights are int8 (+ scales)
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer <dir>]   K searches at once vs one after another
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
@@ -51,7 +53,7 @@ public static class CliApp
             return args[0] switch
             {
                 "inspect" => InspectCommand.Run(CommandArgs.Parse(args[1..], ["weights"]), stdout),
-                "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], []), stdout),
+                "verify-fixture" => VerifyFixtureCommand.Run(CommandArgs.Parse(args[1..], VerifyFixtureCommand.Options), stdout),
                 "tokenize" => TokenizeCommand.Run(args[1..], stdout),
                 "preprocess" => PreprocessCommand.Run(CommandArgs.Parse(args[1..], ["out"]), stdout),
                 "reason" => ReasonCommand.Run(CommandArgs.Parse(args[1..], ReasonCommand.Options, ReasonCommand.Flags), stdout,
@@ -60,6 +62,7 @@ public static class CliApp
                 "eval" => EvalCommand.Run(CommandArgs.Parse(args[1..], EvalCommand.Options, EvalCommand.Flags), stdout),
                 "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
                 "make-random" => MakeRandomCommand.Run(CommandArgs.Parse(args[1..], MakeRandomCommand.Options), stdout),
+                "quantize" => QuantizeCommand.Run(CommandArgs.Parse(args[1..], QuantizeCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),

@@ -43,13 +43,14 @@ public sealed class MllamaModel : nn.Module
     /// into <paramref name="dtype"/> on <paramref name="device"/>. A tensor whose shape disagrees with the config
     /// is refused, naming the tensor.
     /// </summary>
+    /// <param name="int8">Quantize the text decoder's and projector's linear weights to int8 while loading.</param>
     public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null,
-        Action<LoadProgress>? progress = null)
+        Action<LoadProgress>? progress = null, bool int8 = false)
     {
         var config = MllamaConfig.Load(dir);
         device ??= CPU;
         using var checkpoint = Checkpoint.Open(dir, weightsFile);
-        var weights = new CheckpointWeights(checkpoint, dtype, device, progress);
+        var weights = new CheckpointWeights(checkpoint, dtype, device, progress, int8);
         var model = new MllamaModel(config, weights, dtype, device) { UnusedWeights = weights.Unused.ToList() };
         model.eval();
         return model;

@@ -74,16 +74,17 @@ public sealed class ModelHost : IDisposable
             : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
         var device = TorchSettings.ParseDevice(options.Device);
         var host = options.Host();
-        var parameters = ParameterCount(dir, options.WeightsFile);
-        var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, parameters,
+        var footprint = Footprint(dir, options.WeightsFile);
+        var int8 = options.Int8;
+        var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, footprint.Parameters,
             device.type == TorchSharp.DeviceType.CUDA, host);
-        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, parameters, dtype.DType, host.AvailableMemoryBytes) is { } refusal)
+        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, footprint, dtype.DType, int8, host.AvailableMemoryBytes) is { } refusal)
             throw new ModelLoadException(refusal);
         string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
         var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
         try
         {
-            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress),
+            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8),
                 cancellationToken);
             return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
                 dtype, warnings);
@@ -105,10 +106,10 @@ public sealed class ModelHost : IDisposable
     }
 
     /// <summary>Parameters of the checkpoint, from its headers (no weights are read).</summary>
-    private static long ParameterCount(string dir, string? weightsFile)
+    private static WeightFootprint Footprint(string dir, string? weightsFile)
     {
         using var checkpoint = Checkpoint.Open(dir, weightsFile);
-        return checkpoint.Names.Sum(n => checkpoint.Entry(n).ElementCount);
+        return WeightFootprint.Of(checkpoint);
     }
 
     /// <summary>

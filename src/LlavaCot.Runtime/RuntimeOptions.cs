@@ -18,6 +18,19 @@ public sealed record RuntimeOptions
     /// <summary>Whether the CPU computes bf16 natively: auto (from its flags), native, or emulated (forces the fp32 path of auto).</summary>
     public string Bf16Support { get; init; } = "auto";
 
+    /// <summary>
+    /// none, or int8: the text decoder's and projector's linear weights quantized to int8 while loading (per output
+    /// channel; decode reads half the bytes of bf16). A folder written by <c>llavacot quantize</c> is int8 either way.
+    /// </summary>
+    public string Quantize { get; init; } = "none";
+
+    public bool Int8 => Quantize.Trim().ToLowerInvariant() switch
+    {
+        "none" or "" => false,
+        "int8" => true,
+        _ => throw new ArgumentException($"quantize '{Quantize}' is not one of none, int8"),
+    };
+
     /// <summary>A weights file inside the folder to use instead of the default (e.g. model.bf16.safetensors).</summary>
     public string? WeightsFile { get; init; }
 

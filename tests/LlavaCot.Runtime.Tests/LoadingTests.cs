@@ -28,16 +28,19 @@ public class LoadingTests
     }
 
     [Fact]
-    public void The_refusal_names_the_dtype_that_would_fit()
+    public void The_refusal_names_what_would_fit()
     {
-        // The 11B's parameters: 39.7 GiB in fp32, 19.9 GiB in bf16 (each with its reserve).
-        const long parameters = 10_670_000_000;
-        var fp32 = MemoryCheck.Refusal("m", parameters, ScalarType.Float32, 30 * GiB);
+        // About the 11B: 9.8 B parameters in the text layers and projector, 0.87 B elsewhere (vision, embeddings, head).
+        var weights = new WeightFootprint(Dense: 870_000_000, Quantizable: 9_800_000_000);
+        var fp32 = MemoryCheck.Refusal("m", weights, ScalarType.Float32, int8: false, 30 * GiB)!;
         Assert.Contains("39.7 GiB in float32", fp32);
-        Assert.Contains("in bfloat16 they take 19.9 GiB, which fits (DType=bfloat16)", fp32);
-        Assert.Null(MemoryCheck.Refusal("m", parameters, ScalarType.BFloat16, 30 * GiB));
-        Assert.Contains("no dtype fits", MemoryCheck.Refusal("m", parameters, ScalarType.BFloat16, 16 * GiB));
-        Assert.Null(MemoryCheck.Refusal("m", parameters, ScalarType.BFloat16, null));
+        Assert.Contains("with DType=bfloat16 they take 19.9 GiB, which fits", fp32);
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, 30 * GiB));
+        var bf16 = MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, 16 * GiB)!;
+        Assert.Contains("with Quantize=int8 they take 10.7 GiB, which fits", bf16);
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: true, 16 * GiB));
+        Assert.Contains("nothing fits", MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: true, 8 * GiB));
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, null));
     }
 
     [Fact]
@@ -57,5 +60,20 @@ public class LoadingTests
         Assert.InRange(lines.Count, 1, 10);
         Assert.StartsWith("loading [####################]", lines[^1]);
         Assert.Matches(@"\d+\.\d/\d+\.\d MB, shard [12]/2, ETA", lines[^1]);
+    }
+
+    [Fact]
+    public async Task An_int8_host_quantizes_the_text_layers_and_answers()
+    {
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu", Quantize = "int8" });
+        var linears = host.Model.modules().OfType<Linear>().ToList();
+        Assert.Contains(linears, l => l.IsInt8);
+        Assert.Contains(linears, l => !l.IsInt8);
+        var events = new List<Reasoning.Events.ReasonEvent>();
+        await foreach (var e in host.Reasoner.ReasonAsync(new Reasoning.ReasonRequest("q", TinyHost.Image(), "What is this",
+                           new Reasoning.ReasonOptions { BeamSize = 2, MaxNewTokens = 6, Seed = 1 }), default))
+            events.Add(e);
+        Assert.IsType<Reasoning.Events.FinalAnswer>(events[^1]);
+        Assert.Throws<ArgumentException>(() => new RuntimeOptions { ModelDirectory = "x", Quantize = "int4" }.Int8);
     }
 }

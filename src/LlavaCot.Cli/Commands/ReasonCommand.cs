@@ -12,7 +12,7 @@ namespace LlavaCot.Cli.Commands;
 /// </summary>
 public static class ReasonCommand
 {
-    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date"];
+    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date", "quantize"];
 
     public static readonly string[] Flags = ["no-image"];
 
@@ -48,7 +48,10 @@ public static class ReasonCommand
         // The same checks and messages as the server's, before the model is loaded.
         new RequestLimits().Validate(request);
         var loading = new LoadReporter(line => o.WriteLine(line));
-        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", LoadProgress = loading.Report });
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions
+        {
+            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Quantize = args.Option("quantize") ?? "none", LoadProgress = loading.Report,
+        });
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");
         o.WriteLine($"[{host.DType.Name}: {host.DType.Reason}]");

@@ -8,13 +8,20 @@ using static TorchSharp.torch;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot verify-fixture &lt;dir&gt;</c>: runs every case of a golden fixture folder (config.json, weights,
-/// cases/*.safetensors) and compares each stored tensor the model produces: floats within 1e-4, ids exactly.
+/// <c>llavacot verify-fixture &lt;dir&gt; [--quantize int8]</c>: runs every case of a golden fixture folder (config.json,
+/// weights, cases/*.safetensors) and compares each stored tensor the model produces: floats within 1e-4, ids exactly.
+/// With <c>--quantize int8</c> it measures int8 against the same weights unquantized instead (fp32 and, when the
+/// folder has them, bf16 weights): teacher-forced top-1 agreement over every position of every case and the relative
+/// RMS error of the logits, against the targets (≥ 95 %, ≤ 3 %).
 /// </summary>
 public static class VerifyFixtureCommand
 {
+    public static readonly string[] Options = ["quantize"];
+
     private const double Atol = 1e-4;
     private const string Bf16Weights = "model.bf16.safetensors";
+    private const double MinAgreement = 0.95;
+    private const double MaxRelativeRms = 0.03;
 
     public static int Run(CommandArgs args, TextWriter o)
     {
@@ -24,6 +31,8 @@ public static class VerifyFixtureCommand
             : [];
         if (cases.Count == 0)
             throw new IOException($"{dir}: no cases/*.safetensors to verify");
+        if (args.Option("quantize") is { } q)
+            return q == "int8" ? Quantized(dir, cases, o) : throw new UsageException($"--quantize takes int8, got '{q}'");
 
         using var model = MllamaModel.Load(dir);
         using var bf16 = File.Exists(Path.Combine(dir, Bf16Weights)) ? MllamaModel.Load(dir, weightsFile: Bf16Weights) : null;
@@ -64,6 +73,33 @@ public static class VerifyFixtureCommand
         if (bf16 is not null && file.Contains("generated_new_ids_bf16_weights"))
             results.AddRange(Generate(bf16, inputs, file, "generated_new_ids_bf16_weights", null, null));
         return results;
+    }
+
+    /// <summary>Int8 against the unquantized weights of each weights file, over every case's teacher-forced logits.</summary>
+    private static int Quantized(string dir, IReadOnlyList<string> cases, TextWriter o)
+    {
+        var ok = true;
+        foreach (var weights in new[] { (string?)null, Bf16Weights }.Where(w => w is null || File.Exists(Path.Combine(dir, w))))
+        {
+            using var reference = MllamaModel.Load(dir, weightsFile: weights);
+            using var int8 = MllamaModel.Load(dir, weightsFile: weights, int8: true);
+            var agreement = new LogitAgreement();
+            foreach (var path in cases)
+            {
+                using var file = SafetensorsFile.Open(path);
+                using var inputs = ReadInputs(file);
+                using var a = Trace(reference, inputs);
+                using var b = Trace(int8, inputs);
+                agreement.Add(a.Tensors["logits"], b.Tensors["logits"]);
+            }
+            var pass = agreement.Agreement >= MinAgreement && agreement.RelativeRms <= MaxRelativeRms;
+            ok &= pass;
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"int8 vs {weights ?? "model.safetensors"}: top-1 agreement {agreement.Agreement:P1} of {agreement.Positions} positions, " +
+                $"relative RMS logit error {agreement.RelativeRms:P2}{(pass ? "" : "  FAILED")}"));
+        }
+        o.WriteLine(ok ? "int8 OK" : "int8 FAILED");
+        return ok ? 0 : 1;
     }
 
     private static ModelInputs ReadInputs(SafetensorsFile file)

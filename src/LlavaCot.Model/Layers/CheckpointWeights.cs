@@ -9,8 +9,12 @@ public sealed record LoadProgress(long BytesRead, long TotalBytes, int Shard, in
 /// <summary>
 /// Weights read from a checkpoint, converted to the compute dtype and device. Accepts both the HF 4.45 names
 /// (<c>language_model.model.*</c>, as released) and the 4.52+ in-memory layout (<c>model.language_model.*</c>).
+/// With <paramref name="int8"/>, the text decoder's and the projector's linear weights are quantized as they are read,
+/// one at a time (the vision tower is compute-bound and stays dense); weights stored as int8 with their scales (a
+/// folder written by <c>llavacot quantize</c>) load as they are.
 /// </summary>
-public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device, Action<LoadProgress>? progress = null) : IWeightSource
+public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device, Action<LoadProgress>? progress = null,
+    bool int8 = false) : IInt8WeightSource
 {
     private static readonly (string Legacy, string Current)[] Renames =
     [
@@ -28,6 +32,32 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
     public IEnumerable<string> Unused =>
         checkpoint.Names.Where(n => !_used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal));
 
+    /// <summary>
+    /// Whether a stored tensor is one int8 quantization takes: a 2-D linear weight of the text decoder's layers or the
+    /// projector, under either naming. The token embeddings (a lookup table) and the output head stay dense: the
+    /// head's error goes straight into the logits (as in LLM.int8, which skips it too), for 5 % of the 11B's bytes.
+    /// </summary>
+    public static bool Quantizable(string name, long[] shape) =>
+        shape.Length == 2 && name.EndsWith(".weight", StringComparison.Ordinal)
+        && (name.Contains("language_model.model.layers.", StringComparison.Ordinal) || name.StartsWith("model.language_model.layers.", StringComparison.Ordinal)
+            || name.Contains("multi_modal_projector.", StringComparison.Ordinal));
+
+    public (Tensor Weight, Tensor Scale)? LoadInt8(string name, long[] shape)
+    {
+        var stored = Resolve(name);
+        var scaleName = Int8Weights.ScaleName(stored);
+        if (checkpoint.Contains(scaleName))
+        {
+            var q = Load(name, shape);
+            _used.Add(scaleName);
+            return (q, checkpoint.Read(scaleName, ScalarType.Float32, device));
+        }
+        if (!int8 || !Quantizable(stored, shape))
+            return null;
+        using var dense = Load(name, shape);
+        return Int8Weights.Quantize(dense);
+    }
+
     public Tensor Load(string name, long[] shape)
     {
         var stored = Resolve(name);
@@ -37,7 +67,8 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
                 $"{checkpoint.OwnerOf(stored).Path}: tensor '{stored}' has shape [{string.Join(", ", entry.Shape)}], " +
                 $"but config.json implies [{string.Join(", ", shape)}]");
         _used.Add(stored);
-        var tensor = checkpoint.Read(stored, dtype, device);
+        // Int8 values stay int8 (their scales come apart); everything else takes the compute dtype.
+        var tensor = checkpoint.Read(stored, entry.DType == "I8" ? ScalarType.Int8 : dtype, device);
         _read += entry.ByteLength;
         if (progress is not null)
         {

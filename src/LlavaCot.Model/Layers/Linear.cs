@@ -3,13 +3,17 @@ using static TorchSharp.torch;
 namespace LlavaCot.Model.Layers;
 
 /// <summary>
-/// y = x Wᵀ + b over the last axis. Inputs are flattened to 2-D first: libtorch's bf16 GEMM takes a slow path
-/// (about 50× slower, measured) for a 3-D input whose leading stride is unusual, such as the last position
-/// narrowed out of a prompt. A few rows against bf16 weights (a decode step) go to <see cref="Bf16Gemv"/>.
+/// y = x Wᵀ + b over the last axis, W dense (the compute dtype) or int8 with per-output-channel scales. Inputs are
+/// flattened to 2-D first: libtorch's bf16 GEMM takes a slow path (about 50× slower, measured) for a 3-D input whose
+/// leading stride is unusual, such as the last position narrowed out of a prompt. A few rows (a decode step) go to
+/// our fixed-order kernels (<see cref="Bf16Gemv"/>, <see cref="Int8Gemv"/>); prompts to libtorch's GEMM, an int8
+/// weight dequantized for the call.
 /// </summary>
 public sealed class Linear : nn.Module
 {
-    private readonly Parameter weight;
+    private readonly Parameter? weight;
+    private readonly Tensor? weight_int8;
+    private readonly Tensor? weight_scale;
     private readonly Parameter? bias;
 
     public Linear(Parameter weight, Parameter? bias) : base(nameof(Linear))
@@ -19,11 +23,34 @@ public sealed class Linear : nn.Module
         RegisterComponents();
     }
 
+    /// <param name="weightInt8">[out, in] int8.</param>
+    /// <param name="scale">[out] fp32.</param>
+    public Linear(Tensor weightInt8, Tensor scale, Parameter? bias) : base(nameof(Linear))
+    {
+        weight_int8 = weightInt8;
+        weight_scale = scale;
+        this.bias = bias;
+        RegisterComponents();
+    }
+
+    public bool IsInt8 => weight_int8 is not null;
+
     public Tensor Forward(Tensor x)
     {
         var shape = x.shape;
         using var flat = x.reshape(-1, shape[^1]);
-        using var y = Bf16Gemv.Handles(flat, weight) ? Bf16Gemv.Forward(flat, weight, bias) : nn.functional.linear(flat, weight, bias);
-        return y.view([.. shape[..^1], weight.shape[0]]);
+        using var y = weight is not null ? Dense(flat, weight) : Quantized(flat, weight_int8!, weight_scale!);
+        return y.view([.. shape[..^1], y.shape[^1]]);
+    }
+
+    private Tensor Dense(Tensor flat, Tensor w) =>
+        Bf16Gemv.Handles(flat, w) ? Bf16Gemv.Forward(flat, w, bias) : nn.functional.linear(flat, w, bias);
+
+    private Tensor Quantized(Tensor flat, Tensor q, Tensor scale)
+    {
+        if (Int8Gemv.Handles(flat, q))
+            return Int8Gemv.Forward(flat, q, scale, bias);
+        using var dense = Int8Weights.Dequantize(q, scale, flat.dtype);
+        return nn.functional.linear(flat, dense, bias);
     }
 }

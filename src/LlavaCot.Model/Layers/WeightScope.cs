@@ -18,6 +18,9 @@ public sealed class WeightScope(IWeightSource source, string prefix = "")
     public Linear Linear(string name, long inFeatures, long outFeatures, bool bias)
     {
         var scope = this[name];
-        return new Linear(scope.Param("weight", outFeatures, inFeatures), bias ? scope.Param("bias", outFeatures) : null);
+        var b = bias ? scope.Param("bias", outFeatures) : null;
+        if (source is IInt8WeightSource int8 && int8.LoadInt8(scope.Name("weight"), [outFeatures, inFeatures]) is var (q, scale))
+            return new Linear(q, scale, b);
+        return new Linear(scope.Param("weight", outFeatures, inFeatures), b);
     }
 }

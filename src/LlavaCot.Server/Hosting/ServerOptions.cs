@@ -29,6 +29,9 @@ public sealed class ServerOptions
     /// <summary>A weights file inside the model folder to load instead of the default one.</summary>
     public string? WeightsFile { get; set; }
 
+    /// <summary>none, or int8: the text decoder's and projector's linear weights quantized to int8 while loading.</summary>
+    public string Quantize { get; set; } = "none";
+
     /// <summary>
     /// Searches that run at once (their sequences share every decode step); the rest wait in the queue. Two, so the
     /// 11B's per-search caches (up to ~1 GB each in bf16) still fit beside its 21.3 GB of weights on a 24 GB machine.
@@ -113,6 +116,7 @@ public sealed class ServerOptions
         DType = DType,
         Bf16Support = Bf16Support,
         WeightsFile = string.IsNullOrWhiteSpace(WeightsFile) ? null : WeightsFile,
+        Quantize = Quantize,
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
         PrefixCacheBytes = PrefixCacheMegabytes * 1024L * 1024,
         MaxBatchRows = MaxBatchRows,
@@ -140,6 +144,7 @@ public sealed class ServerOptions
         ["--model"] = $"{Section}:{nameof(ModelDirectory)}",
         ["--device"] = $"{Section}:{nameof(Device)}",
         ["--dtype"] = $"{Section}:{nameof(DType)}",
+        ["--quantize"] = $"{Section}:{nameof(Quantize)}",
         ["--max-concurrent"] = $"{Section}:{nameof(MaxConcurrentSearches)}",
         ["--queue-length"] = $"{Section}:{nameof(QueueLength)}",
         ["--log-format"] = $"{Section}:{nameof(LogFormat)}",
@@ -184,6 +189,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         var device = o.Device.Trim().ToLowerInvariant();
         Require(device is "cpu" or "auto" or "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out _),
             $"{nameof(o.Device)} must be cpu, cuda, cuda:N or auto, got '{o.Device}'");
+        Require(o.Quantize.Trim().ToLowerInvariant() is "none" or "int8", $"{nameof(o.Quantize)} must be none or int8, got '{o.Quantize}'");
         Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be auto, float32 or bfloat16, got '{o.DType}'");
         if (o.UsesDemoModel && DemoModel.Problem(o.ResolvedModelDirectory) is { } demoProblem)
             errors.Add($"{ServerOptions.Section}:{nameof(o.DemoModelDirectory)}: {demoProblem}");

@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Model.Layers;
+
+/// <summary>
+/// y = (x Wᵀ) · scale (+ b) for a few rows of x against int8 weights with per-output-channel scales, on the CPU:
+/// decode steps, where reading the weights is the work and int8 reads half the bytes of bf16. Each weight row is read
+/// once for all rows of x; its int8 values are widened to fp32 and accumulated in fp32, every row of x by the same
+/// code in the same order, so a sequence's results do not depend on what shares its batch.
+/// </summary>
+public static unsafe class Int8Gemv
+{
+    private const int Lanes = 8;
+
+    // One step of the inner loop: four loads of 8 int8.
+    private const int Block = 32;
+
+    /// <summary>Most rows taken (a decode step's batch); longer inputs dequantize and use libtorch's GEMM.</summary>
+    public const int MaxRows = Bf16Gemv.MaxRows;
+
+    public static bool IsSupported { get; } = Avx2.IsSupported && Fma.IsSupported;
+
+    public static bool Handles(Tensor x2d, Tensor weight) =>
+        IsSupported
+        && weight.dtype == ScalarType.Int8 && weight.device_type == DeviceType.CPU && x2d.device_type == DeviceType.CPU
+        && x2d.shape[0] is >= 1 and <= MaxRows && weight.is_contiguous()
+        && weight.shape[1] % Block == 0 && weight.numel() <= int.MaxValue;
+
+    /// <param name="x2d">[rows, in] in the compute dtype.</param>
+    /// <param name="weight">[out, in] int8, contiguous.</param>
+    /// <param name="scale">[out] fp32.</param>
+    /// <returns>[rows, out] in x's dtype.</returns>
+    public static Tensor Forward(Tensor x2d, Tensor weight, Tensor scale, Tensor? bias)
+    {
+        if (!Handles(x2d, weight))
+            throw new ArgumentException($"Int8Gemv takes 1..{MaxRows} rows on the CPU against int8 weights, inputs a multiple of {Block} wide");
+        var (rows, inF, outF) = ((int)x2d.shape[0], (int)weight.shape[1], (int)weight.shape[0]);
+        using var scope = NewDisposeScope();
+        var xs = x2d.to(ScalarType.Float32).contiguous();
+        var s = scale.to(ScalarType.Float32).contiguous();
+        var y = empty([rows, outF], ScalarType.Float32);
+        var wPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(weight.bytes));
+        var xPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(xs.bytes));
+        var sPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s.bytes));
+        var yPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(y.bytes));
+        ParallelRows.For(outF, (long)inF * rows, (start, end) =>
+            Rows((sbyte*)wPtr, (float*)xPtr, (float*)sPtr, (float*)yPtr, start, end, inF, outF, rows));
+        if (bias is not null)
+            y.add_(bias.to(ScalarType.Float32));
+        return y.to(x2d.dtype).MoveToOuterDisposeScope();
+    }
+
+    private static void Rows(sbyte* w, float* x, float* scale, float* y, int start, int end, int inF, int outF, int rows)
+    {
+        for (var o = start; o < end; o++)
+        {
+            var row = w + (long)o * inF;
+            for (var r = 0; r < rows; r++)
+                y[(long)r * outF + o] = Dot(row, x + (long)r * inF, inF) * scale[o];
+        }
+    }
+
+    /// <summary>One int8 weight row with one fp32 row of x; four accumulators hide the FMA latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(sbyte* row, float* x, int inF)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (var k = 0; k < inF; k += Block)
+        {
+            a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + k)), Vector256.Load(x + k), a0);
+            a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + k + Lanes)), Vector256.Load(x + k + Lanes), a1);
+            a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + k + 2 * Lanes)), Vector256.Load(x + k + 2 * Lanes), a2);
+            a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + k + 3 * Lanes)), Vector256.Load(x + k + 3 * Lanes), a3);
+        }
+        return Vector256.Sum(a0 + a1 + (a2 + a3));
+    }
+}
