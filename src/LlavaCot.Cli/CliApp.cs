@@ -37,6 +37,7 @@ public static class CliApp
           quantize <model dir> <out dir> [--shards K]   a copy whose text-decoder and projector linear weights are int8 (+ scales)
           bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
           bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer <dir>]   K searches at once vs one after another
+          bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16 and int8 against the bandwidth bound
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
@@ -65,6 +66,7 @@ public static class CliApp
                 "quantize" => QuantizeCommand.Run(CommandArgs.Parse(args[1..], QuantizeCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "tokenizer"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "decode" => BenchDecodeCommand.Run(CommandArgs.Parse(args[2..], BenchDecodeCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };

@@ -35,6 +35,11 @@ public sealed class Linear : nn.Module
 
     public bool IsInt8 => weight_int8 is not null;
 
+    /// <summary>Bytes of the weight as stored (int8 values and their scales, or the dense weight).</summary>
+    public long WeightBytes => weight is not null
+        ? weight.numel() * weight.element_size()
+        : weight_int8!.numel() + weight_scale!.numel() * weight_scale.element_size();
+
     public Tensor Forward(Tensor x)
     {
         var shape = x.shape;

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlavaCot.Cli.Bench;
+using LlavaCot.Model;
+using LlavaCot.Model.Config;
+using LlavaCot.Model.Layers;
+using LlavaCot.Runtime;
+using static TorchSharp.torch;
+
+namespace LlavaCot.Cli.Commands;
+
+/// <summary>
+/// <c>llavacot bench decode [&lt;config dir&gt;] [--steps N]</c>: text decode time per step at batch 1 and 4 in fp32, bf16
+/// and int8 (random weights at the config's shapes), each against its bandwidth bound: the bytes of the weights a
+/// step reads over the memory bandwidth measured here.
+/// </summary>
+public static class BenchDecodeCommand
+{
+    public static readonly string[] Options = ["steps"];
+
+    private const int Prompt = 16;
+
+    public static int Run(CommandArgs args, TextWriter o)
+    {
+        var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
+        var steps = args.Int("steps", 16, 2);
+        var config = MllamaConfig.Load(dir);
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine($"config: {Path.GetFullPath(dir)} ({config.Text.NumHiddenLayers} text layers, hidden {config.Text.HiddenSize}, vocab {config.Text.VocabSize})");
+        o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}; {Environment.ProcessorCount} threads");
+        var bandwidth = Bandwidth();
+        o.WriteLine(string.Create(inv, $"memory read bandwidth: {bandwidth / 1e9:F1} GB/s (a parallel sum over 1 GB, best of 5)"));
+        o.WriteLine("dtype  batch  ms/step  ms/token  weights read/step  bound ms  of bound");
+        var perStep = new Dictionary<(string, int), double>();
+        foreach (var (label, dtype, int8) in new[] { ("fp32", ScalarType.Float32, false), ("bf16", ScalarType.BFloat16, false), ("int8", ScalarType.BFloat16, true) })
+        {
+            IWeightSource weights = new RandomWeights(1234, dtype, CPU);
+            using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
+            var bytes = BytesPerStep(model, config);
+            foreach (var batch in new[] { 1, 4 })
+            {
+                var ms = StepMilliseconds(model, batch, steps);
+                perStep[(label, batch)] = ms;
+                var bound = bytes / bandwidth * 1000;
+                o.WriteLine(string.Create(inv,
+                    $"{label,-5}  {batch,5}  {ms,7:F1}  {ms / batch,8:F1}  {bytes / 1e9,14:F2} GB  {bound,8:F1}  {bound / ms,8:P0}"));
+                o.Flush();
+            }
+        }
+        o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
+                                       $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
+        return 0;
+    }
+
+    /// <summary>Milliseconds per decode step of <paramref name="batch"/> text-only sequences after a short prompt (median of the steps).</summary>
+    private static double StepMilliseconds(MllamaModel model, int batch, int steps)
+    {
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        using var cache = model.NewCache(batch, Prompt + steps + 1);
+        model.Prefill(arange(1, Prompt + 1, 1, ScalarType.Int64).view(1, -1).expand(batch, -1).contiguous(), cache, null, null);
+        var times = new List<double>();
+        var ids = full(batch, 1, 7L, ScalarType.Int64);
+        for (var s = 0; s < steps; s++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var logits = model.Decode(ids, cache, null, null);
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        return times.Order().ElementAt(times.Count / 2);
+    }
+
+    /// <summary>
+    /// The weights one text-only decode step reads: the linear weights of the self-attention layers and the output head
+    /// (text-only rows skip the cross-attention layers; one embedding row is negligible).
+    /// </summary>
+    private static long BytesPerStep(MllamaModel model, MllamaConfig config)
+    {
+        var cross = config.Text.CrossAttentionLayers.Select(i => $"language_model.model.layers.{i}.").ToList();
+        long bytes = 0;
+        foreach (var (name, module) in model.named_modules())
+        {
+            if (module is not Linear linear || !name.StartsWith("language_model.", StringComparison.Ordinal) || cross.Any(c => name.StartsWith(c, StringComparison.Ordinal)))
+                continue;
+            bytes += linear.WeightBytes;
+        }
+        return bytes;
+    }
+
+    /// <summary>Bytes per second a parallel read of 1 GB achieves (best of five).</summary>
+    private static double Bandwidth()
+    {
+        using var scope = NewDisposeScope();
+        var big = ones(1L << 28, ScalarType.Float32);
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            big.sum().item<float>();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return (1L << 30) / best;
+    }
+}
