@@ -5,14 +5,14 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
-/// [--mix a,c,r,j,p] [architecture options]</c>:
+/// [--mix a,c,r,j,p] [--perception W] [architecture options]</c>:
 /// trains the shapes demo model into a Hugging Face Mllama folder, resuming from its checkpoint when there is one.
 /// </summary>
 public static class TrainCommand
 {
     public static readonly string[] Options =
     [
-        "out", "steps", "batch", "lr", "min-lr", "warmup", "seed", "vocab", "checkpoint-every", "threads", "log-every", "mix",
+        "out", "steps", "batch", "lr", "min-lr", "warmup", "seed", "vocab", "checkpoint-every", "threads", "log-every", "mix", "perception",
         "patch", "vision-hidden", "vision-layers", "vision-global-layers", "text-hidden", "text-layers", "cross-layers", "text-intermediate",
     ];
 
@@ -56,6 +56,7 @@ public static class TrainCommand
             VocabularySize = args.Int("vocab", defaults.VocabularySize, 256),
             CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, 0),
             Threads = args.Int("threads", defaults.Threads, 1),
+            PerceptionWeight = args.Option("perception") is { } pw ? Double(pw, "--perception", zero: true) : defaults.PerceptionWeight,
         };
         var logEvery = args.Int("log-every", 50, 1);
         using var trainer = Trainer.Create(options, o);
@@ -83,8 +84,8 @@ public static class TrainCommand
         return new ExampleMix(parts[0] / sum, parts[1] / sum, parts[2] / sum, parts[3] / sum, parts[4] / sum);
     }
 
-    private static double Double(string v, string name) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0
+    private static double Double(string v, string name, bool zero = false) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && (d > 0 || zero && d == 0)
             ? d
-            : throw new UsageException($"{name} needs a positive number, got '{v}'");
+            : throw new UsageException($"{name} needs a {(zero ? "non-negative" : "positive")} number, got '{v}'");
 }

@@ -25,6 +25,10 @@ public sealed record TrainOptions
     public int CheckpointEvery { get; init; } = 200;
 
     public ExampleMix Mix { get; init; } = new();
+
+    /// <summary>Weight of the perception probe's loss on image batches (0: captions alone teach perception).</summary>
+    public double PerceptionWeight { get; init; } = 1.0;
+
     public DemoArchitecture Architecture { get; init; } = new();
 
     /// <summary>The date text-only training prompts carry (pinned: the same every run).</summary>

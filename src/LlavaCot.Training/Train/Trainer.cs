@@ -32,6 +32,7 @@ public sealed class Trainer : IDisposable
     private readonly TorchSharp.Modules.AdamW _optimizer;
     private readonly List<TorchSharp.Modules.Parameter> _parameters;
     private readonly ExampleStream _stream;
+    private readonly PerceptionProbe? _probe;
     private int _step;
     private double _loss = double.NaN;
 
@@ -43,7 +44,9 @@ public sealed class Trainer : IDisposable
         _o = o;
         _model = model;
         _inputs = inputs;
-        _parameters = model.parameters().ToList();
+        if (o.PerceptionWeight > 0)
+            _probe = new PerceptionProbe(model.Config.Text.HiddenSize);
+        _parameters = model.parameters().Concat(_probe?.parameters() ?? []).ToList();
         foreach (var p in _parameters)
             p.requires_grad_(true);
         _optimizer = optim.AdamW(_parameters, o.LearningRate, weight_decay: o.WeightDecay);
@@ -131,12 +134,14 @@ public sealed class Trainer : IDisposable
         foreach (var group in _optimizer.ParamGroups)
             group.LearningRate = LearningRate.At(_step, _o);
         _optimizer.zero_grad();
-        var logits = Logits(batch);
+        var (logits, states) = Forward(batch);
         var loss = F.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
+        var value = loss.item<float>();
+        if (_probe is not null && states is not null)
+            loss = loss + _o.PerceptionWeight * _probe.Loss(states, batch.Scenes, _model.Config.Vision.PatchSize);
         loss.backward();
         nn.utils.clip_grad_norm_(_parameters, _o.ClipNorm);
         _optimizer.step();
-        var value = loss.item<float>();
         _loss = double.IsNaN(_loss) ? value : 0.98 * _loss + 0.02 * value;
         _step++;
         return (kind, value, batch.Tokens);
@@ -148,19 +153,22 @@ public sealed class Trainer : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var batch = TrainingBatch.Build(samples, _inputs, _o.Date);
-        var logits = Logits(batch);
+        var logits = Forward(batch).Logits;
         return F.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore).item<float>();
     }
 
-    /// <summary>Next-token logits of every position [B, L, vocab], through the vision tower when the batch has images.</summary>
-    private Tensor Logits(TrainingBatch batch)
+    /// <summary>
+    /// Next-token logits of every position [B, L, vocab], through the vision tower when the batch has images (and then
+    /// the image tokens the decoder read, [B, tokens, hidden]).
+    /// </summary>
+    private (Tensor Logits, Tensor? States) Forward(TrainingBatch batch)
     {
         if (batch.Images is not { } images)
-            return _model.Prefill(batch.Ids, null, null, null, allLogits: true);
+            return (_model.Prefill(batch.Ids, null, null, null, allLogits: true), null);
         var states = _model.EncodeImages(images.PixelValues, images.AspectRatioIds, images.AspectRatioMask);
         using var kv = _model.PrecomputeCrossAttention(states);
         using var bias = CrossAttentionBias.FromDense(batch.CrossMask!, _model.Config.Vision.TokensPerTile, _model.DType, _model.Device);
-        return _model.Prefill(batch.Ids, null, kv, bias, allLogits: true);
+        return (_model.Prefill(batch.Ids, null, kv, bias, allLogits: true), states);
     }
 
     /// <summary>Writes the weights as <c>model.safetensors</c> under their Hugging Face names.</summary>
@@ -174,9 +182,12 @@ public sealed class Trainer : IDisposable
             t.Dispose();
     }
 
+    private const string ProbeFile = "probe.bin";
+
     private void WriteCheckpoint(string dir)
     {
         Save(dir);
+        _probe?.save(Path.Combine(dir, ProbeFile));
         _optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
         File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(new CheckpointState(_step, _loss)));
     }
@@ -196,6 +207,7 @@ public sealed class Trainer : IDisposable
                 parameter.copy_(saved);
             }
         }
+        _probe?.load(Path.Combine(dir, ProbeFile));
         _optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
         // The stream is replayed to where the checkpoint left it: the same batches follow, as without the stop.
         for (var s = 0; s < state.Step; s++)
@@ -206,6 +218,7 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
+        _probe?.Dispose();
         _model.Dispose();
     }
 }

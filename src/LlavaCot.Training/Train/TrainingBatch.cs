@@ -23,11 +23,14 @@ public sealed class TrainingBatch : IDisposable
     public ImageBatch? Images { get; }
     public Tensor? CrossMask { get; }
 
+    /// <summary>The scenes the images show, row by row (empty for a text-only batch).</summary>
+    public IReadOnlyList<ShapeScene> Scenes { get; }
+
     /// <summary>Positions that count in the loss (reply tokens).</summary>
     public long Tokens { get; }
 
-    private TrainingBatch(Tensor ids, Tensor targets, ImageBatch? images, Tensor? crossMask, long tokens) =>
-        (Ids, Targets, Images, CrossMask, Tokens) = (ids, targets, images, crossMask, tokens);
+    private TrainingBatch(Tensor ids, Tensor targets, ImageBatch? images, Tensor? crossMask, IReadOnlyList<ShapeScene> scenes, long tokens) =>
+        (Ids, Targets, Images, CrossMask, Scenes, Tokens) = (ids, targets, images, crossMask, scenes, tokens);
 
     /// <param name="date">The date text-only prompts carry (pinned, so training is reproducible).</param>
     public static TrainingBatch Build(IReadOnlyList<Sample> samples, ModelInputsBuilder inputs, DateOnly date)
@@ -68,13 +71,13 @@ public sealed class TrainingBatch : IDisposable
         var idTensor = tensor(ids, [samples.Count, length]);
         var targetTensor = tensor(targets, [samples.Count, length]);
         if (!withImage)
-            return new TrainingBatch(idTensor, targetTensor, null, null, counted);
+            return new TrainingBatch(idTensor, targetTensor, null, null, [], counted);
         var images = inputs.Images.Process(samples.Select(s => (IReadOnlyList<RgbImage>)[ShapeRenderer.Rgb(s.Scene!)]).ToList());
         var masks = Enumerable.Range(0, samples.Count).Select(b =>
             inputs.DenseMask(ids.Skip(b * length).Take(length).Select(i => (int)i).ToList(), [images.Images[b][0].NumTiles])).ToList();
         var crossMask = cat(masks, 0);
         masks.ForEach(m => m.Dispose());
-        return new TrainingBatch(idTensor, targetTensor, images, crossMask, counted);
+        return new TrainingBatch(idTensor, targetTensor, images, crossMask, samples.Select(s => s.Scene!).ToList(), counted);
     }
 
     public void Dispose()
