@@ -19,6 +19,25 @@ public class ReasonCommandTests
     }
 
     [Fact]
+    public void Without_a_model_folder_the_bundled_demo_answers_in_the_four_tagged_stages()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "1", "--seed", "31");
+        var (code, output, err) = CliRunner.Run("reason", temp.File(Path.Combine("images", "000000.png")), "How many shapes are in the image?",
+            "--mode", "single", "--seed", "3");
+        Assert.True(code == 0, err + output);
+        Assert.Matches(@"<SUMMARY>[\s\S]+</SUMMARY>\s*<CAPTION>[\s\S]+</CAPTION>\s*<REASONING>[\s\S]+</REASONING>\s*<CONCLUSION> *[0-9] *</CONCLUSION>", output);
+    }
+
+    [Fact]
+    public void A_model_folder_without_a_question_is_reported_as_a_missing_question()
+    {
+        var (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image);
+        Assert.Equal(2, code);
+        Assert.Contains("missing \"question\"", err);
+    }
+
+    [Fact]
     public void Reason_rejects_an_unknown_mode_and_out_of_range_options_with_the_servers_messages()
     {
         var (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--mode", "greedy");

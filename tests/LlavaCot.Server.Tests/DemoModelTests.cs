@@ -5,13 +5,13 @@ using LlavaCot.Training.Shapes;
 
 namespace LlavaCot.Server.Tests;
 
-/// <summary>The real server on the trained shapes model shipped beside the binaries (behind the test gate).</summary>
+/// <summary>The real server with no model configured: it serves the bundled demo model (behind the test gate).</summary>
 public sealed class DemoServer : ServerUnderTest
 {
-    protected override IEnumerable<string> ModelArgs => ["--model", LlavaCot.Runtime.BundledModel.Directory];
+    protected override IEnumerable<string> ModelArgs => [];
 }
 
-/// <summary>The committed shapes model really reasons: tags, judge verdicts, the right answer.</summary>
+/// <summary>The committed demo model, served with no model configured, really reasons: tags, judge verdicts, the right answer.</summary>
 public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServer>
 {
     // A question from the shapes generator under a seed the model was never trained on (training uses seed 1).

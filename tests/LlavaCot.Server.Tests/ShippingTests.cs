@@ -8,12 +8,12 @@ namespace LlavaCot.Server.Tests;
 
 /// <summary>
 /// What the container does, checked without a container runtime: <c>docker/publish.sh</c> (the image's build stage)
-/// gives an app that starts from a clean folder on the shipped shapes model and answers.
+/// gives an app that starts from a clean folder on the bundled model and answers.
 /// </summary>
 public class PublishTests
 {
     [Fact]
-    public async Task The_published_app_starts_from_a_clean_folder_and_answers_on_the_shipped_shapes_model()
+    public async Task The_published_app_starts_from_a_clean_folder_and_answers_on_the_bundled_model()
     {
         using var temp = new TempDir();
         var app = temp.File("app");
@@ -23,8 +23,7 @@ public class PublishTests
 
         var port = Processes.FreePort();
         var cwd = Directory.CreateDirectory(temp.File("elsewhere")).FullName;
-        using var server = Processes.Start("dotnet", [Path.Combine(app, "LlavaCot.Server.dll"), "--urls", $"http://127.0.0.1:{port}", "--device", "cpu",
-            "--model", Path.Combine(app, "models", "demo")], cwd);
+        using var server = Processes.Start("dotnet", [Path.Combine(app, "LlavaCot.Server.dll"), "--urls", $"http://127.0.0.1:{port}", "--device", "cpu"], cwd);
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
         await Processes.WaitReadyAsync(client, server);
 

@@ -41,29 +41,10 @@ public class StartupTests
     }
 
     [Fact]
-    public async Task A_demo_folder_holding_user_files_stops_the_start_and_survives_byte_for_byte()
+    public async Task With_no_model_configured_the_bundled_demo_model_is_served_described_and_ready_only_once_loaded()
     {
-        using var temp = new TempDir();
-        var weights = Enumerable.Range(0, 10_000).Select(i => (byte)(i * 7 + 3)).ToArray();
-        File.WriteAllBytes(temp.File("model.safetensors"), weights);
-        File.WriteAllText(temp.File("config.json"), "{\"model_type\": \"mllama\"}");
-        await using var app = LlavaCotServer.Build(["--urls", "http://127.0.0.1:0", "--device", "cpu", "--LlavaCot:DemoModelDirectory=" + temp.Path]);
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
-        var failure = Assert.Single(ex.Failures);
-        Assert.Contains("DemoModelDirectory", failure);
-        Assert.Contains(Path.GetFullPath(temp.Path), failure);
-        Assert.Equal(weights, File.ReadAllBytes(temp.File("model.safetensors")));
-        Assert.Equal("{\"model_type\": \"mllama\"}", File.ReadAllText(temp.File("config.json")));
-        Assert.Equal(2, Directory.GetFileSystemEntries(temp.Path).Length);
-    }
-
-    [Fact]
-    public async Task With_no_model_configured_the_demo_model_is_created_labelled_random_and_ready_only_once_loaded()
-    {
-        using var temp = new TempDir();
         var loading = new LoadingGate();
-        await using var app = LlavaCotServer.Build(["--urls", "http://127.0.0.1:0", "--device", "cpu", "--LlavaCot:DemoModelDirectory=" + temp.File("demo")],
-            s => s.AddSingleton<IGeneratorDecorator>(loading));
+        await using var app = LlavaCotServer.Build(["--urls", "http://127.0.0.1:0", "--device", "cpu"], s => s.AddSingleton<IGeneratorDecorator>(loading));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         using var client = new HttpClient { BaseAddress = new Uri(address + "/") };
@@ -85,15 +66,15 @@ public class StartupTests
         await app.Services.GetRequiredService<ModelService>().Loaded;
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/ready")).StatusCode);
-        Assert.True(DemoModel.IsDemo(temp.File("demo")));
         var models = JsonNode.Parse(await client.GetStringAsync("v1/models"))!;
         var card = Assert.Single(models["data"]!.AsArray())!;
-        Assert.Equal(DemoModel.Name, (string?)card["id"]);
-        Assert.True((bool)card["random_weights"]!);
-        Assert.Contains("random", (string?)card["description"]);
+        var bundled = ModelSettings.Load(BundledModel.Directory);
+        Assert.Equal(bundled.Name, (string?)card["id"]);
+        Assert.Equal(bundled.Description, (string?)card["description"]);
+        Assert.Contains("shapes", (string?)card["description"]);
         using var answer = await client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "What is this?", ("max_new_tokens", "16")));
         var body = await ServerUnderTest.Json(answer);
-        Assert.True((bool)body["random_weights"]!);
+        Assert.Equal((string?)card["id"], (string?)body["model"]);
         Assert.Equal(4, body["result"]!["stages"]!.AsArray().Count);
     }
 

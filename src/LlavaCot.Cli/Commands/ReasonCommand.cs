@@ -6,9 +6,10 @@ using LlavaCot.Runtime;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot reason &lt;model dir&gt; &lt;image|-&gt; "question" [--no-image] [--mode m] [--n N] [--seed S] ...</c>:
-/// runs one search and prints its stages, judge verdicts and the answer as they happen. The image is a file, or
-/// <c>-</c> for standard input; <c>--no-image</c> asks a text-only question (then no image argument is given).
+/// <c>llavacot reason [&lt;model dir&gt;] &lt;image|-&gt; "question" [--no-image] [--mode m] [--n N] [--seed S] ...</c>:
+/// runs one search and prints its stages, judge verdicts and the answer as they happen. Without a model folder the
+/// bundled demo model answers. The image is a file, or <c>-</c> for standard input; <c>--no-image</c> asks a
+/// text-only question (then no image argument is given).
 /// </summary>
 public static class ReasonCommand
 {
@@ -20,14 +21,19 @@ public static class ReasonCommand
 
     private static async Task<int> RunAsync(CommandArgs args, TextWriter o, Stream stdin)
     {
-        var dir = args.Required(0, "<model dir>");
         var textOnly = args.Flag("no-image");
+        var withModel = textOnly ? 2 : 3;
+        if (args.Positional.Count > withModel)
+            throw new UsageException($"unexpected argument '{args.Positional[withModel]}'");
+        // Without a model folder the bundled demo model answers; a folder in first place then lacks the question.
+        var first = args.Positional.Count == withModel ? 1 : 0;
+        if (first == 0 && args.Positional.Count > 0 && Directory.Exists(args.Positional[0]))
+            throw new UsageException("missing \"question\"");
+        var dir = first == 1 ? args.Positional[0] : BundledModel.Directory;
         ReadOnlyMemory<byte>? image = null;
         if (!textOnly)
-            image = await ReadImageAsync(args.Required(1, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
-        var question = args.Required(textOnly ? 1 : 2, "\"question\"");
-        if (args.Positional.Count > (textOnly ? 2 : 3))
-            throw new UsageException($"unexpected argument '{args.Positional[textOnly ? 2 : 3]}'");
+            image = await ReadImageAsync(args.Required(first, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
+        var question = args.Required(first + (textOnly ? 0 : 1), "\"question\"");
         var options = new ReasonOptions
         {
             Mode = ParseMode(args.Option("mode") ?? "stage_beam"),

@@ -61,8 +61,7 @@ public sealed record ReasonJsonRequest : SearchSettings
 /// <summary>The answer of a finished search.</summary>
 /// <param name="RequestId">The request id (also in the X-Request-Id header).</param>
 /// <param name="Model">The model that answered.</param>
-/// <param name="RandomWeights">True when the model is the built-in demo with random weights (its answers are noise).</param>
 /// <param name="Seed">The seed the search ran with (picked by the server when none was sent).</param>
 /// <param name="PromptTokens">Tokens of the rendered prompt.</param>
 /// <param name="Result">The engine's result: the full tagged answer, the CONCLUSION alone, per-stage winners, verdicts, token counts, timings.</param>
-public sealed record ReasonResponse(string RequestId, string Model, bool RandomWeights, ulong Seed, int PromptTokens, ReasonResult Result);
+public sealed record ReasonResponse(string RequestId, string Model, ulong Seed, int PromptTokens, ReasonResult Result);

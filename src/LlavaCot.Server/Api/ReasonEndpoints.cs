@@ -63,7 +63,7 @@ public static class ReasonEndpoints
                     break;
                 case FinalAnswer f:
                     var model = execution.Model;
-                    return TypedResults.Ok(new ReasonResponse(http.TraceIdentifier, model.Id, model.RandomWeights, accepted!.Seed, accepted.PromptTokens, f.Result));
+                    return TypedResults.Ok(new ReasonResponse(http.TraceIdentifier, model.Id, accepted!.Seed, accepted.PromptTokens, f.Result));
                 case ReasonError:
                     return Problems.Internal(http);
             }

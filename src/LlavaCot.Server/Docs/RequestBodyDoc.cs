@@ -37,7 +37,7 @@ public sealed record RequestBodyDoc(IReadOnlyList<RequestBodyDoc.Body> Bodies, I
     ],
     [
         new Body("application/json", [typeof(ReasonResponse)], JsonNode.Parse("""
-            {"request_id":"req-5f0c2a9e1b7d4c3a","model":"Llama-3.2V-11B-cot","random_weights":false,"seed":42,"prompt_tokens":21,
+            {"request_id":"req-5f0c2a9e1b7d4c3a","model":"Llama-3.2V-11B-cot","seed":42,"prompt_tokens":21,
              "result":{"text":"<SUMMARY>I will count the apples.</SUMMARY>\n\n<CAPTION>A table with three apples.</CAPTION>\n\n<REASONING>There are three red apples.</REASONING>\n\n<CONCLUSION>3</CONCLUSION>\n\n",
                "conclusion":"3","mode":"stage_beam","beam_size":2,
                "stages":[{"stage":"summary","winner":1,"winner_text":"<SUMMARY>I will count the apples.</SUMMARY>\n\n","candidates":[14,12],
@@ -62,7 +62,7 @@ public sealed record RequestBodyDoc(IReadOnlyList<RequestBodyDoc.Body> Bodies, I
     public static RequestBodyDoc Chat { get; } = new(
     [
         new Body("application/json", [typeof(ChatCompletionRequest)], JsonNode.Parse($$$"""
-            {"model":"llavacot-demo-random","messages":[{"role":"user","content":[
+            {"model":"llavacot-demo-shapes","messages":[{"role":"user","content":[
                {"type":"text","text":"How many apples are on the table?"},
                {"type":"image_url","image_url":{"url":"{{{TinyPng}}}"}}]}],
              "stream":false,"max_tokens":256,"seed":42,"reasoning_mode":"stage_beam","beam_size":2}
@@ -73,7 +73,7 @@ public sealed record RequestBodyDoc(IReadOnlyList<RequestBodyDoc.Body> Bodies, I
             {"id":"chatcmpl-req-5f0c2a9e1b7d4c3a","object":"chat.completion","created":1732300000,"model":"Llama-3.2V-11B-cot",
              "choices":[{"index":0,"message":{"role":"assistant","content":"<SUMMARY>...</SUMMARY>\n\n<CAPTION>...</CAPTION>\n\n<REASONING>...</REASONING>\n\n<CONCLUSION>3</CONCLUSION>\n\n","refusal":null},"finish_reason":"stop","logprobs":null}],
              "usage":{"prompt_tokens":21,"completion_tokens":136,"total_tokens":157},"system_fingerprint":null,
-             "llavacot":{"request_id":"req-5f0c2a9e1b7d4c3a","seed":42,"random_weights":false,"result":{"text":"...","conclusion":"3"}}}
+             "llavacot":{"request_id":"req-5f0c2a9e1b7d4c3a","seed":42,"result":{"text":"...","conclusion":"3"}}}
             """)!),
         new Body("text/event-stream", [typeof(ChatCompletionChunk)], JsonValue.Create("""
             data: {"id":"chatcmpl-req-5f0c2a9e1b7d4c3a","object":"chat.completion.chunk","created":1732300000,"model":"Llama-3.2V-11B-cot","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null,"logprobs":null}],"usage":null,"system_fingerprint":null}

@@ -12,12 +12,12 @@ public interface IGeneratorDecorator
 }
 
 /// <summary>What clients are told about the served model.</summary>
+/// <param name="Description">What the model folder's <c>llavacot.json</c> says it is, or a plain label.</param>
 /// <param name="DTypeReason">Why the compute dtype was chosen (DType=auto explains itself).</param>
-public sealed record ServedModel(string Id, string Directory, bool RandomWeights, string Description, string Device, string DType,
-    string DTypeReason);
+public sealed record ServedModel(string Id, string Directory, string Description, string Device, string DType, string DTypeReason);
 
 /// <summary>
-/// Loads the model after the server starts listening (creating the demo model first when none is configured), so
+/// Loads the model after the server starts listening (the bundled demo model when none is configured), so
 /// /health/live answers at once and /health/ready turns true when the model is in memory. A load failure stops the
 /// server with exit code 1.
 /// </summary>
@@ -49,18 +49,13 @@ public sealed class ModelService(
             var clock = Stopwatch.StartNew();
             var loading = new LoadReporter(line => log.LogInformation("{Progress}", line));
             var runtime = o.ToRuntimeOptions() with { LoadProgress = loading.Report };
-            if (o.UsesDemoModel)
-                await Task.Run(() => EnsureDemoModel(runtime.ModelDirectory), stoppingToken);
             var host = await ModelHost.LoadAsync(runtime, stoppingToken);
-            var random = DemoModel.IsDemo(runtime.ModelDirectory);
-            // The demo keeps its labelled id wherever its folder lives.
-            _model = new ServedModel(random ? DemoModel.Name : host.Name, runtime.ModelDirectory, random,
-                random ? DemoModel.Description : host.Description ?? "Mllama checkpoint", host.Model.Device.ToString(), host.DType.Name,
-                host.DType.Reason);
+            _model = new ServedModel(host.Name, runtime.ModelDirectory, host.Description ?? "Mllama checkpoint", host.Model.Device.ToString(),
+                host.DType.Name, host.DType.Reason);
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)), host.Settings);
-            if (random)
-                log.LogWarning("Serving {Model} from {Directory}: RANDOM WEIGHTS, not a trained model; answers are noise. " +
-                               "Set LlavaCot:ModelDirectory (or --model) to a real Mllama folder", _model.Id, runtime.ModelDirectory);
+            if (o.UsesBundledModel)
+                log.LogInformation("Serving the bundled demo model {Model} ({Description}); set LlavaCot:ModelDirectory (or --model) " +
+                                   "to a Mllama folder to serve another", _model.Id, _model.Description);
             foreach (var warning in host.Warnings)
                 log.LogWarning("{Warning}", warning);
             // Logged before it is ready, so the log says why the dtype is what it is before any request runs.
@@ -80,12 +75,6 @@ public sealed class ModelService(
             Environment.ExitCode = 1;
             lifetime.StopApplication();
         }
-    }
-
-    private void EnsureDemoModel(string dir)
-    {
-        if (DemoModel.EnsureCreated(dir))
-            log.LogWarning("Created the demo model {Model} in {Directory}: small, RANDOM WEIGHTS, not a trained model", DemoModel.Name, dir);
     }
 
     // Registered as itself and as a hosted service, so the container disposes it twice.

@@ -11,11 +11,8 @@ public sealed class ServerOptions
 {
     public const string Section = "LlavaCot";
 
-    /// <summary>A Hugging Face Mllama folder; empty serves the built-in demo model (random weights).</summary>
+    /// <summary>A Hugging Face Mllama folder; empty serves the bundled demo model (<c>models/demo</c> beside the server).</summary>
     public string? ModelDirectory { get; set; }
-
-    /// <summary>Where the demo model is created when no model folder is configured.</summary>
-    public string? DemoModelDirectory { get; set; }
 
     /// <summary>cpu, cuda, cuda:N or auto.</summary>
     public string Device { get; set; } = "auto";
@@ -104,10 +101,9 @@ public sealed class ServerOptions
     /// <summary>Console log format: text or json (compact JSON, one object per line).</summary>
     public string LogFormat { get; set; } = "text";
 
-    public bool UsesDemoModel => string.IsNullOrWhiteSpace(ModelDirectory);
+    public bool UsesBundledModel => string.IsNullOrWhiteSpace(ModelDirectory);
 
-    public string ResolvedModelDirectory =>
-        Path.GetFullPath(UsesDemoModel ? DemoModelDirectory is { Length: > 0 } demo ? demo : DemoModel.DefaultDirectory : ModelDirectory!);
+    public string ResolvedModelDirectory => Path.GetFullPath(UsesBundledModel ? BundledModel.Directory : ModelDirectory!);
 
     public RuntimeOptions ToRuntimeOptions() => new()
     {
@@ -191,10 +187,11 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             $"{nameof(o.Device)} must be cpu, cuda, cuda:N or auto, got '{o.Device}'");
         Require(o.Quantize.Trim().ToLowerInvariant() is "none" or "int8", $"{nameof(o.Quantize)} must be none or int8, got '{o.Quantize}'");
         Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be auto, float32 or bfloat16, got '{o.DType}'");
-        if (o.UsesDemoModel && DemoModel.Problem(o.ResolvedModelDirectory) is { } demoProblem)
-            errors.Add($"{ServerOptions.Section}:{nameof(o.DemoModelDirectory)}: {demoProblem}");
-        if (!o.UsesDemoModel && CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
-            errors.Add($"{ServerOptions.Section}:{nameof(o.ModelDirectory)} '{o.ModelDirectory}' is not a usable model folder: {problem}");
+        if (CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
+            errors.Add(o.UsesBundledModel
+                ? $"{ServerOptions.Section}:{nameof(o.ModelDirectory)} is not set and the bundled demo model at '{o.ResolvedModelDirectory}' " +
+                  $"is not usable: {problem}. Set {ServerOptions.Section}:{nameof(o.ModelDirectory)} (or --model) to a Mllama folder"
+                : $"{ServerOptions.Section}:{nameof(o.ModelDirectory)} '{o.ModelDirectory}' is not a usable model folder: {problem}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -20,7 +20,7 @@ public sealed record ChatCompletionRequest
     public string? User { get; init; }
 
     /// <summary>The model id from GET /v1/models.</summary>
-    /// <example>llavacot-demo-random</example>
+    /// <example>llavacot-demo-shapes</example>
     public string? Model { get; init; }
 
     /// <summary>
@@ -122,7 +122,7 @@ public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int Total
 public sealed record CompletionTokensDetails(int ReasoningTokens);
 
 /// <summary>LlavaCot's extra field: how the answer was reached (choice 0's; every choice's when n > 1), and the request's fields it ignored.</summary>
-public sealed record ChatReasoning(string RequestId, ulong Seed, bool RandomWeights, ReasonResult Result, IReadOnlyList<string> IgnoredFields,
+public sealed record ChatReasoning(string RequestId, ulong Seed, ReasonResult Result, IReadOnlyList<string> IgnoredFields,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ChoiceReasoning>? Choices = null);
 
 /// <summary>One choice's search: its seed (the request's seed + its index) and result.</summary>
@@ -141,7 +141,6 @@ public sealed record ChunkDelta(
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
-/// <param name="RandomWeights">True for the built-in demo model: random weights, its answers are noise.</param>
 /// <param name="Dtype">The compute dtype (float32 or bfloat16); <paramref name="DtypeReason"/> says why.</param>
-public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, bool RandomWeights, string Description,
+public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, string Description,
     string Device, string Dtype, string DtypeReason);

@@ -52,7 +52,7 @@ public static class ChatEndpoints
                 "the model is still loading; see /health/ready", options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
-        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.RandomWeights, m.Description, m.Device, m.DType, m.DTypeReason)]));
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason)]));
     }
 
     /// <summary>Most independent searches one chat request may ask for (OpenAI's n).</summary>

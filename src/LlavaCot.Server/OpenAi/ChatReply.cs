@@ -16,7 +16,7 @@ internal sealed class Chat(string requestId, ServedModel model, long created, IR
         var choices = replies.Select((r, i) => new ChatChoice(i, r.Message(results[i]), r.FinishReason, null)).ToList();
         var more = results.Count > 1 ? replies.Select((r, i) => new ChoiceReasoning(i, r.Seed, results[i])).ToList() : null;
         return new ChatCompletion(Id, "chat.completion", created, model.Id, choices, Usage(results), null,
-            new ChatReasoning(requestId, replies[0].Seed, model.RandomWeights, results[0], ignored, more));
+            new ChatReasoning(requestId, replies[0].Seed, results[0], ignored, more));
     }
 
     public ChatCompletionChunk Chunk(int choice, ChunkDelta delta, string? finishReason) =>
