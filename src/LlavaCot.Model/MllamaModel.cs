@@ -107,6 +107,7 @@ public sealed class MllamaModel : nn.Module
         if (ids.shape[1] != 1)
             throw new ArgumentException($"decode takes one token per sequence, got {ids.shape[1]}");
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var step = DecodeScope.Enter();
         var logits = Logits(ids, cache, crossKv, crossMask, allLogits: false, trace: null);
         Counters.Decoded(ids.shape[0], start);
         return logits;
@@ -120,6 +121,7 @@ public sealed class MllamaModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var step = DecodeScope.Enter();
         var hidden = language_model.Model.Decode(requests.Select(r => r with { Ids = r.Ids.to(Device) }).ToList());
         var logits = language_model.Logits(hidden).MoveToOuterDisposeScope();
         Counters.Decoded(requests.Sum(r => r.Cache.Batch), start);

@@ -20,7 +20,8 @@ public class QuantizeCommandTests
         {
             var int8 = made.Names.Where(n => made.Entry(n).DType == "I8").ToList();
             Assert.NotEmpty(int8);
-            Assert.All(int8, n => Assert.True(n.StartsWith("language_model.model.layers.", StringComparison.Ordinal) || n == "multi_modal_projector.weight", n));
+            Assert.All(int8, n => Assert.True(n.StartsWith("language_model.model.layers.", StringComparison.Ordinal) || n is "multi_modal_projector.weight" or "language_model.lm_head.weight", n));
+            Assert.Contains("language_model.lm_head.weight", int8);
             Assert.All(int8, n => Assert.Equal([made.Entry(n).Shape[0]], made.Entry(n + "_scale").Shape));
             Assert.Contains(made.Names, n => n.StartsWith("vision_model.", StringComparison.Ordinal) && made.Entry(n).DType == "F32");
         }

@@ -30,7 +30,7 @@ public class LoadingTests
     [Fact]
     public void The_refusal_names_what_would_fit()
     {
-        // About the 11B: 9.8 B parameters in the text layers and projector, 0.87 B elsewhere (vision, embeddings, head).
+        // About the 11B: 9.8 B parameters int8 takes, 0.87 B it leaves dense.
         var weights = new WeightFootprint(Dense: 870_000_000, Quantizable: 9_800_000_000);
         var fp32 = MemoryCheck.Refusal("m", weights, ScalarType.Float32, int8: false, 30 * GiB)!;
         Assert.Contains("39.7 GiB in float32", fp32);

@@ -33,14 +33,13 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
         checkpoint.Names.Where(n => !_used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal));
 
     /// <summary>
-    /// Whether a stored tensor is one int8 quantization takes: a 2-D linear weight of the text decoder's layers or the
-    /// projector, under either naming. The token embeddings (a lookup table) and the output head stay dense: the
-    /// head's error goes straight into the logits (as in LLM.int8, which skips it too), for 5 % of the 11B's bytes.
+    /// Whether a stored tensor is one int8 quantization takes: a 2-D linear weight of the text decoder (its layers and
+    /// its output head) or the projector, under either naming; the token embeddings are a lookup table and stay dense.
     /// </summary>
     public static bool Quantizable(string name, long[] shape) =>
-        shape.Length == 2 && name.EndsWith(".weight", StringComparison.Ordinal)
-        && (name.Contains("language_model.model.layers.", StringComparison.Ordinal) || name.StartsWith("model.language_model.layers.", StringComparison.Ordinal)
-            || name.Contains("multi_modal_projector.", StringComparison.Ordinal));
+        shape.Length == 2 && name.EndsWith(".weight", StringComparison.Ordinal) && !name.Contains("embed_tokens", StringComparison.Ordinal)
+        && (name.StartsWith("language_model.", StringComparison.Ordinal) || name.StartsWith("model.language_model.", StringComparison.Ordinal)
+            || name.StartsWith("lm_head.", StringComparison.Ordinal) || name.Contains("multi_modal_projector.", StringComparison.Ordinal));
 
     public (Tensor Weight, Tensor Scale)? LoadInt8(string name, long[] shape)
     {

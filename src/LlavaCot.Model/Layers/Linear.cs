@@ -5,8 +5,8 @@ namespace LlavaCot.Model.Layers;
 /// <summary>
 /// y = x Wᵀ + b over the last axis, W dense (the compute dtype) or int8 with per-output-channel scales. Inputs are
 /// flattened to 2-D first: libtorch's bf16 GEMM takes a slow path (about 50× slower, measured) for a 3-D input whose
-/// leading stride is unusual, such as the last position narrowed out of a prompt. A few rows (a decode step) go to
-/// our fixed-order kernels (<see cref="Bf16Gemv"/>, <see cref="Int8Gemv"/>); prompts to libtorch's GEMM, an int8
+/// leading stride is unusual, such as the last position narrowed out of a prompt. Decode steps (<see cref="DecodeScope"/>)
+/// go to our fixed-order kernels (<see cref="Bf16Gemv"/>, <see cref="Int8Gemv"/>); prompts to libtorch's GEMM, an int8
 /// weight dequantized for the call.
 /// </summary>
 public sealed class Linear : nn.Module
@@ -49,11 +49,11 @@ public sealed class Linear : nn.Module
     }
 
     private Tensor Dense(Tensor flat, Tensor w) =>
-        Bf16Gemv.Handles(flat, w) ? Bf16Gemv.Forward(flat, w, bias) : nn.functional.linear(flat, w, bias);
+        DecodeScope.Active && Bf16Gemv.Handles(flat, w) ? Bf16Gemv.Forward(flat, w, bias) : nn.functional.linear(flat, w, bias);
 
     private Tensor Quantized(Tensor flat, Tensor q, Tensor scale)
     {
-        if (Int8Gemv.Handles(flat, q))
+        if (DecodeScope.Active && Int8Gemv.Handles(flat, q))
             return Int8Gemv.Forward(flat, q, scale, bias);
         using var dense = Int8Weights.Dequantize(q, scale, flat.dtype);
         return nn.functional.linear(flat, dense, bias);
