@@ -11,15 +11,30 @@ public static class Int8Weights
     /// <summary>The name a quantized weight's scales are stored under beside it (as compressed-tensors names them).</summary>
     public static string ScaleName(string weightName) => weightName + "_scale";
 
-    /// <summary>Quantizes a [out, in] weight (any float dtype): int8 [out, in] and fp32 scales [out].</summary>
+    // Rows quantized at a time: the fp32 temporaries of a whole output head (the 11B's: 0.5 G values) would take GBs.
+    private const long ChunkValues = 1L << 24;
+
+    /// <summary>
+    /// Quantizes a [out, in] weight (any float dtype): int8 [out, in] and fp32 scales [out]. Rows are independent, so
+    /// they go a block at a time and the fp32 temporaries stay small whatever the weight's size.
+    /// </summary>
     public static (Tensor Weight, Tensor Scale) Quantize(Tensor weight)
     {
-        using var scope = NewDisposeScope();
-        var w = weight.to(ScalarType.Float32);
-        var scale = w.abs().amax([1]).div_(127f);
-        scale = where(scale.eq(0), ones_like(scale), scale);
-        var q = w.div(scale.unsqueeze(1)).round_().clamp_(-127, 127).to(ScalarType.Int8);
-        return (q.MoveToOuterDisposeScope(), scale.MoveToOuterDisposeScope());
+        var (rows, cols) = (weight.shape[0], weight.shape[1]);
+        var q = empty([rows, cols], ScalarType.Int8, weight.device);
+        var scale = empty([rows], ScalarType.Float32, weight.device);
+        var chunk = Math.Max(1, ChunkValues / Math.Max(1, cols));
+        for (long r = 0; r < rows; r += chunk)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(chunk, rows - r);
+            var w = weight.narrow(0, r, n).to(ScalarType.Float32);
+            var s = w.abs().amax([1]).div_(127f);
+            s = where(s.eq(0), ones_like(s), s);
+            q.narrow(0, r, n).copy_(w.div(s.unsqueeze(1)).round_().clamp_(-127, 127).to(ScalarType.Int8));
+            scale.narrow(0, r, n).copy_(s);
+        }
+        return (q, scale);
     }
 
     /// <summary>The weight the int8 values stand for, in <paramref name="dtype"/>.</summary>
