@@ -95,3 +95,25 @@ public class ChatConversationTests(TaggedServer server) : IClassFixture<TaggedSe
         }
     }
 }
+
+/// <summary>A server that runs one search and queues one: two searches at most are ever admitted together.</summary>
+public sealed class SmallQueueServer : ServerUnderTest
+{
+    protected override IEnumerable<string> Settings => [.. base.Settings, "--LlavaCot:QueueLength=1"];
+}
+
+public class ChatChoiceLimitTests(SmallQueueServer server) : IClassFixture<SmallQueueServer>
+{
+    [Fact]
+    public async Task More_choices_than_the_server_can_ever_admit_together_are_a_400_not_a_429()
+    {
+        var body = """{"model":"mllama-tiny","messages":[{"role":"user","content":"hi"}],"n":3,"max_tokens":4}""";
+        using var response = await server.Client.PostAsync("v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Contains("runs 1 and queues 1", (string?)problem["errors"]!["n"]![0]);
+        using var two = await server.Client.PostAsync("v1/chat/completions",
+            new StringContent(body.Replace("\"n\":3", "\"n\":2", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, two.StatusCode);
+    }
+}

@@ -81,6 +81,9 @@ public static class ChatEndpoints
         var errors = new FieldErrors();
         var conversation = ChatConversation.Read(body.Messages ?? [], errors);
         CheckFields(body, errors);
+        if (body.N is { } wanted && wanted > limits.MaxConcurrentSearches + limits.QueueLength)
+            errors.Add("n", $"{wanted} searches can never be admitted together here: the server runs {limits.MaxConcurrentSearches} " +
+                            $"and queues {limits.QueueLength}");
         var image = conversation?.Image is { } source && !errors.Any ? await images.ReadAsync(source, errors, http.RequestAborted) : null;
         var parameters = errors.Any ? null : ToParameters(body, conversation!, image, errors);
         var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors, new ReasonParameters.Names(Question: "messages",
