@@ -50,6 +50,15 @@ public sealed class CommandArgs
     public string Required(int index, string what) =>
         index < Positional.Count ? Positional[index] : throw new UsageException($"missing {what}");
 
+    /// <summary>The positional folder to write, as a full path: new or empty, never one that holds anything.</summary>
+    public string NewFolder(int index, string what)
+    {
+        var dir = Path.GetFullPath(Required(index, what));
+        return Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()
+            ? throw new UsageException($"{dir} is not empty; name a new or empty folder")
+            : dir;
+    }
+
     public string? Option(string name) => _options.GetValueOrDefault(name);
 
     /// <summary>The option as a whole number of at least <paramref name="min"/>, or null when it is not given.</summary>

@@ -25,7 +25,7 @@ public sealed record WeightFootprint(long Dense, long Quantizable)
         foreach (var name in checkpoint.Names)
         {
             var e = checkpoint.Entry(name);
-            if (name.EndsWith("_scale", StringComparison.Ordinal) && checkpoint.Contains(name[..^"_scale".Length]))
+            if (Int8Weights.WeightOfScale(name) is { } weight && checkpoint.Contains(weight))
                 continue;
             if (e.DType == "I8" || CheckpointWeights.Quantizable(name, e.Shape))
                 quantizable += e.ElementCount;

@@ -27,7 +27,7 @@ public static class MakeRandomCommand
     public static int Run(CommandArgs args, TextWriter o)
     {
         var configDir = args.Required(0, "<config dir>");
-        var outDir = Path.GetFullPath(args.Required(1, "<out dir>"));
+        var outDir = args.NewFolder(1, "<out dir>");
         var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
         var shards = args.Int("shards", 1, 1);
         var seed = args.Int("seed", 1, 0);
@@ -35,8 +35,6 @@ public static class MakeRandomCommand
         var config = MllamaConfig.Load(configDir);
         // The folder must load as the model's: the same loader reads the tokenizer it will hold (a clear error if none).
         TokenizerLoader.Load(tokenizerDir, config);
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new UsageException($"{outDir} is not empty; name a new or empty folder");
 
         Directory.CreateDirectory(outDir);
         foreach (var file in ConfigFiles.Where(f => File.Exists(Path.Combine(configDir, f))))

@@ -19,9 +19,7 @@ public static class QuantizeCommand
     public static int Run(CommandArgs args, TextWriter o)
     {
         var inDir = args.Required(0, "<model dir>");
-        var outDir = Path.GetFullPath(args.Required(1, "<out dir>"));
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-            throw new UsageException($"{outDir} is not empty; name a new or empty folder");
+        var outDir = args.NewFolder(1, "<out dir>");
         using var checkpoint = Checkpoint.Open(inDir);
         var shards = args.Int("shards", checkpoint.Files.Count, 1);
         var plan = new List<PlannedTensor>();
@@ -68,9 +66,9 @@ public static class QuantizeCommand
             scale.Dispose();
             return q;
         }
-        if (p.Name.EndsWith("_scale", StringComparison.Ordinal) && !checkpoint.Contains(p.Name))
+        if (Int8Weights.WeightOfScale(p.Name) is { } weightName && !checkpoint.Contains(p.Name))
         {
-            using var weight = checkpoint.Read(p.Name[..^"_scale".Length]);
+            using var weight = checkpoint.Read(weightName);
             var (q, scale) = Int8Weights.Quantize(weight);
             q.Dispose();
             return scale;

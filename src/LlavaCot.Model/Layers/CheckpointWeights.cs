@@ -26,6 +26,7 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
 
     private readonly HashSet<string> _used = [];
     private readonly long _total = checkpoint.Names.Sum(n => checkpoint.Entry(n).ByteLength);
+    private readonly Dictionary<SafetensorsFile, int> _shards = checkpoint.Files.Select((f, i) => (f, i)).ToDictionary(p => p.f, p => p.i + 1);
     private long _read;
 
     /// <summary>Checkpoint tensors no module asked for (rotary caches excluded).</summary>
@@ -69,11 +70,7 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
         // Int8 values stay int8 (their scales come apart); everything else takes the compute dtype.
         var tensor = checkpoint.Read(stored, entry.DType == "I8" ? ScalarType.Int8 : dtype, device);
         _read += entry.ByteLength;
-        if (progress is not null)
-        {
-            var owner = checkpoint.OwnerOf(stored);
-            progress(new LoadProgress(_read, _total, checkpoint.Files.ToList().IndexOf(owner) + 1, checkpoint.Files.Count));
-        }
+        progress?.Invoke(new LoadProgress(_read, _total, _shards[checkpoint.OwnerOf(stored)], checkpoint.Files.Count));
         return tensor;
     }
 

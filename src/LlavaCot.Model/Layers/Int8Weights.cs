@@ -9,7 +9,13 @@ namespace LlavaCot.Model.Layers;
 public static class Int8Weights
 {
     /// <summary>The name a quantized weight's scales are stored under beside it (as compressed-tensors names them).</summary>
-    public static string ScaleName(string weightName) => weightName + "_scale";
+    public static string ScaleName(string weightName) => weightName + ScaleSuffix;
+
+    /// <summary>The weight a name would hold the scales of (the name without <c>_scale</c>), or null when it is no such name.</summary>
+    public static string? WeightOfScale(string name) =>
+        name.EndsWith(ScaleSuffix, StringComparison.Ordinal) ? name[..^ScaleSuffix.Length] : null;
+
+    private const string ScaleSuffix = "_scale";
 
     // Rows quantized at a time: the fp32 temporaries of a whole output head (the 11B's: 0.5 G values) would take GBs.
     private const long ChunkValues = 1L << 24;

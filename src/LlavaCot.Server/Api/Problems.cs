@@ -39,6 +39,10 @@ public static class Problems
     public static string InternalDetail(HttpContext http) =>
         $"the server could not answer this request; its log has the details under request id {http.TraceIdentifier}";
 
+    /// <summary>503 while the model loads (the API's endpoints; the readiness probe says it its own way).</summary>
+    public static ProblemHttpResult ModelNotReady(HttpContext http, int retryAfterSeconds) =>
+        RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready", "the model is still loading; see /health/ready", retryAfterSeconds);
+
     public static ProblemHttpResult RetryLater(HttpContext http, int status, string title, string detail, int retryAfterSeconds)
     {
         http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -52,8 +52,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
     {
         var o = options.Value;
         if (!model.IsReady)
-            return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
-                "the model is still loading; see /health/ready", o.RetryAfterSeconds));
+            return (null, Problems.ModelNotReady(http, o.RetryAfterSeconds));
         var tickets = admission.TryEnter(requests.Count);
         if (tickets is null)
             return (null, Problems.RetryLater(http, StatusCodes.Status429TooManyRequests, "Too many requests",
@@ -106,8 +105,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         if (!model.IsReady)
         {
             admitted?.Dispose();
-            return (null, Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
-                "the model is still loading; see /health/ready", o.RetryAfterSeconds));
+            return (null, Problems.ModelNotReady(http, o.RetryAfterSeconds));
         }
         var trace = new ReasonTrace { Mode = ReasoningModes.Name(request.Options.Mode), BeamSize = request.Options.BeamSize };
         if (logged)

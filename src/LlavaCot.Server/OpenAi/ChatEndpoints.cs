@@ -48,8 +48,7 @@ public static class ChatEndpoints
     private static IResult Models(ModelService model, HttpContext http, IOptions<ServerOptions> options)
     {
         if (!model.IsReady)
-            return Problems.RetryLater(http, StatusCodes.Status503ServiceUnavailable, "Model not ready",
-                "the model is still loading; see /health/ready", options.Value.RetryAfterSeconds);
+            return Problems.ModelNotReady(http, options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
         return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason)]));
@@ -80,10 +79,7 @@ public static class ChatEndpoints
                 $"model '{asked}' is not served here; GET /v1/models lists '{model.Model.Id}'");
         var errors = new FieldErrors();
         var conversation = ChatConversation.Read(body.Messages ?? [], errors);
-        CheckFields(body, errors);
-        if (body.N is { } wanted && wanted > limits.MaxConcurrentSearches + limits.QueueLength)
-            errors.Add("n", $"{wanted} searches can never be admitted together here: the server runs {limits.MaxConcurrentSearches} " +
-                            $"and queues {limits.QueueLength}");
+        CheckFields(body, limits, errors);
         var image = conversation?.Image is { } source && !errors.Any ? await images.ReadAsync(source, errors, http.RequestAborted) : null;
         var parameters = errors.Any ? null : ToParameters(body, conversation!, image, errors);
         var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors, new ReasonParameters.Names(Question: "messages",
@@ -202,12 +198,15 @@ public static class ChatEndpoints
     private static SseItem<string> Data<T>(T value) => new(JsonSerializer.Serialize(value, ApiJson.Options));
 
     /// <summary>The fields checked apart from the messages: values this server cannot honour are refused, naming the field.</summary>
-    private static void CheckFields(ChatCompletionRequest body, FieldErrors errors)
+    private static void CheckFields(ChatCompletionRequest body, ServerOptions limits, FieldErrors errors)
     {
         if (body.Model is null)
             errors.Add("model", "is required (see GET /v1/models)");
         if (body.N is { } n && n is < 1 or > MaxChoices)
             errors.Add("n", $"must lie in 1..{MaxChoices}, got {n}");
+        else if (body.N is { } wanted && wanted > limits.MaxConcurrentSearches + limits.QueueLength)
+            errors.Add("n", $"{wanted} searches can never be admitted together here: the server runs {limits.MaxConcurrentSearches} " +
+                            $"and queues {limits.QueueLength}");
         if (body.Logprobs == true)
             errors.Add("logprobs", "is not supported");
         if (body.MaxTokens is { } a && body.MaxCompletionTokens is { } b && a != b)
