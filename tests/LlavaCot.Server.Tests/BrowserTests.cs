@@ -82,7 +82,8 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
     public async Task An_upload_runs_a_stage_search_and_the_page_shows_every_stage_winner_the_judge_and_the_answer(int width, int height, string name)
     {
         var page = await OpenAsync(width, height);
-        var (scene, question, _) = ShapeDataset.Draw(424242, 3);
+        // A held-out picture with a few shapes, so that the caption and the reasoning have something to say.
+        var (scene, question, _) = Enumerable.Range(0, 100).Select(i => ShapeDataset.Draw(424242, i)).First(d => d.Scene.Shapes.Count >= 3);
         await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text);
 
         await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
