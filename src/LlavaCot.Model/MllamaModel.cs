@@ -101,6 +101,17 @@ public sealed class MllamaModel : nn.Module
         return logits;
     }
 
+    /// <summary>
+    /// Measures each text-decoder weight's row padding for batch-invariant decode (<see cref="RowInvariantGemm"/>) now,
+    /// on the thread that will decode: about a second for the 11B, which the first request would otherwise wait for.
+    /// </summary>
+    public void PrepareDecode()
+    {
+        foreach (var (_, module) in language_model.named_modules())
+            if (module is Linear linear)
+                linear.PrepareDecode();
+    }
+
     /// <summary>One decode step: one new token per sequence, ids [B, 1]; returns logits [B, 1, vocab].</summary>
     public Tensor Decode(Tensor ids, KvCache cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask)
     {

@@ -84,8 +84,12 @@ public sealed class ModelHost : IDisposable
         var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
         try
         {
-            var model = await worker.RunAsync(() => MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8),
-                cancellationToken);
+            var model = await worker.RunAsync(() =>
+            {
+                var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8);
+                loaded.PrepareDecode();
+                return loaded;
+            }, cancellationToken);
             return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
                 dtype, warnings);
         }
@@ -101,6 +105,7 @@ public sealed class ModelHost : IDisposable
         GenerationConfig generation)
     {
         var dtype = new DTypeChoice(model.DType, "given by the caller");
+        worker.RunAsync(model.PrepareDecode).GetAwaiter().GetResult();
         return new ModelHost(options, FolderSettings.Read(options), model, worker,
             new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);
     }

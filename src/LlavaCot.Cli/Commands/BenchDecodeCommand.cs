@@ -37,10 +37,16 @@ public static class BenchDecodeCommand
             IWeightSource weights = new RandomWeights(1234, dtype, CPU);
             using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
             var bytes = BytesPerStep(model, config);
-            // bf16 also with libtorch's GEMM in place of the fixed-order kernel: what batch invariance costs.
-            foreach (var (name, fixedOrder) in dtype == ScalarType.BFloat16 && !int8 ? new[] { (label, true), ("bf16 libtorch", false) } : [(label, true)])
+            // Also with libtorch's GEMM as called (not invariant), and bf16 with our fixed-order kernel: what invariance costs.
+            (string, DecodeKernels)[] variants = (label, int8) switch
             {
-                DecodeScope.FixedOrderKernels = fixedOrder;
+                ("fp32", _) => [(label, DecodeKernels.Invariant), ("fp32 libtorch", DecodeKernels.Libtorch)],
+                ("bf16", _) => [(label, DecodeKernels.Invariant), ("bf16 fixed", DecodeKernels.FixedOrder), ("bf16 libtorch", DecodeKernels.Libtorch)],
+                _ => [(label, DecodeKernels.Invariant)],
+            };
+            foreach (var (name, kernels) in variants)
+            {
+                DecodeScope.Kernels = kernels;
                 try
                 {
                     foreach (var batch in new[] { 1, 4 })
@@ -55,14 +61,19 @@ public static class BenchDecodeCommand
                 }
                 finally
                 {
-                    DecodeScope.FixedOrderKernels = true;
+                    DecodeScope.Kernels = DecodeKernels.Invariant;
                 }
             }
         }
+        o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
+        foreach (var line in RowInvariantGemm.Measured)
+            o.WriteLine($"  {line}");
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
-        o.WriteLine(string.Create(inv, $"bf16 fixed-order kernel vs libtorch: {perStep[("bf16 libtorch", 1)] / perStep[("bf16", 1)]:F2}x at batch 1, " +
-                                       $"{perStep[("bf16 libtorch", 4)] / perStep[("bf16", 4)]:F2}x at batch 4 (above 1: the kernel is faster)"));
+        o.WriteLine(string.Create(inv, $"fp32 invariant vs libtorch as called: {perStep[("fp32 libtorch", 1)] / perStep[("fp32", 1)]:F2}x at batch 1, " +
+                                       $"{perStep[("fp32 libtorch", 4)] / perStep[("fp32", 4)]:F2}x at batch 4"));
+        o.WriteLine(string.Create(inv, $"bf16 invariant vs libtorch as called: {perStep[("bf16 libtorch", 1)] / perStep[("bf16", 1)]:F2}x at batch 1, " +
+                                       $"{perStep[("bf16 libtorch", 4)] / perStep[("bf16", 4)]:F2}x at batch 4 (above 1: invariant is faster)"));
         return 0;
     }
 

@@ -27,7 +27,7 @@ public static unsafe class Bf16Gemv
     /// Most rows taken: a decode step's whole batch (the server's MaxBatchRows may not exceed it, so that results stay
     /// batch-invariant). Longer inputs are prompts, which libtorch's GEMM runs much faster.
     /// </summary>
-    public const int MaxRows = 64;
+    public const int MaxRows = DecodeScope.MaxRows;
 
     public static bool IsSupported { get; } = Vector256.IsHardwareAccelerated && Fma.IsSupported;
 

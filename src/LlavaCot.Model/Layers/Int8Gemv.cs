@@ -21,7 +21,7 @@ public static unsafe class Int8Gemv
     private const int Block = 32;
 
     /// <summary>Most rows taken (a decode step's batch); longer inputs dequantize and use libtorch's GEMM.</summary>
-    public const int MaxRows = Bf16Gemv.MaxRows;
+    public const int MaxRows = DecodeScope.MaxRows;
 
     public static bool IsSupported { get; } = Avx2.IsSupported && Fma.IsSupported;
 

@@ -6,8 +6,8 @@ namespace LlavaCot.Model.Layers;
 /// y = x Wᵀ + b over the last axis, W dense (the compute dtype) or int8 with per-output-channel scales. Inputs are
 /// flattened to 2-D first: libtorch's bf16 GEMM takes a slow path (about 50× slower, measured) for a 3-D input whose
 /// leading stride is unusual, such as the last position narrowed out of a prompt. Decode steps (<see cref="DecodeScope"/>)
-/// go to our fixed-order kernels (<see cref="Bf16Gemv"/>, <see cref="Int8Gemv"/>); prompts to libtorch's GEMM, an int8
-/// weight dequantized for the call.
+/// run so that each row gets the same bits whatever shares the step (fixed-order kernels, or libtorch's GEMM padded to a
+/// safe row count, <see cref="RowInvariantGemm"/>); prompts go to libtorch's GEMM, an int8 weight dequantized for the call.
 /// </summary>
 public sealed class Linear : nn.Module
 {
@@ -40,6 +40,13 @@ public sealed class Linear : nn.Module
         ? weight.numel() * weight.element_size()
         : weight_int8!.numel() + weight_scale!.numel() * weight_scale.element_size();
 
+    /// <summary>Measures now what the first decode step would otherwise: the row count that makes libtorch's GEMM invariant for this weight.</summary>
+    public void PrepareDecode()
+    {
+        if (weight is not null && !Fp32Gemv.Takes(weight))
+            RowInvariantGemm.RowMultiple(weight, bias);
+    }
+
     public Tensor Forward(Tensor x)
     {
         var shape = x.shape;
@@ -48,12 +55,27 @@ public sealed class Linear : nn.Module
         return y.view([.. shape[..^1], y.shape[^1]]);
     }
 
-    private Tensor Dense(Tensor flat, Tensor w) =>
-        DecodeScope.Active && Bf16Gemv.Handles(flat, w) ? Bf16Gemv.Forward(flat, w, bias) : nn.functional.linear(flat, w, bias);
+    /// <summary>
+    /// Decode rows in fp32 go to our fixed-order kernel (libtorch's fp32 GEMM is only invariant padded to 4 rows, and
+    /// then slow); in bf16 to libtorch's GEMM padded to its invariant row count, which keeps up at several rows where
+    /// our kernel does not, else to our kernel.
+    /// </summary>
+    private Tensor Dense(Tensor flat, Tensor w)
+    {
+        var kernels = DecodeScope.Active ? DecodeScope.Kernels : DecodeKernels.Libtorch;
+        if (kernels != DecodeKernels.Libtorch && Fp32Gemv.Handles(flat, w))
+            return Fp32Gemv.Forward(flat, w, bias);
+        if (kernels == DecodeKernels.Invariant && flat.shape[0] <= RowInvariantGemm.MaxRows
+            && RowInvariantGemm.RowMultiple(w, bias) is > 0 and var multiple)
+            return RowInvariantGemm.Forward(flat, w, bias, multiple);
+        if (kernels != DecodeKernels.Libtorch && Bf16Gemv.Handles(flat, w))
+            return Bf16Gemv.Forward(flat, w, bias);
+        return nn.functional.linear(flat, w, bias);
+    }
 
     private Tensor Quantized(Tensor flat, Tensor q, Tensor scale)
     {
-        if (DecodeScope.Active && Int8Gemv.Handles(flat, q))
+        if (DecodeScope.Active && DecodeScope.Kernels != DecodeKernels.Libtorch && Int8Gemv.Handles(flat, q))
             return Int8Gemv.Forward(flat, q, scale, bias);
         using var dense = Int8Weights.Dequantize(q, scale, flat.dtype);
         return nn.functional.linear(flat, dense, bias);

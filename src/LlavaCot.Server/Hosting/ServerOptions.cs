@@ -168,8 +168,8 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.MaxNewTokens >= 1, $"{nameof(o.MaxNewTokens)} must be at least 1, got {o.MaxNewTokens}");
         Require(o.JudgeMaxNewTokens >= 1, $"{nameof(o.JudgeMaxNewTokens)} must be at least 1, got {o.JudgeMaxNewTokens}");
         Require(ServerOptions.ReasoningFormats.Contains(o.ReasoningFormat), $"{nameof(o.ReasoningFormat)} must be split or tagged, got '{o.ReasoningFormat}'");
-        Require(o.MaxBatchRows is >= 1 and <= Model.Layers.Bf16Gemv.MaxRows,
-            $"{nameof(o.MaxBatchRows)} must lie in 1..{Model.Layers.Bf16Gemv.MaxRows} (bf16 decode is batch-invariant up to there), got {o.MaxBatchRows}");
+        Require(o.MaxBatchRows is >= 1 and <= Model.Layers.DecodeScope.MaxRows,
+            $"{nameof(o.MaxBatchRows)} must lie in 1..{Model.Layers.DecodeScope.MaxRows} (decode is batch-invariant up to there), got {o.MaxBatchRows}");
         Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
         Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",
