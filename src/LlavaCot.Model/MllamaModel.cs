@@ -103,7 +103,8 @@ public sealed class MllamaModel : nn.Module
 
     /// <summary>
     /// Measures each text-decoder weight's row padding for batch-invariant decode (<see cref="RowInvariantGemm"/>) now,
-    /// on the thread that will decode: about a second for the 11B, which the first request would otherwise wait for.
+    /// on the thread that will decode, so that the first request does not wait for it (a few dozen GEMM calls per
+    /// distinct weight shape).
     /// </summary>
     public void PrepareDecode()
     {

@@ -87,8 +87,16 @@ public sealed class ModelHost : IDisposable
             var model = await worker.RunAsync(() =>
             {
                 var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8);
-                loaded.PrepareDecode();
-                return loaded;
+                try
+                {
+                    loaded.PrepareDecode();
+                    return loaded;
+                }
+                catch
+                {
+                    loaded.Dispose();
+                    throw;
+                }
             }, cancellationToken);
             return new ModelHost(options, folder, model, worker, new MllamaGenerator(model, inputs, generation, worker, options, host.CpuFeatures),
                 dtype, warnings);
