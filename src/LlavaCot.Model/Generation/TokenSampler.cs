@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace LlavaCot.Model.Generation;
@@ -39,10 +40,11 @@ public static class TokenSampler
             return logits.argmax(-1).cpu().data<long>().ToArray();
         var probs = LogitsWarper.Probabilities(logits, settings).cpu().contiguous();
         var vocab = (int)probs.shape[^1];
-        var all = probs.data<float>().ToArray();
+        // The probabilities where libtorch keeps them: no copy of rows × vocab floats.
+        var all = MemoryMarshal.Cast<byte, float>(probs.bytes);
         var result = new long[uniforms.Count];
         for (var row = 0; row < result.Length; row++)
-            result[row] = Draw(all.AsSpan(row * vocab, vocab), uniforms[row]());
+            result[row] = Draw(all.Slice(row * vocab, vocab), uniforms[row]());
         return result;
     }
 
