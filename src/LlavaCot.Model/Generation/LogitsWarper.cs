@@ -32,8 +32,9 @@ public static class LogitsWarper
     /// HF's top-p on [N, vocab] scores. Sorting dominated a sampling step (12 ms a row over a 128k vocabulary with
     /// libtorch's sort), so the values are sorted by <see cref="FloatRadixSort"/> and every token at or above the
     /// smallest value the nucleus keeps stays: the same sorted values, cumulative mass and cut as HF's, hence the same
-    /// tokens, whenever no tie straddles the cut. When one does (or a row holds NaN), which of the tied tokens HF
-    /// keeps depends on its sort's order, so those scores take libtorch's sort as HF does.
+    /// tokens, whenever no tie straddles the cut. When one does, which of the tied tokens HF keeps depends on its
+    /// sort's order, so that row takes libtorch's sort as HF does (bf16 logits tie often: a near-flat distribution,
+    /// as from random weights, then gains nothing); so do scores holding NaN.
     /// </summary>
     private static unsafe Tensor TopP(Tensor scores, double topP)
     {
@@ -51,15 +52,22 @@ public static class LogitsWarper
         var removed = RemovedCounts(sorted.to(scores.device), topP);
         var ascending = MemoryMarshal.Cast<byte, float>(sorted.bytes);
         var cut = new float[rows];
+        var tiedAtCut = new List<int>();
         for (var r = 0; r < rows; r++)
         {
             var first = r * vocab + (int)removed[r];
-            if (removed[r] > 0 && ascending[first - 1] == ascending[first])
-                return TopPBySort(scores, topP);
             cut[r] = ascending[first];
+            if (removed[r] > 0 && ascending[first - 1] == ascending[first])
+            {
+                tiedAtCut.Add(r);
+                cut[r] = float.NegativeInfinity;
+            }
         }
         using var cuts = tensor(cut, [rows, 1]).to(scores.device);
-        return scores.masked_fill(scores.lt(cuts), float.NegativeInfinity);
+        var kept = scores.masked_fill(scores.lt(cuts), float.NegativeInfinity);
+        foreach (var r in tiedAtCut)
+            kept.narrow(0, r, 1).copy_(TopPBySort(scores.narrow(0, r, 1), topP));
+        return kept;
     }
 
     private static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
