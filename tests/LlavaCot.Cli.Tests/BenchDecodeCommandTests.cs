@@ -16,6 +16,7 @@ public class BenchDecodeCommandTests
             foreach (var batch in new[] { 1, 4 })
                 Assert.Matches(new Regex($@"(?m)^{dtype}\s+{batch}\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d GB\s+\d+\.\d\s+\d+"), output);
         }
+        Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         Assert.Matches(@"fp32 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         Assert.Matches(@"bf16 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);

@@ -3,6 +3,7 @@ using System.Globalization;
 using LlavaCot.Cli.Bench;
 using LlavaCot.Model;
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Generation;
 using LlavaCot.Model.Layers;
 using LlavaCot.Runtime;
 using static TorchSharp.torch;
@@ -68,6 +69,10 @@ public static class BenchDecodeCommand
         o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
         foreach (var line in RowInvariantGemm.Measured)
             o.WriteLine($"  {line}");
+        var sampling = new SamplerSettings(0.6, 0, 0.9);
+        o.WriteLine(string.Create(inv, $"sampling (temperature {sampling.Temperature}, top-p {sampling.TopP}, {config.Text.VocabSize} tokens): " +
+                                       $"{SampleMilliseconds(config.Text.VocabSize, 1, steps, sampling):F1} ms at batch 1, " +
+                                       $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling):F1} ms at batch 4"));
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
         o.WriteLine(string.Create(inv, $"fp32 invariant vs libtorch as called: {perStep[("fp32 libtorch", 1)] / perStep[("fp32", 1)]:F2}x at batch 1, " +
@@ -75,6 +80,25 @@ public static class BenchDecodeCommand
         o.WriteLine(string.Create(inv, $"bf16 invariant vs libtorch as called: {perStep[("bf16 libtorch", 1)] / perStep[("bf16", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16 libtorch", 4)] / perStep[("bf16", 4)]:F2}x at batch 4 (above 1: invariant is faster)"));
         return 0;
+    }
+
+    /// <summary>Milliseconds to sample one token for each of <paramref name="batch"/> rows of random logits (median of the steps).</summary>
+    private static double SampleMilliseconds(int vocab, int batch, int steps, SamplerSettings settings)
+    {
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(17);
+        var logits = randn([batch, vocab], generator: generator).mul_(3);
+        var random = new Random(17);
+        var uniforms = Enumerable.Range(0, batch).Select(_ => (Func<double>)random.NextDouble).ToList();
+        var times = new List<double>();
+        for (var s = 0; s < steps; s++)
+        {
+            var clock = Stopwatch.StartNew();
+            TokenSampler.Sample(logits, settings, uniforms);
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        return times.Order().ElementAt(times.Count / 2);
     }
 
     /// <summary>Milliseconds per decode step of <paramref name="batch"/> text-only sequences after a short prompt (median of the steps).</summary>
