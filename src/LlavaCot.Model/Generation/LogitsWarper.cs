@@ -44,7 +44,8 @@ public static class LogitsWarper
         using var nan = scores.isnan().any();
         if (nan.item<bool>())
             return TopPBySort(scores, topP);
-        using var values = scores.contiguous().cpu();
+        // Not disposed here: on the CPU this may be the caller's own tensor; Warp's dispose scope frees a copy.
+        var values = scores.contiguous().cpu();
         using var sorted = empty([rows, vocab], ScalarType.Float32);
         var (from, to) = (Address(values), Address(sorted));
         Parallel.For(0, rows, r => FloatRadixSort.Ascending(
