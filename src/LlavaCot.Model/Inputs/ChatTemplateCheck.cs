@@ -55,7 +55,7 @@ public static class ChatTemplateCheck
         if (Find(modelDir) is not { } found || Missing(found.Template) is not { Count: > 0 } missing)
             return null;
         return $"{found.File}: its chat template differs from the Llama 3.2 Vision template LlavaCot renders " +
-               $"(it has no {string.Join("; no ", missing)}). Prompts are still rendered the Llama 3.2 Vision way, " +
+               $"(it lacks {string.Join("; ", missing)}). Prompts are still rendered the Llama 3.2 Vision way, " +
                "which LLaVA-CoT was trained on; a model trained on this template may answer worse";
     }
 
