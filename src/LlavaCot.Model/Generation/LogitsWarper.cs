@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
@@ -47,7 +46,7 @@ public static class LogitsWarper
         // Not disposed here: on the CPU this may be the caller's own tensor; Warp's dispose scope frees a copy.
         var values = scores.contiguous().cpu();
         using var sorted = empty([rows, vocab], ScalarType.Float32);
-        var (from, to) = (Address(values), Address(sorted));
+        var (from, to) = (TensorMemory.Address(values), TensorMemory.Address(sorted));
         Parallel.For(0, rows, r => FloatRadixSort.Ascending(
             new ReadOnlySpan<float>((float*)from + (long)r * vocab, vocab), new Span<float>((float*)to + (long)r * vocab, vocab)));
         var removed = RemovedCounts(sorted.to(scores.device), topP);
@@ -70,8 +69,6 @@ public static class LogitsWarper
             kept.narrow(0, r, 1).copy_(TopPBySort(scores.narrow(0, r, 1), topP));
         return kept;
     }
-
-    private static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     /// <summary>HF's top-p as written: tokens sorted ascending by libtorch, the low tail removed through the sort's order.</summary>
     private static Tensor TopPBySort(Tensor scores, double topP)

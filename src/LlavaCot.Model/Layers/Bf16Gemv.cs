@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
@@ -35,9 +34,8 @@ public static unsafe class Bf16Gemv
     public static bool Handles(Tensor x2d, Tensor weight) =>
         IsSupported
         && weight.dtype == ScalarType.BFloat16 && x2d.dtype == ScalarType.BFloat16
-        && weight.device_type == DeviceType.CPU && x2d.device_type == DeviceType.CPU
-        && x2d.shape[0] is >= 1 and <= MaxRows && weight.is_contiguous()
-        && weight.shape[1] % Block == 0 && weight.numel() * 2 <= int.MaxValue;
+        && TensorMemory.Addressable(weight) && weight.shape[1] % Block == 0
+        && x2d.device_type == DeviceType.CPU && x2d.shape[0] is >= 1 and <= MaxRows;
 
     /// <param name="x2d">[rows, in] bf16, 1 ≤ rows ≤ <see cref="MaxRows"/>.</param>
     /// <param name="weight">[out, in] bf16, contiguous.</param>
@@ -51,8 +49,7 @@ public static unsafe class Bf16Gemv
         using var scope = NewDisposeScope();
         var xs = Deinterleave(x2d.to(ScalarType.Float32).contiguous());
         var y = empty([rows, outF], ScalarType.Float32);
-        var wPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(weight.bytes));
-        var yPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(y.bytes));
+        var (wPtr, yPtr) = (TensorMemory.Address(weight), TensorMemory.Address(y));
         fixed (float* xPtr0 = xs)
         {
             var xPtr = (nint)xPtr0;

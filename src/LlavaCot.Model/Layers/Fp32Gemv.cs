@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
@@ -28,8 +27,7 @@ public static unsafe class Fp32Gemv
 
     /// <summary>Whether <see cref="Forward"/> takes this weight, given fp32 rows on the CPU.</summary>
     public static bool Takes(Tensor weight) =>
-        IsSupported && weight.dtype == ScalarType.Float32 && weight.device_type == DeviceType.CPU && weight.is_contiguous()
-        && weight.shape[1] % Block == 0 && weight.numel() <= int.MaxValue;
+        IsSupported && weight.dtype == ScalarType.Float32 && TensorMemory.Addressable(weight) && weight.shape[1] % Block == 0;
 
     /// <summary>Whether <see cref="Forward"/> takes this case (else use libtorch).</summary>
     public static bool Handles(Tensor x2d, Tensor weight) =>
@@ -47,9 +45,7 @@ public static unsafe class Fp32Gemv
         using var scope = NewDisposeScope();
         var x = x2d.contiguous();
         var y = empty([rows, outF], ScalarType.Float32);
-        var wPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(weight.bytes));
-        var xPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(x.bytes));
-        var yPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(y.bytes));
+        var (wPtr, xPtr, yPtr) = (TensorMemory.Address(weight), TensorMemory.Address(x), TensorMemory.Address(y));
         ParallelRows.For(outF, inF * 4L * rows, (start, end) => Rows((float*)wPtr, (float*)xPtr, (float*)yPtr, start, end, inF, outF, rows));
         if (bias is not null)
             y.add_(bias);

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
@@ -27,9 +26,8 @@ public static unsafe class Int8Gemv
 
     public static bool Handles(Tensor x2d, Tensor weight) =>
         IsSupported
-        && weight.dtype == ScalarType.Int8 && weight.device_type == DeviceType.CPU && x2d.device_type == DeviceType.CPU
-        && x2d.shape[0] is >= 1 and <= MaxRows && weight.is_contiguous()
-        && weight.shape[1] % Block == 0 && weight.numel() <= int.MaxValue;
+        && weight.dtype == ScalarType.Int8 && TensorMemory.Addressable(weight) && weight.shape[1] % Block == 0
+        && x2d.device_type == DeviceType.CPU && x2d.shape[0] is >= 1 and <= MaxRows;
 
     /// <param name="x2d">[rows, in] in the compute dtype.</param>
     /// <param name="weight">[out, in] int8, contiguous.</param>
@@ -44,10 +42,8 @@ public static unsafe class Int8Gemv
         var xs = x2d.to(ScalarType.Float32).contiguous();
         var s = scale.to(ScalarType.Float32).contiguous();
         var y = empty([rows, outF], ScalarType.Float32);
-        var wPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(weight.bytes));
-        var xPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(xs.bytes));
-        var sPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(s.bytes));
-        var yPtr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(y.bytes));
+        var (wPtr, xPtr) = (TensorMemory.Address(weight), TensorMemory.Address(xs));
+        var (sPtr, yPtr) = (TensorMemory.Address(s), TensorMemory.Address(y));
         ParallelRows.For(outF, (long)inF * rows, (start, end) =>
             Rows((sbyte*)wPtr, (float*)xPtr, (float*)sPtr, (float*)yPtr, start, end, inF, outF, rows));
         if (bias is not null)

@@ -56,5 +56,7 @@ public class Fp32GemvTests
         Assert.False(Fp32Gemv.Handles(zeros(1, 512, ScalarType.BFloat16), weight.to(ScalarType.BFloat16)));
         Assert.False(Fp32Gemv.Takes(zeros(64, 100)));
         Assert.False(Fp32Gemv.Takes(zeros(512, 64).t()));
+        // Over 2 GiB of fp32 (fewer than 2^31 values): TorchSharp's byte view cannot span it. Never touched, so never paged in.
+        Assert.False(Fp32Gemv.Takes(empty(1_100_000, 512)));
     }
 }
