@@ -21,7 +21,7 @@ public static class CliApp
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
           reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage] [--n N] [--seed S]
-                 [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--quantize int8] [--tokens true]
+                 [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD] [--dtype auto|float32|bfloat16] [--bf16-support auto|native|emulated] [--quantize int8] [--tokens true]
                  answer a question, stage by stage; the image is a file or - for standard input
           reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
@@ -35,9 +35,10 @@ public static class CliApp
           make-random <config dir> <out dir> [--dtype bf16|fp32] [--shards K] [--seed S] [--tokenizer <dir>]
                  a Hugging Face folder with the config's tensor names and shapes and seeded random values, written tensor by tensor
           quantize <model dir> <out dir> [--shards K]   a copy whose text-decoder and projector linear weights are int8 (+ scales)
-          bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer <dir>]   optimised vs naive stage search
-          bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer <dir>]   K searches at once vs one after another
+          bench search [<config dir>] [--n 1,2,4] [--dtype bf16|fp32] [--quantize int8] [--tokenizer <dir>]   optimised vs naive stage search
+          bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--quantize int8] [--tokenizer <dir>]   K searches at once vs one after another
           bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16 and int8 against the bandwidth bound
+          bench vision [<config dir>] [--runs N]   vision tower s/image in fp32, bf16, and bf16 weights computed in fp32
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
         """;
 
@@ -64,9 +65,10 @@ public static class CliApp
                 "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
                 "make-random" => MakeRandomCommand.Run(CommandArgs.Parse(args[1..], MakeRandomCommand.Options), stdout),
                 "quantize" => QuantizeCommand.Run(CommandArgs.Parse(args[1..], QuantizeCommand.Options), stdout),
-                "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "tokenizer"]), stdout),
-                "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "tokenizer"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], ["n", "dtype", "quantize", "tokenizer"]), stdout),
+                "bench" when args.Length > 1 && args[1] == "serve" => BenchServeCommand.Run(CommandArgs.Parse(args[2..], ["k", "n", "dtype", "quantize", "tokenizer"]), stdout),
                 "bench" when args.Length > 1 && args[1] == "decode" => BenchDecodeCommand.Run(CommandArgs.Parse(args[2..], BenchDecodeCommand.Options), stdout),
+                "bench" when args.Length > 1 && args[1] == "vision" => BenchVisionCommand.Run(CommandArgs.Parse(args[2..], BenchVisionCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "preprocess" => BenchPreprocessCommand.Run(CommandArgs.Parse(args[2..], ["runs"]), stdout),
                 _ => Fail(stderr, $"unknown command '{args[0]}'\n{Usage}", 2),
             };

@@ -19,7 +19,11 @@ public sealed class MllamaModel : nn.Module
     private readonly MllamaForCausalLM language_model;
 
     public MllamaConfig Config { get; }
+    /// <summary>The dtype the model computes in.</summary>
     public ScalarType DType { get; }
+
+    /// <summary>The dtype its linear weights and embedding tables are kept in, when not int8: <see cref="DType"/> or narrower.</summary>
+    public ScalarType MatrixDType { get; }
     public Device Device { get; }
     public ModelCounters Counters { get; } = new();
 
@@ -30,6 +34,7 @@ public sealed class MllamaModel : nn.Module
     {
         Config = config;
         DType = dtype;
+        MatrixDType = weights.MatrixDType;
         Device = device;
         var w = new WeightScope(weights);
         vision_model = new MllamaVisionModel(w["vision_model"], config.Vision);
@@ -44,13 +49,14 @@ public sealed class MllamaModel : nn.Module
     /// is refused, naming the tensor.
     /// </summary>
     /// <param name="int8">Quantize the text decoder's and projector's linear weights to int8 while loading.</param>
+    /// <param name="matrixDType">Keep linear weights and embedding tables in this dtype, narrower than <paramref name="dtype"/>.</param>
     public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null,
-        Action<LoadProgress>? progress = null, bool int8 = false)
+        Action<LoadProgress>? progress = null, bool int8 = false, ScalarType? matrixDType = null)
     {
         var config = MllamaConfig.Load(dir);
         device ??= CPU;
         using var checkpoint = Checkpoint.Open(dir, weightsFile);
-        var weights = new CheckpointWeights(checkpoint, dtype, device, progress, int8);
+        var weights = new CheckpointWeights(checkpoint, dtype, device, progress, int8, matrixDType);
         var model = new MllamaModel(config, weights, dtype, device) { UnusedWeights = weights.Unused.ToList() };
         model.eval();
         return model;
@@ -110,7 +116,7 @@ public sealed class MllamaModel : nn.Module
     {
         foreach (var (_, module) in language_model.named_modules())
             if (module is Linear linear)
-                linear.PrepareDecode();
+                linear.PrepareDecode(DType);
     }
 
     /// <summary>One decode step: one new token per sequence, ids [B, 1]; returns logits [B, 1, vocab].</summary>

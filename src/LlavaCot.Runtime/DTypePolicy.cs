@@ -3,10 +3,19 @@ using static TorchSharp.torch;
 
 namespace LlavaCot.Runtime;
 
-/// <summary>The compute dtype the model runs in, and why (logged at start and shown in /v1/models).</summary>
-public sealed record DTypeChoice(ScalarType DType, string Reason)
+/// <summary>
+/// The compute dtype the model runs in, the dtype its linear weights and embedding tables are kept in when narrower
+/// (<paramref name="Matrices"/>), and why (logged at start and shown in /v1/models).
+/// </summary>
+public sealed record DTypeChoice(ScalarType DType, string Reason, ScalarType? Matrices = null)
 {
-    public string Name => NameOf(DType);
+    public ScalarType MatrixDType => Matrices ?? DType;
+
+    public string Name => Describe(DType, MatrixDType);
+
+    /// <summary>"float32", or "bfloat16 weights, float32 compute" when the weights are kept narrower.</summary>
+    public static string Describe(ScalarType compute, ScalarType matrices) =>
+        compute == matrices ? NameOf(compute) : $"{NameOf(matrices)} weights, {NameOf(compute)} compute";
 
     /// <summary>The setting's spelling of a dtype (float32, bfloat16).</summary>
     public static string NameOf(ScalarType dtype) => dtype switch
@@ -18,11 +27,13 @@ public sealed record DTypeChoice(ScalarType DType, string Reason)
 }
 
 /// <summary>
-/// Picks the compute dtype for the <c>DType</c> setting. <c>float32</c> and <c>bfloat16</c> are taken as given.
-/// <c>auto</c>: a small model runs in its checkpoint's own dtype; otherwise bf16 on CUDA and on CPUs with native
-/// bf16 dot products; on a CPU without them libtorch emulates bf16 matmuls (the bench config's vision tower took
-/// 87.8 s in bf16 against 29.3 s in fp32 on such a CPU), so fp32 when its weights fit in the available memory with
-/// a reserve, and bf16 only when they do not (the 11B needs ~43 GB in fp32).
+/// Picks the compute dtype for the <c>DType</c> setting. <c>float32</c> is taken as given, <c>bfloat16</c> too on CUDA
+/// and on CPUs with native bf16 dot products. On a CPU without them libtorch emulates bf16 matmuls (the bench config's
+/// vision tower took 87.8 s in bf16 against 29.3 s in fp32 on such a CPU), so bf16 weights are kept in bf16 and
+/// computed in fp32: decode reads them as kept, prompts and the vision tower widen each weight as they use it.
+/// <c>auto</c>: a small model runs in its checkpoint's own dtype; otherwise bf16 on CUDA and on CPUs with native bf16;
+/// on a CPU without, fp32 when its weights fit in the available memory with a reserve, else bf16 weights computed in
+/// fp32 (the 11B needs ~43 GB in fp32).
 /// </summary>
 public static class DTypePolicy
 {
@@ -38,12 +49,22 @@ public static class DTypePolicy
     /// <param name="parameters">Parameter count of the checkpoint.</param>
     public static DTypeChoice Choose(string setting, string bf16Support, string? checkpointDType, long parameters, bool cuda, HostFacts host)
     {
+        var native = cuda || bf16Support.Trim().ToLowerInvariant() switch
+        {
+            "native" => true,
+            "emulated" => false,
+            "auto" => host.NativeBf16,
+            _ => throw new ArgumentException($"bf16 support '{bf16Support}' is not one of auto, native, emulated"),
+        };
+        var lacks = "the CPU has no native bf16 (libtorch would emulate it, ~3x slower)" + Forced(bf16Support, "no avx512_bf16/amx_bf16");
         switch (setting.Trim().ToLowerInvariant())
         {
             case "float32" or "fp32" or "f32":
                 return new DTypeChoice(ScalarType.Float32, "float32 as configured");
             case "bfloat16" or "bf16":
-                return new DTypeChoice(ScalarType.BFloat16, "bfloat16 as configured");
+                return native
+                    ? new DTypeChoice(ScalarType.BFloat16, "bfloat16 as configured")
+                    : new DTypeChoice(ScalarType.Float32, $"bfloat16 weights as configured, computed in float32: {lacks}", ScalarType.BFloat16);
             case "auto":
                 break;
             default:
@@ -58,23 +79,16 @@ public static class DTypePolicy
         }
         if (cuda)
             return new DTypeChoice(ScalarType.BFloat16, "auto: bfloat16 on CUDA");
-        var native = bf16Support.Trim().ToLowerInvariant() switch
-        {
-            "native" => true,
-            "emulated" => false,
-            "auto" => host.NativeBf16,
-            _ => throw new ArgumentException($"bf16 support '{bf16Support}' is not one of auto, native, emulated"),
-        };
         if (native)
             return new DTypeChoice(ScalarType.BFloat16, "auto: bfloat16, the CPU computes it natively" + Forced(bf16Support, "avx512_bf16/amx_bf16"));
         var need = fp32Bytes + Reserve(fp32Bytes);
-        var lacks = "the CPU has no native bf16 (libtorch would emulate it, ~3x slower)" + Forced(bf16Support, "no avx512_bf16/amx_bf16");
         if (host.AvailableMemoryBytes is { } available && need <= available)
             return new DTypeChoice(ScalarType.Float32,
                 $"auto: float32, {lacks}, and fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} fit in {Gb(available)} available");
         var room = host.AvailableMemoryBytes is { } a ? $"do not fit in {Gb(a)} available" : "may not fit (available memory unknown)";
-        return new DTypeChoice(ScalarType.BFloat16,
-            $"auto: bfloat16: {lacks}, but fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} {room}");
+        return new DTypeChoice(ScalarType.Float32,
+            $"auto: bfloat16 weights computed in float32: {lacks}, and fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} {room}",
+            ScalarType.BFloat16);
     }
 
     private static string Forced(string support, string detected) =>

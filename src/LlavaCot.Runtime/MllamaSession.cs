@@ -58,7 +58,7 @@ internal sealed class MllamaSession : IGenerationSession
         _date = date;
         _imageKey = imageKey;
         _hasImage = image is not null;
-        Info = new SessionInfo(date, DTypeChoice.NameOf(owner.Model.DType), owner.Model.Device.ToString(), owner.CpuFeatures);
+        Info = new SessionInfo(date, DTypeChoice.Describe(owner.Model.DType, owner.Model.MatrixDType), owner.Model.Device.ToString(), owner.CpuFeatures);
         try
         {
             if (image is null)

@@ -78,7 +78,7 @@ public sealed class ModelHost : IDisposable
         var int8 = options.Int8;
         var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, footprint.Parameters,
             device.type == TorchSharp.DeviceType.CUDA, host);
-        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, footprint, dtype.DType, int8, host.AvailableMemoryBytes) is { } refusal)
+        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, footprint, dtype.MatrixDType, int8, host.AvailableMemoryBytes) is { } refusal)
             throw new ModelLoadException(refusal);
         string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
         var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
@@ -86,7 +86,7 @@ public sealed class ModelHost : IDisposable
         {
             var model = await worker.RunAsync(() =>
             {
-                var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8);
+                var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8, dtype.Matrices);
                 try
                 {
                     loaded.PrepareDecode();
@@ -112,7 +112,7 @@ public sealed class ModelHost : IDisposable
     public static ModelHost Create(RuntimeOptions options, MllamaModel model, ModelWorker worker, ModelInputsBuilder inputs,
         GenerationConfig generation)
     {
-        var dtype = new DTypeChoice(model.DType, "given by the caller");
+        var dtype = new DTypeChoice(model.DType, "given by the caller", model.MatrixDType);
         worker.RunAsync(model.PrepareDecode).GetAwaiter().GetResult();
         return new ModelHost(options, FolderSettings.Read(options), model, worker,
             new MllamaGenerator(model, inputs, generation, worker, options, options.Host().CpuFeatures), dtype, []);

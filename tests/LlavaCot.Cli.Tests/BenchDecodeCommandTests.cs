@@ -11,12 +11,13 @@ public class BenchDecodeCommandTests
         var (code, output, err) = CliRunner.Run("bench", "decode", Fixtures.MllamaTiny, "--steps", "3");
         Assert.True(code == 0, err);
         Assert.Matches(@"memory read bandwidth: \d+\.\d GB/s", output);
-        foreach (var dtype in new[] { "fp32", "fp32 libtorch", "bf16", "bf16 fixed", "bf16 libtorch", "int8" })
+        foreach (var dtype in new[] { "fp32", "fp32 libtorch", "bf16", "bf16 fixed", "bf16 libtorch", "bf16→fp32", "int8" })
         {
             foreach (var batch in new[] { 1, 4 })
                 Assert.Matches(new Regex($@"(?m)^{dtype}\s+{batch}\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d GB\s+\d+\.\d\s+\d+"), output);
         }
-        Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
+        Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4; " +
+                       @"logits rounded to bf16 \(.*\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         Assert.Matches(@"fp32 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         Assert.Matches(@"bf16 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);

@@ -37,6 +37,18 @@ public class BenchSearchCommandTests
     }
 
     [Fact]
+    public void Bench_search_runs_with_int8_weights_and_refuses_another_quantization()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--n", "1", "--dtype", "fp32", "--quantize", "int8");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("Float32 with int8 linear weights", output);
+        Assert.Matches(@"N=1 speed-up: [0-9.]+x", output);
+        var (bad, _, message) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--quantize", "int4");
+        Assert.Equal(2, bad);
+        Assert.Contains("--quantize: 'int4' is not none or int8", message);
+    }
+
+    [Fact]
     public void Bench_search_rejects_a_bad_beam_size()
     {
         var (code, _, err) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--n", "0");

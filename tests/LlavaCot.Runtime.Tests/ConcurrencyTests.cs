@@ -33,11 +33,15 @@ public class ConcurrencyTests(TinyHost tiny) : IClassFixture<TinyHost>
             $"no step held more rows together ({tiny.Host.Worker.DecodeSteps.PeakRows}) than alone ({peakAlone})");
     }
 
-    [Fact]
-    public async Task In_bf16_too_requests_side_by_side_get_what_each_gets_alone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task In_bf16_too_requests_side_by_side_get_what_each_gets_alone(bool computedInFp32)
     {
-        using var bf16 = TinyHost.Bf16();
-        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, bf16.Host.Model.DType);
+        using var bf16 = computedInFp32 ? TinyHost.Bf16WeightsFp32Compute() : TinyHost.Bf16();
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, bf16.Host.Model.MatrixDType);
+        Assert.Equal(computedInFp32 ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.BFloat16, bf16.Host.Model.DType);
+        Assert.Equal(computedInFp32 ? "bfloat16 weights, float32 compute" : "bfloat16", bf16.Host.DType.Name);
         var reasoner = bf16.Host.Reasoner;
         var alone = new List<string>();
         foreach (var r in Four)

@@ -15,11 +15,28 @@ public class DTypePolicyTests
     [InlineData("fp32", ScalarType.Float32)]
     [InlineData("bfloat16", ScalarType.BFloat16)]
     [InlineData("BF16", ScalarType.BFloat16)]
-    public void An_explicit_dtype_is_taken_as_given(string setting, ScalarType expected)
+    public void An_explicit_dtype_is_taken_as_given_where_the_cpu_computes_it(string setting, ScalarType expected)
     {
-        var choice = DTypePolicy.Choose(setting, "auto", "bfloat16", Eleven, cuda: false, Host(false, 24));
+        var choice = DTypePolicy.Choose(setting, "auto", "bfloat16", Eleven, cuda: false, Host(true, 24));
         Assert.Equal(expected, choice.DType);
+        Assert.Equal(expected, choice.MatrixDType);
         Assert.Contains("as configured", choice.Reason);
+        Assert.Equal(expected, DTypePolicy.Choose(setting, "auto", "bfloat16", Eleven, cuda: true, Host(false, 24)).DType);
+    }
+
+    [Fact]
+    public void Bf16_on_a_cpu_without_native_bf16_keeps_the_weights_in_bf16_and_computes_in_fp32()
+    {
+        foreach (var (support, host) in new[] { ("auto", Host(false, 24)), ("emulated", Host(true, 24)) })
+        {
+            var choice = DTypePolicy.Choose("bfloat16", support, "bfloat16", Eleven, cuda: false, host);
+            Assert.Equal(ScalarType.Float32, choice.DType);
+            Assert.Equal(ScalarType.BFloat16, choice.MatrixDType);
+            Assert.Equal("bfloat16 weights, float32 compute", choice.Name);
+            Assert.Contains("no native bf16", choice.Reason);
+        }
+        var forced = DTypePolicy.Choose("bfloat16", "native", "bfloat16", Eleven, cuda: false, Host(false, 24));
+        Assert.Equal((ScalarType.BFloat16, "bfloat16"), (forced.DType, forced.Name));
     }
 
     [Theory]
@@ -46,20 +63,21 @@ public class DTypePolicyTests
     }
 
     [Fact]
-    public void Without_native_bf16_auto_takes_fp32_when_it_fits_and_bf16_when_it_does_not()
+    public void Without_native_bf16_auto_takes_fp32_when_it_fits_and_bf16_weights_computed_in_fp32_when_it_does_not()
     {
         // 1.5 B parameters: 6 GB of fp32 weights + a 2 GB reserve.
         var fits = DTypePolicy.Choose("auto", "auto", "bfloat16", 1_500_000_000, cuda: false, Host(false, 9));
         Assert.Equal(ScalarType.Float32, fits.DType);
         Assert.Contains("no native bf16", fits.Reason);
         Assert.Contains("fit in 9.0 GB", fits.Reason);
+        Assert.Equal(ScalarType.Float32, fits.MatrixDType);
         var tight = DTypePolicy.Choose("auto", "auto", "bfloat16", 1_500_000_000, cuda: false, Host(false, 7));
-        Assert.Equal(ScalarType.BFloat16, tight.DType);
-        // The 11B needs ~43 GB in fp32: on a 24 GB machine it takes bf16.
+        Assert.Equal((ScalarType.Float32, ScalarType.BFloat16), (tight.DType, tight.MatrixDType));
+        // The 11B needs ~43 GB in fp32: on a 24 GB machine it keeps bf16 weights.
         var eleven = DTypePolicy.Choose("auto", "auto", "bfloat16", Eleven, cuda: false, Host(false, 23));
-        Assert.Equal(ScalarType.BFloat16, eleven.DType);
+        Assert.Equal((ScalarType.Float32, ScalarType.BFloat16), (eleven.DType, eleven.MatrixDType));
         Assert.Contains("do not fit in 23.0 GB", eleven.Reason);
-        Assert.Equal(ScalarType.BFloat16, DTypePolicy.Choose("auto", "auto", null, 1_500_000_000, cuda: false, Host(false, null)).DType);
+        Assert.Equal(ScalarType.BFloat16, DTypePolicy.Choose("auto", "auto", null, 1_500_000_000, cuda: false, Host(false, null)).MatrixDType);
     }
 
     [Fact]

@@ -78,7 +78,7 @@ public class RequestRulesTests(ServerUnderTest server) : IClassFixture<ServerUnd
     }
 
     [Fact]
-    public async Task The_model_card_says_which_dtype_runs_and_why()
+    public async Task The_model_card_says_which_dtype_runs_and_why_and_the_log_names_the_cpu_features()
     {
         var card = JsonNode.Parse(await server.Client.GetStringAsync("v1/models"))!["data"]![0]!;
         Assert.Equal("float32", (string?)card["dtype"]);
@@ -87,5 +87,6 @@ public class RequestRulesTests(ServerUnderTest server) : IClassFixture<ServerUnd
         var ready = Assert.Single(server.Log.Events, e => e.MessageTemplate.Text.Contains("ready on"));
         Assert.Equal("\"float32\"", ready.Properties["DType"].ToString());
         Assert.Contains("small model", ready.Properties["DTypeReason"].ToString());
+        Assert.Equal($"\"{LlavaCot.Runtime.HostFacts.Read().CpuFeatures}\"", ready.Properties["CpuFeatures"].ToString());
     }
 }

@@ -40,7 +40,8 @@ public sealed class SearchBench : IDisposable
         _reasoner = new Reasoner(new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens), host.Reasoner.Settings);
     }
 
-    public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir)
+    /// <param name="int8">The text decoder's and projector's linear weights quantized to int8, as <c>--quantize int8</c> serves them.</param>
+    public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir, bool int8 = false)
     {
         TorchNative.Initialize();
         var config = MllamaConfig.Load(configDir);
@@ -50,7 +51,11 @@ public sealed class SearchBench : IDisposable
             ? GenerationConfig.Load(configDir)
             : new GenerationConfig { EosTokenIds = config.Text.EosTokenIds };
         var worker = new ModelWorker();
-        var model = await worker.RunAsync(() => MllamaModel.Create(config, new RandomWeights(1234, dtype, CPU), dtype, CPU));
+        var model = await worker.RunAsync(() =>
+        {
+            IWeightSource weights = new RandomWeights(1234, dtype, CPU);
+            return MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
+        });
         var inputs = new ModelInputsBuilder(tokenizer, preprocessor, config);
         var options = new RuntimeOptions { ModelDirectory = configDir, Device = "cpu", DType = dtype.ToString() };
         var host = ModelHost.Create(options, model, worker, inputs, generation);
@@ -60,15 +65,21 @@ public sealed class SearchBench : IDisposable
     }
 
     /// <summary>
-    /// The bench a command names (config folder, default the shared bench config; --dtype, default bf16; --tokenizer),
-    /// after printing what it runs on.
+    /// The bench a command names (config folder, default the shared bench config; --dtype, default bf16; --quantize int8;
+    /// --tokenizer), after printing what it runs on.
     /// </summary>
     public static async Task<SearchBench> FromArgsAsync(CommandArgs args, TextWriter o)
     {
         var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
         var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
-        var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"));
-        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}, {Environment.ProcessorCount} cores, random weights");
+        var int8 = args.Option("quantize") switch
+        {
+            null or "none" => false,
+            "int8" => true,
+            var other => throw new UsageException($"--quantize: '{other}' is not none or int8"),
+        };
+        var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"), int8);
+        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(int8 ? " with int8 linear weights" : "")}, {Environment.ProcessorCount} cores, random weights");
         o.WriteLine($"tokenizer: {bench.TokenizerName}");
         o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
         return bench;

@@ -33,9 +33,14 @@ public static class BenchDecodeCommand
         o.WriteLine(string.Create(inv, $"memory read bandwidth: {bandwidth / 1e9:F1} GB/s (a parallel sum over 1 GB, best of 5)"));
         o.WriteLine("dtype          batch  ms/step  ms/token  weights read/step  bound ms  of bound");
         var perStep = new Dictionary<(string, int), double>();
-        foreach (var (label, dtype, int8) in new[] { ("fp32", ScalarType.Float32, false), ("bf16", ScalarType.BFloat16, false), ("int8", ScalarType.BFloat16, true) })
+        // "bf16→fp32": bf16 weights computed in fp32, as on a CPU without bf16 arithmetic.
+        foreach (var (label, dtype, matrices, int8) in new[]
+                 {
+                     ("fp32", ScalarType.Float32, ScalarType.Float32, false), ("bf16", ScalarType.BFloat16, ScalarType.BFloat16, false),
+                     ("bf16→fp32", ScalarType.Float32, ScalarType.BFloat16, false), ("int8", ScalarType.BFloat16, ScalarType.BFloat16, true),
+                 })
         {
-            IWeightSource weights = new RandomWeights(1234, dtype, CPU);
+            IWeightSource weights = new RandomWeights(1234, dtype, CPU, matrices);
             using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
             var bytes = BytesPerStep(model, config);
             // Also with libtorch's GEMM as called (not invariant), and bf16 with our fixed-order kernel: what invariance costs.
@@ -72,7 +77,10 @@ public static class BenchDecodeCommand
         var sampling = new SamplerSettings(0.6, 0, 0.9);
         o.WriteLine(string.Create(inv, $"sampling (temperature {sampling.Temperature}, top-p {sampling.TopP}, {config.Text.VocabSize} tokens): " +
                                        $"{SampleMilliseconds(config.Text.VocabSize, 1, steps, sampling):F1} ms at batch 1, " +
-                                       $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling):F1} ms at batch 4"));
+                                       $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling):F1} ms at batch 4; " +
+                                       $"logits rounded to bf16 (ties at the cut, as from random bf16 weights): " +
+                                       $"{SampleMilliseconds(config.Text.VocabSize, 1, steps, sampling, ScalarType.BFloat16):F1} ms at batch 1, " +
+                                       $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling, ScalarType.BFloat16):F1} ms at batch 4"));
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
         o.WriteLine(string.Create(inv, $"fp32 invariant vs libtorch as called: {perStep[("fp32 libtorch", 1)] / perStep[("fp32", 1)]:F2}x at batch 1, " +
@@ -83,12 +91,12 @@ public static class BenchDecodeCommand
     }
 
     /// <summary>Milliseconds to sample one token for each of <paramref name="batch"/> rows of random logits (median of the steps).</summary>
-    private static double SampleMilliseconds(int vocab, int batch, int steps, SamplerSettings settings)
+    private static double SampleMilliseconds(int vocab, int batch, int steps, SamplerSettings settings, ScalarType logitsDType = ScalarType.Float32)
     {
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         using var generator = new Generator(17);
-        var logits = randn([batch, vocab], generator: generator).mul_(3);
+        var logits = randn([batch, vocab], generator: generator).mul_(3).to(logitsDType);
         var random = new Random(17);
         var uniforms = Enumerable.Range(0, batch).Select(_ => (Func<double>)random.NextDouble).ToList();
         var times = new List<double>();

@@ -5,7 +5,7 @@ using LlavaCot.Runtime;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot bench search [&lt;config dir&gt;] [--n 1,2,4] [--dtype bf16|fp32] [--tokenizer dir]</c>: the optimised
+/// <c>llavacot bench search [&lt;config dir&gt;] [--n 1,2,4] [--dtype bf16|fp32] [--quantize int8] [--tokenizer dir]</c>: the optimised
 /// stage search against the reference's call pattern (naive) on the real model's layer shapes with random weights.
 /// </summary>
 public static class BenchSearchCommand

@@ -6,7 +6,7 @@ using LlavaCot.Runtime;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot bench serve [&lt;config dir&gt;] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--tokenizer dir]</c>: K stage
+/// <c>llavacot bench serve [&lt;config dir&gt;] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--quantize int8] [--tokenizer dir]</c>: K stage
 /// searches at once against the same K one after another (each with its own image and seed, the bench search's
 /// fixed workload), on the real model's layer shapes with random weights.
 /// </summary>

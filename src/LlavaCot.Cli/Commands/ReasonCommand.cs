@@ -13,7 +13,7 @@ namespace LlavaCot.Cli.Commands;
 /// </summary>
 public static class ReasonCommand
 {
-    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date", "quantize"];
+    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date", "quantize", "bf16-support"];
 
     public static readonly string[] Flags = ["no-image"];
 
@@ -56,7 +56,7 @@ public static class ReasonCommand
         var loading = new LoadReporter(line => o.WriteLine(line));
         using var host = await ModelHost.LoadAsync(new RuntimeOptions
         {
-            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Quantize = args.Option("quantize") ?? "none", LoadProgress = loading.Report,
+            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = args.Option("quantize") ?? "none", LoadProgress = loading.Report,
         });
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");

@@ -32,7 +32,7 @@ public static class LogitsWarper
     /// libtorch's sort), so the values are sorted by <see cref="FloatRadixSort"/> and every token at or above the
     /// smallest value the nucleus keeps stays: the same sorted values, cumulative mass and cut as HF's, hence the same
     /// tokens, whenever no tie straddles the cut. When one does, which of the tied tokens HF keeps depends on its
-    /// sort's order, so that row takes libtorch's sort as HF does (bf16 logits tie often: a near-flat distribution,
+    /// sort's order, so such rows take libtorch's sort as HF does (bf16 logits tie often: a near-flat distribution,
     /// as from random weights, then gains nothing); so do scores holding NaN.
     /// </summary>
     private static unsafe Tensor TopP(Tensor scores, double topP)
@@ -65,8 +65,12 @@ public static class LogitsWarper
         }
         using var cuts = tensor(cut, [rows, 1]).to(scores.device);
         var kept = scores.masked_fill(scores.lt(cuts), float.NegativeInfinity);
-        foreach (var r in tiedAtCut)
-            kept.narrow(0, r, 1).copy_(TopPBySort(scores.narrow(0, r, 1), topP));
+        if (tiedAtCut.Count > 0)
+        {
+            // One sort call for all of them: libtorch sorts the rows of a batch in parallel, each as it would alone.
+            var tied = tensor(tiedAtCut.Select(r => (long)r).ToArray()).to(scores.device);
+            kept.index_copy_(0, tied, TopPBySort(scores.index_select(0, tied), topP));
+        }
         return kept;
     }
 

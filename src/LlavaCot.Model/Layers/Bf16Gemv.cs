@@ -33,18 +33,18 @@ public static unsafe class Bf16Gemv
     /// <summary>Whether <see cref="Forward"/> takes this case (else use libtorch).</summary>
     public static bool Handles(Tensor x2d, Tensor weight) =>
         IsSupported
-        && weight.dtype == ScalarType.BFloat16 && x2d.dtype == ScalarType.BFloat16
+        && weight.dtype == ScalarType.BFloat16 && x2d.dtype is ScalarType.BFloat16 or ScalarType.Float32
         && TensorMemory.Addressable(weight) && weight.shape[1] % Block == 0
         && x2d.device_type == DeviceType.CPU && x2d.shape[0] is >= 1 and <= MaxRows;
 
-    /// <param name="x2d">[rows, in] bf16, 1 ≤ rows ≤ <see cref="MaxRows"/>.</param>
+    /// <param name="x2d">[rows, in] bf16, or fp32 (bf16 weights computed in fp32), 1 ≤ rows ≤ <see cref="MaxRows"/>.</param>
     /// <param name="weight">[out, in] bf16, contiguous.</param>
     /// <param name="bias">[out] or null.</param>
-    /// <returns>[rows, out] bf16.</returns>
+    /// <returns>[rows, out] in the dtype of x.</returns>
     public static Tensor Forward(Tensor x2d, Tensor weight, Tensor? bias)
     {
         if (!Handles(x2d, weight))
-            throw new ArgumentException($"Bf16Gemv takes 1..{MaxRows} rows of bf16 on the CPU, inputs a multiple of {Block} wide");
+            throw new ArgumentException($"Bf16Gemv takes 1..{MaxRows} rows of bf16 or fp32 on the CPU, inputs a multiple of {Block} wide");
         var (rows, inF, outF) = ((int)x2d.shape[0], (int)weight.shape[1], (int)weight.shape[0]);
         using var scope = NewDisposeScope();
         var xs = Deinterleave(x2d.to(ScalarType.Float32).contiguous());
@@ -57,7 +57,7 @@ public static unsafe class Bf16Gemv
         }
         if (bias is not null)
             y.add_(bias.to(ScalarType.Float32));
-        return y.to(ScalarType.BFloat16).MoveToOuterDisposeScope();
+        return y.to(x2d.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -11,10 +11,11 @@ public sealed record LoadProgress(long BytesRead, long TotalBytes, int Shard, in
 /// (<c>language_model.model.*</c>, as released) and the 4.52+ in-memory layout (<c>model.language_model.*</c>).
 /// With <paramref name="int8"/>, the text decoder's and the projector's linear weights are quantized as they are read,
 /// one at a time (the vision tower is compute-bound and stays dense); weights stored as int8 with their scales (a
-/// folder written by <c>llavacot quantize</c>) load as they are.
+/// folder written by <c>llavacot quantize</c>) load as they are. With <paramref name="matrixDType"/>, linear weights and
+/// embedding tables are kept in that dtype (bf16 weights computed in fp32).
 /// </summary>
 public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, Device device, Action<LoadProgress>? progress = null,
-    bool int8 = false) : IInt8WeightSource
+    bool int8 = false, ScalarType? matrixDType = null) : IInt8WeightSource
 {
     private static readonly (string Legacy, string Current)[] Renames =
     [
@@ -28,6 +29,10 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
     private readonly long _total = checkpoint.Names.Sum(n => checkpoint.Entry(n).ByteLength);
     private readonly Dictionary<SafetensorsFile, int> _shards = checkpoint.Files.Select((f, i) => (f, i)).ToDictionary(p => p.f, p => p.i + 1);
     private long _read;
+
+    public ScalarType DType => dtype;
+
+    public ScalarType MatrixDType => matrixDType ?? dtype;
 
     /// <summary>Checkpoint tensors no module asked for (rotary caches excluded).</summary>
     public IEnumerable<string> Unused =>
@@ -54,11 +59,15 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
         }
         if (!int8 || !Quantizable(stored, shape))
             return null;
-        using var dense = Load(name, shape);
+        using var dense = LoadMatrix(name, shape);
         return Int8Weights.Quantize(dense);
     }
 
-    public Tensor Load(string name, long[] shape)
+    public Tensor Load(string name, long[] shape) => Read(name, shape, dtype);
+
+    public Tensor LoadMatrix(string name, long[] shape) => Read(name, shape, MatrixDType);
+
+    private Tensor Read(string name, long[] shape, ScalarType type)
     {
         var stored = Resolve(name);
         var entry = checkpoint.Entry(stored);
@@ -67,8 +76,8 @@ public sealed class CheckpointWeights(Checkpoint checkpoint, ScalarType dtype, D
                 $"{checkpoint.OwnerOf(stored).Path}: tensor '{stored}' has shape [{string.Join(", ", entry.Shape)}], " +
                 $"but config.json implies [{string.Join(", ", shape)}]");
         _used.Add(stored);
-        // Int8 values stay int8 (their scales come apart); everything else takes the compute dtype.
-        var tensor = checkpoint.Read(stored, entry.DType == "I8" ? ScalarType.Int8 : dtype, device);
+        // Int8 values stay int8 (their scales come apart).
+        var tensor = checkpoint.Read(stored, entry.DType == "I8" ? ScalarType.Int8 : type, device);
         _read += entry.ByteLength;
         progress?.Invoke(new LoadProgress(_read, _total, _shards[checkpoint.OwnerOf(stored)], checkpoint.Files.Count));
         return tensor;

@@ -43,10 +43,21 @@ public static class Int8Weights
         return (q, scale);
     }
 
-    /// <summary>The weight the int8 values stand for, in <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// The weight the int8 values stand for, in <paramref name="dtype"/>; a block of rows at a time, so that no fp32 copy
+    /// of the whole weight exists beside the result (for the 11B's output head it would be 2 GB).
+    /// </summary>
     public static Tensor Dequantize(Tensor weight, Tensor scale, ScalarType dtype)
     {
-        using var scope = NewDisposeScope();
-        return weight.to(ScalarType.Float32).mul_(scale.unsqueeze(1)).to(dtype).MoveToOuterDisposeScope();
+        var (rows, cols) = (weight.shape[0], weight.shape[1]);
+        var result = empty([rows, cols], dtype, weight.device);
+        var chunk = Math.Max(1, ChunkValues / Math.Max(1, cols));
+        for (long r = 0; r < rows; r += chunk)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(chunk, rows - r);
+            result.narrow(0, r, n).copy_(weight.narrow(0, r, n).to(ScalarType.Float32).mul_(scale.narrow(0, r, n).unsqueeze(1)));
+        }
+        return result;
     }
 }

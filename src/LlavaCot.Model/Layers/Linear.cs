@@ -8,6 +8,8 @@ namespace LlavaCot.Model.Layers;
 /// leading stride is unusual, such as the last position narrowed out of a prompt. Decode steps (<see cref="DecodeScope"/>)
 /// run so that each row gets the same bits whatever shares the step (fixed-order kernels, or libtorch's GEMM padded to a
 /// safe row count, <see cref="RowInvariantGemm"/>); prompts go to libtorch's GEMM, an int8 weight dequantized for the call.
+/// A weight kept narrower than the compute dtype (bf16 computed in fp32 on a CPU without bf16 arithmetic) is read as
+/// kept by the decode kernels and widened for libtorch's GEMM.
 /// </summary>
 public sealed class Linear : nn.Module
 {
@@ -33,6 +35,13 @@ public sealed class Linear : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Prompt inputs this short (the last position, for its logits) are read through the decode kernels when the weight is
+    /// int8 or narrower than the compute dtype: widening the whole weight for them costs more than reading it (for the
+    /// 11B's output head, a 2 GB fp32 temporary per prompt).
+    /// </summary>
+    public const int FewRows = 4;
+
     public bool IsInt8 => weight_int8 is not null;
 
     /// <summary>Bytes of the weight as stored (int8 values and their scales, or the dense weight).</summary>
@@ -40,10 +49,13 @@ public sealed class Linear : nn.Module
         ? weight.numel() * weight.element_size()
         : weight_int8!.numel() + weight_scale!.numel() * weight_scale.element_size();
 
-    /// <summary>Measures now what the first decode step would otherwise: the row count that makes libtorch's GEMM invariant for this weight.</summary>
-    public void PrepareDecode()
+    /// <summary>
+    /// Measures now what the first decode step would otherwise: the row count that makes libtorch's GEMM invariant for
+    /// this weight, when decode steps in <paramref name="dtype"/> run it there.
+    /// </summary>
+    public void PrepareDecode(ScalarType dtype)
     {
-        if (weight is not null && !Fp32Gemv.Takes(weight))
+        if (weight is not null && weight.dtype == dtype && !Fp32Gemv.Takes(weight))
             RowInvariantGemm.RowMultiple(weight, bias);
     }
 
@@ -62,6 +74,8 @@ public sealed class Linear : nn.Module
     /// </summary>
     private Tensor Dense(Tensor flat, Tensor w)
     {
+        if (w.dtype != flat.dtype)
+            return Widened(flat, w);
         var kernels = DecodeScope.Active ? DecodeScope.Kernels : DecodeKernels.Libtorch;
         if (kernels != DecodeKernels.Libtorch && Fp32Gemv.Handles(flat, w))
             return Fp32Gemv.Forward(flat, w, bias);
@@ -73,11 +87,27 @@ public sealed class Linear : nn.Module
         return nn.functional.linear(flat, w, bias);
     }
 
+    /// <summary>
+    /// A weight kept in bf16 under fp32 compute: decode rows read it as kept (invariant, fixed order); prompts, and shapes
+    /// that kernel does not take, widen a copy and go on as an fp32 weight would.
+    /// </summary>
+    private Tensor Widened(Tensor flat, Tensor w)
+    {
+        if (ReadsAsKept(flat) && Bf16Gemv.Handles(flat, w))
+            return Bf16Gemv.Forward(flat, w, bias);
+        using var wide = w.to(flat.dtype);
+        return Dense(flat, wide);
+    }
+
     private Tensor Quantized(Tensor flat, Tensor q, Tensor scale)
     {
-        if (DecodeScope.Active && DecodeScope.Kernels != DecodeKernels.Libtorch && Int8Gemv.Handles(flat, q))
+        if (ReadsAsKept(flat) && Int8Gemv.Handles(flat, q))
             return Int8Gemv.Forward(flat, q, scale, bias);
         using var dense = Int8Weights.Dequantize(q, scale, flat.dtype);
         return nn.functional.linear(flat, dense, bias);
     }
+
+    /// <summary>Whether a weight kept compact (int8, or narrower than the compute dtype) is read as kept rather than widened.</summary>
+    private static bool ReadsAsKept(Tensor flat) =>
+        DecodeScope.Active ? DecodeScope.Kernels != DecodeKernels.Libtorch : flat.shape[0] <= FewRows;
 }

@@ -6,9 +6,18 @@ namespace LlavaCot.Model.Layers;
 /// Seeded random weights for benchmarks and new models: each tensor's values depend only on the seed and its
 /// name, so the same config and seed always give the same model whatever order modules are built in.
 /// </summary>
-public sealed class RandomWeights(long seed, ScalarType dtype, Device device) : IWeightSource
+/// <param name="matrixDType">The dtype of linear weights and embedding tables, when narrower than <paramref name="dtype"/>.</param>
+public sealed class RandomWeights(long seed, ScalarType dtype, Device device, ScalarType? matrixDType = null) : IWeightSource
 {
-    public Tensor Load(string name, long[] shape)
+    public ScalarType DType => dtype;
+
+    public ScalarType MatrixDType => matrixDType ?? dtype;
+
+    public Tensor Load(string name, long[] shape) => Random(name, shape, dtype);
+
+    public Tensor LoadMatrix(string name, long[] shape) => Random(name, shape, MatrixDType);
+
+    private Tensor Random(string name, long[] shape, ScalarType type)
     {
         using var generator = new Generator(Seed(name));
         Tensor t;
@@ -24,7 +33,7 @@ public sealed class RandomWeights(long seed, ScalarType dtype, Device device) : 
             var fanIn = shape.Length > 1 ? shape.Skip(1).Aggregate(1L, (a, b) => a * b) : shape[0];
             t = randn(shape, ScalarType.Float32, generator: generator).mul_(1.0 / Math.Sqrt(fanIn));
         }
-        return t.to(dtype, device, disposeAfter: true);
+        return t.to(type, device, disposeAfter: true);
     }
 
     /// <summary>FNV-1a over the name, mixed with the model seed.</summary>

@@ -17,6 +17,8 @@ public sealed class WeightManifest : IWeightSource
 {
     private readonly List<WeightEntry> _entries = [];
 
+    public ScalarType DType => ScalarType.Float32;
+
     public Tensor Load(string name, long[] shape)
     {
         _entries.Add(new WeightEntry(name, shape));

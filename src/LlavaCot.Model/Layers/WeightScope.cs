@@ -7,6 +7,9 @@ public sealed class WeightScope(IWeightSource source, string prefix = "")
 {
     public string Prefix => prefix;
 
+    /// <summary>The dtype the model computes in.</summary>
+    public ScalarType DType => source.DType;
+
     public WeightScope this[string child] => new(source, Name(child));
 
     public string Name(string child) => prefix.Length == 0 ? child : $"{prefix}.{child}";
@@ -15,12 +18,16 @@ public sealed class WeightScope(IWeightSource source, string prefix = "")
     public Parameter Param(string name, params long[] shape) =>
         new(source.Load(Name(name), shape), requires_grad: false);
 
+    /// <summary>A frozen large matrix (linear weight, embedding table), in the dtype weights are kept in (<see cref="IWeightSource.LoadMatrix"/>).</summary>
+    public Parameter Matrix(string name, params long[] shape) =>
+        new(source.LoadMatrix(Name(name), shape), requires_grad: false);
+
     public Linear Linear(string name, long inFeatures, long outFeatures, bool bias)
     {
         var scope = this[name];
         var b = bias ? scope.Param("bias", outFeatures) : null;
         if (source is IInt8WeightSource int8 && int8.LoadInt8(scope.Name("weight"), [outFeatures, inFeatures]) is var (q, scale))
             return new Linear(q, scale, b);
-        return new Linear(scope.Param("weight", outFeatures, inFeatures), b);
+        return new Linear(scope.Matrix("weight", outFeatures, inFeatures), b);
     }
 }

@@ -59,8 +59,8 @@ public sealed class ModelService(
             foreach (var warning in host.Warnings)
                 log.LogWarning("{Warning}", warning);
             // Logged before it is ready, so the log says why the dtype is what it is before any request runs.
-            log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}) in {Seconds:0.0} s",
-                _model.Id, _model.Device, _model.DType, _model.DTypeReason, clock.Elapsed.TotalSeconds);
+            log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}) in {Seconds:0.0} s; CPU features: {CpuFeatures}",
+                _model.Id, _model.Device, _model.DType, _model.DTypeReason, clock.Elapsed.TotalSeconds, host.Generator.CpuFeatures);
             Volatile.Write(ref _host, host);
             _loaded.TrySetResult(host);
         }

@@ -39,6 +39,13 @@ public class SharedDecodeTests(TinyModelFixture tiny) : IClassFixture<TinyModelF
         Check(bf16);
     }
 
+    [Fact]
+    public void With_bf16_weights_computed_in_fp32_the_rows_of_a_shared_step_are_bit_for_bit_what_each_request_gets_alone()
+    {
+        using var kept = MllamaModel.Load(Fixtures.MllamaTiny, matrixDType: ScalarType.BFloat16);
+        Check(kept);
+    }
+
     /// <summary>Bit for bit: decode steps pad libtorch's GEMM to a row count that gives each row the same bits in any company.</summary>
     private static void Check(MllamaModel model)
     {

@@ -36,6 +36,24 @@ public class Bf16GemvTests
     }
 
     [Fact]
+    public void Fp32_rows_against_bf16_weights_come_out_in_fp32_and_each_row_the_same_in_any_batch()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(5);
+        var weight = randn(700, 1024, generator: generator).mul(0.05).to(ScalarType.BFloat16);
+        var bias = randn(700, generator: generator);
+        var x = randn(9, 1024, generator: generator);
+        Assert.True(Bf16Gemv.Handles(x, weight));
+        var actual = Bf16Gemv.Forward(x, weight, bias);
+        Assert.Equal(ScalarType.Float32, actual.dtype);
+        // fp32 products of the exact bf16 values, accumulated in fp32: fp32 accuracy, not bf16's.
+        var exact = x.to(ScalarType.Float64).matmul(weight.to(ScalarType.Float64).t()) + bias.to(ScalarType.Float64);
+        TensorAssert.Close(exact, actual.to(ScalarType.Float64), 1e-4, "vs an fp64 product");
+        foreach (var (start, count) in new[] { (0, 1), (4, 1), (2, 5) })
+            Assert.True(Bf16Gemv.Forward(x.narrow(0, start, count), weight, bias).equal(actual.narrow(0, start, count)).all().item<bool>(), $"rows {start}+{count}");
+    }
+
+    [Fact]
     public void Each_row_comes_out_bit_for_bit_the_same_whatever_rows_share_its_batch()
     {
         using var scope = NewDisposeScope();
