@@ -19,6 +19,11 @@ public class BenchDecodeCommandTests
         Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4; " +
                        @"logits rounded to bf16 \(.*\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
+        // Every position of the prompt is compared; the tiny model's int8 weights agree on most of them.
+        var accuracy = Regex.Match(output, @"int8 accuracy vs bf16 \(.*\): top-1 agreement (\d+\.\d) % of 64 positions, relative RMS logit error (\d+\.\d\d) %");
+        Assert.True(accuracy.Success, output);
+        Assert.InRange(double.Parse(accuracy.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 50, 100);
+        Assert.InRange(double.Parse(accuracy.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 0.01, 20);
         Assert.Matches(@"fp32 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         Assert.Matches(@"bf16 invariant vs libtorch as called: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
         // Every weight shape the decode steps met says which row multiple makes libtorch's GEMM invariant, or none.

@@ -16,6 +16,23 @@ public class ReasonCommandTests
             Assert.Contains($"== {stage} (2 candidates)", output);
         Assert.Matches(@"== answer \(\d+ tokens, \d+ judge calls", output);
         Assert.Contains("[stage_beam, beam 2, seed 4,", output);
+        Assert.Matches(@"\[loaded in \d+\.\d s\]", output);
+        // One image, one vision pass; every stage prefills and decodes.
+        var work = System.Text.RegularExpressions.Regex.Match(output,
+            @"\[model work: vision tower \d+\.\d s \(1 pass\), prefill \d+\.\d s \((\d+) tokens\), decode \d+\.\d s \((\d+) steps, (\d+) tokens, \d+\.\d\d s/step\)\]");
+        Assert.True(work.Success, output);
+        Assert.True(int.Parse(work.Groups[1].Value) > 0 && int.Parse(work.Groups[2].Value) > 0, output);
+        Assert.True(int.Parse(work.Groups[3].Value) >= int.Parse(work.Groups[2].Value), output);
+    }
+
+    [Fact]
+    public void Reason_takes_bf16_weights_computed_in_fp32_when_told_the_cpu_lacks_bf16()
+    {
+        var (code, output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "What is this?", "--mode", "single", "--max-new-tokens", "4",
+            "--dtype", "bfloat16", "--bf16-support", "emulated");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("[bfloat16 weights, float32 compute: bfloat16 weights as configured, computed in float32: the CPU has no native bf16", output);
+        Assert.Contains("== answer", output);
     }
 
     [Fact]
@@ -86,7 +103,12 @@ public class ReasonCommandTests
         Assert.Contains("unexpected argument 'extra'", err);
     }
 
-    private static string Answer(string output) => output[output.LastIndexOf("== answer", StringComparison.Ordinal)..].Split('\n', 2)[1];
+    /// <summary>The conclusion printed after the last "== answer" line, up to the work summary (whose seconds vary).</summary>
+    private static string Answer(string output)
+    {
+        var answer = output[output.LastIndexOf("== answer", StringComparison.Ordinal)..].Split('\n', 2)[1];
+        return answer[..answer.IndexOf("[model work:", StringComparison.Ordinal)];
+    }
 
     private static int PromptTokens(string output) =>
         int.Parse(System.Text.RegularExpressions.Regex.Match(output, @"prompt (\d+) tokens").Groups[1].Value);

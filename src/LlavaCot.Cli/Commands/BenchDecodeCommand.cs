@@ -33,6 +33,8 @@ public static class BenchDecodeCommand
         o.WriteLine(string.Create(inv, $"memory read bandwidth: {bandwidth / 1e9:F1} GB/s (a parallel sum over 1 GB, best of 5)"));
         o.WriteLine("dtype          batch  ms/step  ms/token  weights read/step  bound ms  of bound");
         var perStep = new Dictionary<(string, int), double>();
+        Tensor? bf16Logits = null;
+        var agreement = new LogitAgreement();
         // "bf16→fp32": bf16 weights computed in fp32, as on a CPU without bf16 arithmetic.
         foreach (var (label, dtype, matrices, int8) in new[]
                  {
@@ -43,6 +45,13 @@ public static class BenchDecodeCommand
             IWeightSource weights = new RandomWeights(1234, dtype, CPU, matrices);
             using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
             var bytes = BytesPerStep(model, config);
+            if (label == "bf16")
+                bf16Logits = PromptLogits(model, config);
+            else if (int8 && bf16Logits is not null)
+            {
+                using var logits = PromptLogits(model, config);
+                agreement.Add(bf16Logits, logits);
+            }
             // Also with libtorch's GEMM as called (not invariant), and bf16 with our fixed-order kernel: what invariance costs.
             (string, DecodeKernels)[] variants = (label, int8) switch
             {
@@ -83,11 +92,25 @@ public static class BenchDecodeCommand
                                        $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling, ScalarType.BFloat16):F1} ms at batch 4"));
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
+        bf16Logits?.Dispose();
+        o.WriteLine(string.Create(inv, $"int8 accuracy vs bf16 (the same random weights, a {AccuracyPrompt}-token prompt teacher-forced): " +
+                                       $"top-1 agreement {agreement.Agreement:P1} of {agreement.Positions} positions, relative RMS logit error {agreement.RelativeRms:P2}"));
         o.WriteLine(string.Create(inv, $"fp32 invariant vs libtorch as called: {perStep[("fp32 libtorch", 1)] / perStep[("fp32", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("fp32 libtorch", 4)] / perStep[("fp32", 4)]:F2}x at batch 4"));
         o.WriteLine(string.Create(inv, $"bf16 invariant vs libtorch as called: {perStep[("bf16 libtorch", 1)] / perStep[("bf16", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16 libtorch", 4)] / perStep[("bf16", 4)]:F2}x at batch 4 (above 1: invariant is faster)"));
         return 0;
+    }
+
+    private const int AccuracyPrompt = 64;
+
+    /// <summary>Logits of every position of a fixed random text prompt, [1, n, vocab] fp32.</summary>
+    private static Tensor PromptLogits(MllamaModel model, MllamaConfig config)
+    {
+        using var mode = inference_mode();
+        using var generator = new Generator(29);
+        using var ids = randint(0, config.Text.VocabSize, [1, AccuracyPrompt], generator: generator);
+        return model.Prefill(ids, null, null, null, allLogits: true);
     }
 
     /// <summary>Milliseconds to sample one token for each of <paramref name="batch"/> rows of random logits (median of the steps).</summary>

@@ -54,6 +54,7 @@ public static class ReasonCommand
         // The same checks and messages as the server's, before the model is loaded.
         new RequestLimits().Validate(request);
         var loading = new LoadReporter(line => o.WriteLine(line));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var host = await ModelHost.LoadAsync(new RuntimeOptions
         {
             ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = args.Option("quantize") ?? "none", LoadProgress = loading.Report,
@@ -61,6 +62,7 @@ public static class ReasonCommand
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");
         o.WriteLine($"[{host.DType.Name}: {host.DType.Reason}]");
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[loaded in {clock.Elapsed.TotalSeconds:F1} s]"));
         await using var run = await host.Reasoner.StartAsync(request, CancellationToken.None);
         var failed = false;
         await foreach (var e in run.EventsAsync(CancellationToken.None))
@@ -98,6 +100,11 @@ public static class ReasonCommand
                     break;
             }
         }
+        var work = host.Model.Counters;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[model work: vision tower {work.VisionSeconds:F1} s ({work.VisionRuns} pass{(work.VisionRuns == 1 ? "" : "es")}), " +
+            $"prefill {work.PrefillSeconds:F1} s ({work.PrefilledTokens} tokens), decode {work.DecodeSeconds:F1} s ({work.DecodeSteps} steps, " +
+            $"{work.DecodedTokens} tokens, {(work.DecodeSteps == 0 ? 0 : work.DecodeSeconds / work.DecodeSteps):F2} s/step)]"));
         return failed ? 1 : 0;
     }
 
