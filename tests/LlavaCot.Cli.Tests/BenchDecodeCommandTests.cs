@@ -19,6 +19,7 @@ public class BenchDecodeCommandTests
         Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4; " +
                        @"logits rounded to bf16 \(.*\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);
+        Assert.Matches(@"prefill of a 64-token prompt \(logits of every position\): fp32 \d+ ms, bf16 \d+ ms, bf16→fp32 \d+ ms, int8 \d+ ms", output);
         // Every position of the prompt is compared; the tiny model's int8 weights agree on most of them.
         var accuracy = Regex.Match(output, @"int8 accuracy vs bf16 \(.*\): top-1 agreement (\d+\.\d) % of 64 positions, relative RMS logit error (\d+\.\d\d) %");
         Assert.True(accuracy.Success, output);

@@ -20,6 +20,25 @@ public class Int8GemvTests
         Assert.Equal(0f, back[3].abs().max().item<float>());
     }
 
+    /// <summary>The one-pass CPU dequantization gives libtorch's bits: the fp32 product, rounded to nearest even for bf16.</summary>
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 300)]
+    [InlineData(ScalarType.BFloat16, 37)]
+    [InlineData(ScalarType.Float32, 300)]
+    [InlineData(ScalarType.Float32, 5)]
+    public void Dequantizing_matches_libtorchs_product_and_rounding_bit_for_bit(ScalarType dtype, int width)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(4);
+        // Scales spanning magnitudes, so that products land on every kind of rounding case.
+        var w = randn(200, width, generator: generator).mul(exp(randn(200, 1, generator: generator).mul(3)));
+        var (q, scale) = Int8Weights.Quantize(w);
+        var expected = q.to(ScalarType.Float32).mul(scale.unsqueeze(1)).to(dtype);
+        var actual = Int8Weights.Dequantize(q, scale, dtype);
+        Assert.Equal(dtype, actual.dtype);
+        Assert.True(expected.equal(actual).all().item<bool>(), $"max difference {(expected.to(ScalarType.Float32) - actual.to(ScalarType.Float32)).abs().max().item<float>()}");
+    }
+
     [Theory]
     [InlineData(ScalarType.Float32, 1, true)]
     [InlineData(ScalarType.BFloat16, 4, false)]
