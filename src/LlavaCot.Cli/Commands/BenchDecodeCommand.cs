@@ -33,8 +33,7 @@ public static class BenchDecodeCommand
         o.WriteLine(string.Create(inv, $"memory read bandwidth: {bandwidth / 1e9:F1} GB/s (a parallel sum over 1 GB, best of 5)"));
         o.WriteLine("dtype          batch  ms/step  ms/token  weights read/step  bound ms  of bound");
         var perStep = new Dictionary<(string, int), double>();
-        Tensor? bf16Logits = null;
-        var agreement = new LogitAgreement();
+        var logitsOf = new Dictionary<string, Tensor>();
         var prefill = new List<string>();
         // "bf16→fp32": bf16 weights computed in fp32, as on a CPU without bf16 arithmetic.
         foreach (var (label, dtype, matrices, int8) in new[]
@@ -51,14 +50,7 @@ public static class BenchDecodeCommand
             var clock = Stopwatch.StartNew();
             var logits = PromptLogits(model, config);
             prefill.Add(string.Create(inv, $"{label} {clock.Elapsed.TotalMilliseconds:F0} ms"));
-            if (label == "bf16")
-                bf16Logits = logits;
-            else
-            {
-                if (int8 && bf16Logits is not null)
-                    agreement.Add(bf16Logits, logits);
-                logits.Dispose();
-            }
+            logitsOf[label] = logits;
             // Also with libtorch's GEMM as called (not invariant), and bf16 with our fixed-order kernel: what invariance costs.
             (string, DecodeKernels)[] variants = (label, int8) switch
             {
@@ -99,10 +91,25 @@ public static class BenchDecodeCommand
                                        $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling, ScalarType.BFloat16):F1} ms at batch 4"));
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
-        bf16Logits?.Dispose();
         o.WriteLine($"prefill of a {AccuracyPrompt}-token prompt (logits of every position): {string.Join(", ", prefill)}");
-        o.WriteLine(string.Create(inv, $"int8 accuracy vs bf16 (the same random weights, a {AccuracyPrompt}-token prompt teacher-forced): " +
-                                       $"top-1 agreement {agreement.Agreement:P1} of {agreement.Positions} positions, relative RMS logit error {agreement.RelativeRms:P2}"));
+        // The same int8 weights computed in fp32, against their bf16 originals computed in fp32: quantization alone.
+        using (var int8Fp32 = MllamaModel.Create(config, new Int8Quantizing(new RandomWeights(1234, ScalarType.Float32, CPU, ScalarType.BFloat16)),
+                   ScalarType.Float32, CPU))
+            logitsOf["int8→fp32"] = PromptLogits(int8Fp32, config);
+        o.WriteLine($"int8 accuracy (the same random weights, a {AccuracyPrompt}-token prompt teacher-forced; top-1 agreement, relative RMS logit error):");
+        foreach (var (reference, other, what) in new[]
+                 {
+                     ("bf16", "int8", "int8 vs bf16, both computed in bf16"),
+                     ("bf16→fp32", "int8→fp32", "int8 vs bf16 weights, both computed in fp32"),
+                     ("bf16→fp32", "bf16", "for scale: bf16 vs fp32 compute of the same bf16 weights"),
+                 })
+        {
+            var agreement = new LogitAgreement();
+            agreement.Add(logitsOf[reference], logitsOf[other]);
+            o.WriteLine(string.Create(inv, $"  {what}: {agreement.Agreement:P1} of {agreement.Positions} positions, {agreement.RelativeRms:P2}"));
+        }
+        foreach (var logits in logitsOf.Values)
+            logits.Dispose();
         o.WriteLine(string.Create(inv, $"fp32 invariant vs libtorch as called: {perStep[("fp32 libtorch", 1)] / perStep[("fp32", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("fp32 libtorch", 4)] / perStep[("fp32", 4)]:F2}x at batch 4"));
         o.WriteLine(string.Create(inv, $"bf16 invariant vs libtorch as called: {perStep[("bf16 libtorch", 1)] / perStep[("bf16", 1)]:F2}x at batch 1, " +
@@ -110,7 +117,7 @@ public static class BenchDecodeCommand
         return 0;
     }
 
-    private const int AccuracyPrompt = 64;
+    private const int AccuracyPrompt = 256;
 
     /// <summary>Logits of every position of a fixed random text prompt, [1, n, vocab] fp32.</summary>
     private static Tensor PromptLogits(MllamaModel model, MllamaConfig config)
