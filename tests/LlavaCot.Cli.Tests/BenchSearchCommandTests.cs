@@ -49,6 +49,16 @@ public class BenchSearchCommandTests
     }
 
     [Fact]
+    public async Task The_weights_a_decode_step_reads_count_int8_values_at_a_byte_each()
+    {
+        using var dense = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null);
+        using var int8 = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null, int8: true);
+        var (fp32Bytes, int8Bytes) = (dense.DecodeWeightBytes(), int8.DecodeWeightBytes());
+        // fp32: 4 bytes a value; int8: 1 byte a value plus one fp32 scale per output row.
+        Assert.True(int8Bytes > fp32Bytes / 4 && int8Bytes < fp32Bytes / 3, $"fp32 {fp32Bytes} bytes, int8 {int8Bytes} bytes");
+    }
+
+    [Fact]
     public void Bench_search_rejects_a_bad_beam_size()
     {
         var (code, _, err) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--n", "0");

@@ -193,14 +193,14 @@ public sealed class SearchBench : IDisposable
         return (prefill, clock.Elapsed.TotalMilliseconds / steps);
     });
 
-    /// <summary>Bytes of the weights one decode step reads: the text layers and lm_head, not the vision tower, the
-    /// cross-attention key/value projections (cached) or the embedding table (one row).</summary>
-    public long DecodeWeightBytes() => Model.named_parameters()
-        .Where(p => p.name.StartsWith("language_model.", StringComparison.Ordinal)
-                    && !p.name.Contains("embed_tokens", StringComparison.Ordinal)
-                    && !p.name.Contains("cross_attn.k_proj", StringComparison.Ordinal)
-                    && !p.name.Contains("cross_attn.v_proj", StringComparison.Ordinal))
-        .Sum(p => p.parameter.numel() * p.parameter.ElementSize);
+    /// <summary>Bytes of the weights one decode step reads: the text layers' linear weights (as stored: int8 ones are
+    /// one byte each) and lm_head, not the vision tower, the cross-attention key/value projections (cached), the
+    /// embedding table (one row) or the norms (a few KB).</summary>
+    public long DecodeWeightBytes() => Model.named_modules()
+        .Where(m => m.name.StartsWith("language_model.", StringComparison.Ordinal)
+                    && !m.name.Contains("cross_attn.k_proj", StringComparison.Ordinal)
+                    && !m.name.Contains("cross_attn.v_proj", StringComparison.Ordinal))
+        .Sum(m => m.module is Linear linear ? linear.WeightBytes : 0);
 
     /// <summary>Read bandwidth in bytes/s: a sum over a 1 GB tensor of the bench dtype, best of 5.</summary>
     public Task<double> BandwidthAsync() => Worker.RunAsync(() =>
