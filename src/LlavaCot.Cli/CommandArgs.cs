@@ -61,6 +61,19 @@ public sealed class CommandArgs
 
     public string? Option(string name) => _options.GetValueOrDefault(name);
 
+    /// <summary>--quantize as the server's Quantize setting reads it: true for int8, false for none or when absent.</summary>
+    public bool Int8()
+    {
+        try
+        {
+            return Option("quantize") is { } value && Runtime.RuntimeOptions.IsInt8(value);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new UsageException($"--{ex.Message}");
+        }
+    }
+
     /// <summary>The option as a whole number of at least <paramref name="min"/>, or null when it is not given.</summary>
     public int? Int(string name, int min) =>
         Option(name) is not { } v ? null

@@ -24,11 +24,14 @@ public sealed record RuntimeOptions
     /// </summary>
     public string Quantize { get; init; } = "none";
 
-    public bool Int8 => Quantize.Trim().ToLowerInvariant() switch
+    public bool Int8 => IsInt8(Quantize);
+
+    /// <summary>Whether a <see cref="Quantize"/> value asks for int8 (false for none); throws naming the value otherwise.</summary>
+    public static bool IsInt8(string quantize) => quantize.Trim().ToLowerInvariant() switch
     {
         "none" or "" => false,
         "int8" => true,
-        _ => throw new ArgumentException($"quantize '{Quantize}' is not one of none, int8"),
+        _ => throw new ArgumentException($"quantize '{quantize}' is not one of none, int8"),
     };
 
     /// <summary>A weights file inside the folder to use instead of the default (e.g. model.bf16.safetensors).</summary>

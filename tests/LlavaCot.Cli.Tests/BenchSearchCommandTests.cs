@@ -45,7 +45,7 @@ public class BenchSearchCommandTests
         Assert.Matches(@"N=1 speed-up: [0-9.]+x", output);
         var (bad, _, message) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--quantize", "int4");
         Assert.Equal(2, bad);
-        Assert.Contains("--quantize: 'int4' is not none or int8", message);
+        Assert.Contains("--quantize 'int4' is not one of none, int8", message);
     }
 
     [Fact]

@@ -55,6 +55,15 @@ public class ReasonCommandTests
     }
 
     [Fact]
+    public void Reason_refuses_an_unknown_quantization_before_loading_with_the_servers_message()
+    {
+        var (code, output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--quantize", "int4");
+        Assert.Equal(2, code);
+        Assert.Contains("--quantize 'int4' is not one of none, int8", err);
+        Assert.DoesNotContain("loaded in", output);
+    }
+
+    [Fact]
     public void Reason_rejects_an_unknown_mode_and_out_of_range_options_with_the_servers_messages()
     {
         var (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--mode", "greedy");

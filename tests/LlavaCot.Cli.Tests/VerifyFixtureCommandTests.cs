@@ -57,6 +57,14 @@ public class VerifyFixtureCommandTests
     private static double Number(string text) => double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
+    public void An_unknown_quantization_is_a_usage_error()
+    {
+        var (code, _, err) = CliRunner.Run("verify-fixture", Fixtures.MllamaTiny, "--quantize", "int4");
+        Assert.Equal(2, code);
+        Assert.Contains("--quantize 'int4' is not one of none, int8", err);
+    }
+
+    [Fact]
     public void Folder_without_cases_is_an_error()
     {
         using var tmp = new TempDir();

@@ -72,12 +72,7 @@ public sealed class SearchBench : IDisposable
     {
         var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
         var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
-        var int8 = args.Option("quantize") switch
-        {
-            null or "none" => false,
-            "int8" => true,
-            var other => throw new UsageException($"--quantize: '{other}' is not none or int8"),
-        };
+        var int8 = args.Int8();
         var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"), int8);
         o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(int8 ? " with int8 linear weights" : "")}, {Environment.ProcessorCount} cores, random weights");
         o.WriteLine($"tokenizer: {bench.TokenizerName}");

@@ -57,7 +57,7 @@ public static class ReasonCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var host = await ModelHost.LoadAsync(new RuntimeOptions
         {
-            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = args.Option("quantize") ?? "none", LoadProgress = loading.Report,
+            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = args.Int8() ? "int8" : "none", LoadProgress = loading.Report,
         });
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");

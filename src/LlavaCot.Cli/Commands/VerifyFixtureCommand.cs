@@ -31,8 +31,8 @@ public static class VerifyFixtureCommand
             : [];
         if (cases.Count == 0)
             throw new IOException($"{dir}: no cases/*.safetensors to verify");
-        if (args.Option("quantize") is { } q)
-            return q == "int8" ? Quantized(dir, cases, o) : throw new UsageException($"--quantize takes int8, got '{q}'");
+        if (args.Int8())
+            return Quantized(dir, cases, o);
 
         using var model = MllamaModel.Load(dir);
         using var bf16 = File.Exists(Path.Combine(dir, Bf16Weights)) ? MllamaModel.Load(dir, weightsFile: Bf16Weights) : null;
