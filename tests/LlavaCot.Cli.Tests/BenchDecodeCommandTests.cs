@@ -13,9 +13,10 @@ public class BenchDecodeCommandTests
         Assert.Matches(@"memory read bandwidth: \d+\.\d GB/s", output);
         foreach (var dtype in new[] { "fp32", "fp32 libtorch", "bf16", "bf16 fixed", "bf16 libtorch", "bf16→fp32", "int8" })
         {
-            foreach (var batch in new[] { 1, 4 })
+            foreach (var batch in dtype == "bf16" ? new[] { 1, 4, 8, 16 } : [1, 4])
                 Assert.Matches(new Regex($@"(?m)^{dtype}\s+{batch}\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d GB\s+\d+\.\d\s+\d+"), output);
         }
+        Assert.Matches(@"bf16 decode at 16 rows: \d+\.\d\dx the step at 4 rows, its weight products at \d+ GFLOP/s", output);
         Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4; " +
                        @"logits rounded to bf16 \(.*\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);

@@ -12,8 +12,8 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot bench decode [&lt;config dir&gt;] [--steps N]</c>: text decode time per step at batch 1 and 4 in fp32, bf16
-/// and int8 (random weights at the config's shapes), each against its bandwidth bound: the bytes of the weights a
-/// step reads over the memory bandwidth measured here.
+/// and int8 (random weights at the config's shapes; bf16 also at 8 and 16 rows), each against its bandwidth bound: the
+/// bytes of the weights a step reads over the memory bandwidth measured here.
 /// </summary>
 public static class BenchDecodeCommand
 {
@@ -35,6 +35,7 @@ public static class BenchDecodeCommand
         var perStep = new Dictionary<(string, int), double>();
         var logitsOf = new Dictionary<string, Tensor>();
         var prefill = new List<string>();
+        long bf16Bytes = 0;
         // "bf16→fp32": bf16 weights computed in fp32, as on a CPU without bf16 arithmetic.
         foreach (var (label, dtype, matrices, int8) in new[]
                  {
@@ -45,6 +46,8 @@ public static class BenchDecodeCommand
             IWeightSource weights = new RandomWeights(1234, dtype, CPU, matrices);
             using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
             var bytes = BytesPerStep(model, config);
+            if (label == "bf16")
+                bf16Bytes = bytes; // 2 bytes a weight, 2 FLOP a weight and row: FLOP per row = bytes
             // The second prompt is timed: the first pays one-time costs.
             PromptLogits(model, config).Dispose();
             var clock = Stopwatch.StartNew();
@@ -63,7 +66,8 @@ public static class BenchDecodeCommand
                 DecodeScope.Kernels = kernels;
                 try
                 {
-                    foreach (var batch in new[] { 1, 4 })
+                    // The default bf16 kernel also at 8 and 16 rows: where a step stops being bound by reading weights.
+                    foreach (var batch in name == "bf16" ? new[] { 1, 4, 8, 16 } : [1, 4])
                     {
                         var ms = StepMilliseconds(model, batch, steps);
                         perStep[(name, batch)] = ms;
@@ -79,6 +83,8 @@ public static class BenchDecodeCommand
                 }
             }
         }
+        o.WriteLine(string.Create(inv, $"bf16 decode at 16 rows: {perStep[("bf16", 16)] / perStep[("bf16", 4)]:F2}x the step at 4 rows, " +
+                                       $"its weight products at {bf16Bytes * 16 / (perStep[("bf16", 16)] / 1000) / 1e9:F0} GFLOP/s"));
         o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
         foreach (var line in RowInvariantGemm.Measured)
             o.WriteLine($"  {line}");
