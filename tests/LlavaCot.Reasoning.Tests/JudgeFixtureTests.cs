@@ -67,7 +67,7 @@ public class JudgeFixtureTests
         Assert.Equal(calls.Count, verdict.Calls.Count);
     }
 
-    /// <summary>Batched judging (pre-checks together, then the pairwise prompt) reports the same calls and verdict.</summary>
+    /// <summary>Batched judging (every call of the comparison at once) reports the same calls and verdict.</summary>
     [Theory]
     [MemberData(nameof(CaseIndices))]
     public async Task Batched_judge_reports_the_reference_calls_and_verdict(int index)
@@ -87,10 +87,12 @@ public class JudgeFixtureTests
 
         Assert.Equal(c.Verdict, verdict.Winner);
         Assert.Equal(c.ExpectedCalls, verdict.Calls.Where(k => k.Used).Select(k => (k.WithImage, k.Prompt)));
-        // A pre-check the batch made although the first had decided is on record, unused, so its tokens count.
+        // One batch: both pre-checks and the pairwise prompt for reasoning, the pairwise prompt alone otherwise; none
+        // when missing tags decide. A call the batch made after the deciding one is on record, unused, so its tokens count.
         Assert.Equal(batches.Sum(), verdict.Calls.Count);
-        Assert.All(verdict.Calls.Where(k => !k.Used), k => Assert.False(k.WithImage));
-        if (c.Type == JudgeType.Reasoning)
-            Assert.Equal(2, batches[0]);
+        Assert.Equal(c.ExpectedCalls.Length == 0 ? [] : [c.Type == JudgeType.Reasoning ? 3 : 1], batches);
+        var firstUnused = verdict.Calls.ToList().FindIndex(k => !k.Used);
+        Assert.True(firstUnused < 0 || verdict.Calls.Skip(firstUnused).All(k => !k.Used), "only calls after the deciding one go unused");
+        Assert.Equal(c.ExpectedCalls.Length, verdict.Calls.Count(k => k.Used));
     }
 }

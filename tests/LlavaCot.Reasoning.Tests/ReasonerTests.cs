@@ -135,23 +135,27 @@ public class ReasonerTests
     }
 
     [Fact]
-    public async Task A_batched_pre_check_that_was_not_needed_still_counts()
+    public async Task Batched_judge_calls_that_were_not_needed_still_count()
     {
-        // Reasoning stage, N=2: the first pre-check says "incorrect", so the reference never asks the second; a batch
-        // asks both. Its reply is kept on record as unused and its tokens count in judge_tokens and judge_calls.
+        // Reasoning stage, N=2: the first pre-check says "incorrect", so the reference asks neither the second nor the
+        // pairwise prompt; a batch asks all three. Their replies are kept on record as unused and their tokens count in
+        // judge_tokens and judge_calls.
         static IEnumerable<string> Replies()
         {
             for (var i = 0; i < 2; i++)
                 yield return "I choose response 1";
             yield return "This is incorrect.";
             yield return "It is correct, nothing more to say here.";
+            yield return "Response 1 is better. I choose response 1"; // would pick the first text, were it read
             yield return "I choose response 1";
         }
         var session = new ScriptedSession(StageText, Replies()) { Batches = true };
         var events = await Collect(new Reasoner(session), Request(2));
         var reasoning = events.OfType<JudgeComparison>().Single(j => j.Stage == "reasoning");
         Assert.Equal("incorrect_reasoning", reasoning.Decision);
-        Assert.Equal([true, false], reasoning.Calls.Select(c => c.Used));
+        Assert.Equal(reasoning.Second, reasoning.Winner);
+        Assert.Equal([true, false, false], reasoning.Calls.Select(c => c.Used));
+        Assert.Equal([false, false, true], reasoning.Calls.Select(c => c.WithImage));
         var final = ((FinalAnswer)events[^1]).Result;
         Assert.Equal(session.Completions.Count, final.JudgeCalls);
         Assert.Equal(Replies().Sum(r => r.Length), final.JudgeTokens);

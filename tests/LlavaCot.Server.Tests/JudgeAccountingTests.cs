@@ -12,13 +12,14 @@ public sealed class AccountingServer : ServerUnderTest;
 public class JudgeAccountingTests(AccountingServer server) : IClassFixture<AccountingServer>
 {
     [Fact]
-    public async Task Unused_batched_pre_checks_count_in_judge_tokens_usage_and_metrics()
+    public async Task Unused_batched_judge_calls_count_in_judge_tokens_usage_and_metrics()
     {
         var replies = new List<string>();
         server.Gate.ForceTagsWith = server.Model.Host.Generator.Inputs.Tokenizer;
         server.Gate.JudgeReplies = request =>
         {
-            // Pre-checks (text only) all find an error: the first decides, the batch's second is not needed.
+            // Pre-checks (text only) all find an error: the first decides; the batch's second pre-check and its
+            // pairwise prompt (with the image) were not needed.
             var reply = request.WithImage ? "Since it is clearer, I choose response 1." : "The reasoning is incorrect.";
             lock (replies)
                 replies.Add(reply);
@@ -35,7 +36,8 @@ public class JudgeAccountingTests(AccountingServer server) : IClassFixture<Accou
 
             var reasoning = judges.Single(j => (string?)j["stage"] == "reasoning");
             Assert.Equal("incorrect_reasoning", (string?)reasoning["decision"]);
-            Assert.Equal([true, false], reasoning["calls"]!.AsArray().Select(c => (bool)c!["used"]!));
+            Assert.Equal([true, false, false], reasoning["calls"]!.AsArray().Select(c => (bool)c!["used"]!));
+            Assert.Equal([false, false, true], reasoning["calls"]!.AsArray().Select(c => (bool)c!["with_image"]!));
             var callTokens = judges.SelectMany(j => j["calls"]!.AsArray()).Sum(c => (int)c!["tokens"]!);
             Assert.Equal(replies.Sum(r => r.Length), callTokens);
             Assert.Equal(callTokens, (int)result["judge_tokens"]!);

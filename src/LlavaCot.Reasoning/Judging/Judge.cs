@@ -1,8 +1,8 @@
 namespace LlavaCot.Reasoning.Judging;
 
 /// <summary>A prompt the judge sent and the reply it got.</summary>
-/// <param name="Used">False for a pre-check that ran in a batch although the first one had already decided: its tokens
-/// were generated (and are counted) but the reference would not have made the call.</param>
+/// <param name="Used">False for a call that ran in a batch although an earlier call of its comparison (a pre-check) had
+/// already decided: its tokens were generated (and are counted) but the reference would not have made the call.</param>
 public sealed record JudgeCall(bool WithImage, string Prompt, string Reply, int Tokens, bool Used = true);
 
 /// <param name="Winner">0: the first candidate wins; 1: the second.</param>
@@ -16,9 +16,9 @@ public sealed record JudgeVerdict(int Winner, string Decision, IReadOnlyList<Jud
 /// judge call; if both lack it, the second wins (the reference's default).
 /// <para>
 /// Each comparison takes a block of three seeds (pre-check 1, pre-check 2, pairwise prompt) whether it uses them
-/// or not, so comparisons can also run as a batch — all pre-checks together, then all pairwise prompts — with the
-/// same outcome and calls as one after another. A second pre-check that the first made moot is kept on record as
-/// unused, so its tokens are still counted.
+/// or not, so comparisons can also run as one batch — every call of every comparison at once, pre-checks and
+/// pairwise prompts together — with the same outcome and calls as one after another. A call that an earlier one
+/// made moot (a pre-check found its side incorrect) still ran: it is kept on record as unused, so its tokens count.
 /// </para>
 /// </summary>
 public sealed class Judge(
@@ -57,80 +57,54 @@ public sealed class Judge(
         foreach (var c in comparisons.Where(c => c.First is null || c.Second is null))
             c.Decide(c.First is null ? 1 : 0, "missing_tags");
         var open = comparisons.Where(c => c.Verdict is null).ToList();
-        if (batch)
+        // The reference's calls of a comparison, in its order: the reasoning type checks each side first.
+        int[] sides = type == JudgeType.Reasoning ? [0, 1, Pairwise] : [Pairwise];
+        if (batch && open.Count > 0)
         {
-            if (type == JudgeType.Reasoning)
-                await PreCheckBatchAsync(open, ct);
-            await PairwiseAsync(type, question, open.Where(c => c.Verdict is null).ToList(), ct);
+            var calls = open.SelectMany(c => sides.Select(side => (Comparison: c, Side: side, Request: CallRequest(type, question, c, side)))).ToList();
+            var replies = await complete(calls.Select(k => k.Request).ToList(), ct);
+            for (var i = 0; i < calls.Count; i++)
+                Read(calls[i].Comparison, calls[i].Side, calls[i].Request, replies[i]);
         }
         else
         {
             foreach (var c in open)
             {
                 c.Start();
-                if (type == JudgeType.Reasoning)
+                foreach (var side in sides.TakeWhile(_ => c.Verdict is null))
                 {
-                    await PreCheckAsync(c, 0, ct);
-                    if (c.Verdict is null)
-                        await PreCheckAsync(c, 1, ct);
+                    var request = CallRequest(type, question, c, side);
+                    Read(c, side, request, (await complete([request], ct))[0]);
                 }
-                if (c.Verdict is null)
-                    await PairwiseAsync(type, question, [c], ct);
             }
         }
         return comparisons.Select(c => c.Verdict!).ToList();
     }
 
+    // The call a comparison's third seed is for; sides 0 and 1 are the correctness checks of its first and second text.
+    private const int Pairwise = 2;
+
+    private CompletionRequest CallRequest(JudgeType type, string question, Comparison c, int side) => side == Pairwise
+        ? Request(JudgePrompts.Comparison(type, question, c.Hint, [c.First!.Content, c.Second!.Content]), withImage: true, c.Seeds[side])
+        : Request(JudgePrompts.PreCheck(c.Hint ?? "", (side == 0 ? c.First : c.Second)!.Content), withImage: false, c.Seeds[side]);
+
     private CompletionRequest Request(string prompt, bool withImage, ulong seed) =>
         new(prompt, withImage, StopCondition.EosOnly(maxNewTokens), sampling, seed, KeepSpecialTokens: true);
 
-    private CompletionRequest PreCheckRequest(Comparison c, int side) =>
-        Request(JudgePrompts.PreCheck(c.Hint ?? "", (side == 0 ? c.First : c.Second)!.Content), withImage: false, c.Seeds[side]);
-
-    /// <summary>The text-only correctness check of one side: "incorrect" decides the comparison against that side.</summary>
-    private async Task PreCheckAsync(Comparison c, int side, CancellationToken ct)
+    /// <summary>
+    /// Records a call's reply and, while the comparison is open, lets it decide as the reference does: a check that
+    /// finds its side "incorrect" decides against it; the pairwise reply decides by "I choose response 1". A call a
+    /// batch ran after the one that decided stays on record, unused, so its tokens are still counted.
+    /// </summary>
+    private static void Read(Comparison c, int side, CompletionRequest request, Completion reply)
     {
-        var request = PreCheckRequest(c, side);
-        var reply = (await complete([request], ct))[0];
-        Record(c, request, reply);
-        if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
+        var used = c.Verdict is null;
+        c.Calls.Add(new JudgeCall(request.WithImage, request.UserText, reply.Text, reply.Tokens, used));
+        if (!used)
+            return;
+        if (side == Pairwise)
+            c.Decide(reply.Text.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge");
+        else if (reply.Text.Contains(Incorrect, StringComparison.Ordinal))
             c.Decide(side == 0 ? 1 : 0, "incorrect_reasoning");
     }
-
-    private async Task PreCheckBatchAsync(IReadOnlyList<Comparison> open, CancellationToken ct)
-    {
-        var requests = open.SelectMany(c => new[] { PreCheckRequest(c, 0), PreCheckRequest(c, 1) }).ToList();
-        var replies = await complete(requests, ct);
-        for (var i = 0; i < open.Count; i++)
-        {
-            var c = open[i];
-            for (var side = 0; side < 2; side++)
-            {
-                var reply = replies[2 * i + side];
-                // The second check still ran after the first decided: it stays on record, marked unused.
-                var used = c.Verdict is null;
-                Record(c, requests[2 * i + side], reply, used);
-                if (used && reply.Text.Contains(Incorrect, StringComparison.Ordinal))
-                    c.Decide(side == 0 ? 1 : 0, "incorrect_reasoning");
-            }
-        }
-    }
-
-    private async Task PairwiseAsync(JudgeType type, string question, IReadOnlyList<Comparison> comparisons, CancellationToken ct)
-    {
-        if (comparisons.Count == 0)
-            return;
-        var requests = comparisons.Select(c => Request(
-            JudgePrompts.Comparison(type, question, c.Hint, [c.First!.Content, c.Second!.Content]), withImage: true, c.Seeds[2])).ToList();
-        var replies = await complete(requests, ct);
-        for (var i = 0; i < comparisons.Count; i++)
-        {
-            var c = comparisons[i];
-            Record(c, requests[i], replies[i]);
-            c.Decide(replies[i].Text.Contains(ChoosesFirst, StringComparison.Ordinal) ? 0 : 1, "judge");
-        }
-    }
-
-    private static void Record(Comparison c, CompletionRequest request, Completion reply, bool used = true) =>
-        c.Calls.Add(new JudgeCall(request.WithImage, request.UserText, reply.Text, reply.Tokens, used));
 }

@@ -179,7 +179,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                         metrics.Tokens("candidate", c.Tokens);
                         break;
                     case JudgeComparison j:
-                        // Every call counts, also a batched pre-check whose reply was not needed.
+                        // Every call counts, also a batched one whose reply was not needed.
                         var tokens = j.Calls.Sum(c => c.Tokens);
                         trace.JudgeTokens += tokens;
                         trace.JudgeCalls += j.Calls.Count;

@@ -149,7 +149,7 @@ function onJudge(e) {
       item.append(element("span", "precheck" + (verdict === "incorrect" ? " incorrect" : ""),
         `Pre-check: ${verdict}${call.used === false ? " (not needed)" : ""}`));
     } else {
-      item.append(element("span", "words", `“${reply}”`));
+      item.append(element("span", "words", `“${reply}”${call.used === false ? " (not needed)" : ""}`));
     }
   }
   s.judges.append(item);
