@@ -199,6 +199,17 @@ public sealed class NginxReplicaTests : IAsyncLifetime
     private int Searches(int replica) =>
         _replicas[replica].Output.Split('\n').Count(l => l.Contains("POST /v1/reason 200 "));
 
+    /// <summary>
+    /// Waits (up to 10 s) until <paramref name="done"/> holds: a replica writes its request log line as the response
+    /// completes, so the client can have its answer a moment before the line reaches the replica's output.
+    /// </summary>
+    private static async Task Settle(Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!done() && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+    }
+
     private async Task Ask(string question)
     {
         using var r = await _nginx.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), question, ("max_new_tokens", "3")));
@@ -210,6 +221,7 @@ public sealed class NginxReplicaTests : IAsyncLifetime
     {
         for (var i = 0; i < 6; i++)
             await Ask($"Question {i}");
+        await Settle(() => Searches(0) + Searches(1) == 6);
         Assert.True(Searches(0) >= 1 && Searches(1) >= 1, $"replica 0 answered {Searches(0)}, replica 1 answered {Searches(1)}");
 
         // SIGKILL, as a crashed container: no goodbye on its connections. nginx hands the request on and leaves it out.
@@ -218,6 +230,7 @@ public sealed class NginxReplicaTests : IAsyncLifetime
         var before = Searches(0);
         for (var i = 0; i < 4; i++)
             await Ask($"After {i}");
+        await Settle(() => Searches(0) >= before + 4);
         Assert.Equal(before + 4, Searches(0));
     }
 }
