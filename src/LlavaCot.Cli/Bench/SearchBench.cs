@@ -188,14 +188,24 @@ public sealed class SearchBench : IDisposable
         return (prefill, clock.Elapsed.TotalMilliseconds / steps);
     });
 
-    /// <summary>Bytes of the weights one decode step reads: the text layers' linear weights (as stored: int8 ones are
-    /// one byte each) and lm_head, not the vision tower, the cross-attention key/value projections (cached), the
-    /// embedding table (one row) or the norms (a few KB).</summary>
-    public long DecodeWeightBytes() => Model.named_modules()
-        .Where(m => m.name.StartsWith("language_model.", StringComparison.Ordinal)
-                    && !m.name.Contains("cross_attn.k_proj", StringComparison.Ordinal)
-                    && !m.name.Contains("cross_attn.v_proj", StringComparison.Ordinal))
-        .Sum(m => m.module is Linear linear ? linear.WeightBytes : 0);
+    /// <summary>Bytes of the weights one decode step of this bench's rows (which see the image) reads.</summary>
+    public long DecodeWeightBytes() => DecodeWeightBytes(Model, seesImage: true);
+
+    /// <summary>
+    /// Bytes of the weights one decode step reads: the text decoder's linear weights as stored (int8 ones a byte each)
+    /// and lm_head; not the vision tower, the embedding table (one row) or the norms (a few KB). Rows that see an image
+    /// skip only the cross-attention key/value projections (cached); text-only rows skip the cross-attention layers.
+    /// </summary>
+    public static long DecodeWeightBytes(MllamaModel model, bool seesImage)
+    {
+        var cross = model.Config.Text.CrossAttentionLayers.Select(i => $"language_model.model.layers.{i}.").ToList();
+        bool Skipped(string name) => seesImage
+            ? name.Contains("cross_attn.k_proj", StringComparison.Ordinal) || name.Contains("cross_attn.v_proj", StringComparison.Ordinal)
+            : cross.Any(c => name.StartsWith(c, StringComparison.Ordinal));
+        return model.named_modules()
+            .Where(m => m.name.StartsWith("language_model.", StringComparison.Ordinal) && !Skipped(m.name))
+            .Sum(m => m.module is Linear linear ? linear.WeightBytes : 0);
+    }
 
     /// <summary>Read bandwidth in bytes/s: a sum over a 1 GB tensor of the bench dtype, best of 5.</summary>
     public Task<double> BandwidthAsync() => Worker.RunAsync(() =>

@@ -45,7 +45,7 @@ public static class BenchDecodeCommand
         {
             IWeightSource weights = new RandomWeights(1234, dtype, CPU, matrices);
             using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
-            var bytes = BytesPerStep(model, config);
+            var bytes = SearchBench.DecodeWeightBytes(model, seesImage: false);
             if (label == "bf16")
                 bf16Bytes = bytes; // 2 bytes a weight, 2 FLOP a weight and row: FLOP per row = bytes
             // The second prompt is timed: the first pays one-time costs.
@@ -66,7 +66,7 @@ public static class BenchDecodeCommand
                 DecodeScope.Kernels = kernels;
                 try
                 {
-                    // The default bf16 kernel also at 8 and 16 rows: where a step stops being bound by reading weights.
+                    // The default bf16 kernel also at 8 and 16 rows: whether a wide step is still bound by reading weights.
                     foreach (var batch in name == "bf16" ? new[] { 1, 4, 8, 16 } : [1, 4])
                     {
                         var ms = StepMilliseconds(model, batch, steps);
@@ -169,23 +169,6 @@ public static class BenchDecodeCommand
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
         return times.Order().ElementAt(times.Count / 2);
-    }
-
-    /// <summary>
-    /// The weights one text-only decode step reads: the linear weights of the self-attention layers and the output head
-    /// (text-only rows skip the cross-attention layers; one embedding row is negligible).
-    /// </summary>
-    private static long BytesPerStep(MllamaModel model, MllamaConfig config)
-    {
-        var cross = config.Text.CrossAttentionLayers.Select(i => $"language_model.model.layers.{i}.").ToList();
-        long bytes = 0;
-        foreach (var (name, module) in model.named_modules())
-        {
-            if (module is not Linear linear || !name.StartsWith("language_model.", StringComparison.Ordinal) || cross.Any(c => name.StartsWith(c, StringComparison.Ordinal)))
-                continue;
-            bytes += linear.WeightBytes;
-        }
-        return bytes;
     }
 
     /// <summary>Bytes per second a parallel read of 1 GB achieves (best of five).</summary>
