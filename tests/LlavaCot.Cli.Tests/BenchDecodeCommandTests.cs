@@ -17,6 +17,7 @@ public class BenchDecodeCommandTests
                 Assert.Matches(new Regex($@"(?m)^{dtype}\s+{batch}\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d\d GB\s+\d+\.\d\s+\d+"), output);
         }
         Assert.Matches(@"bf16 decode at 16 rows: \d+\.\d\dx the step at 4 rows, its weight products at \d+ GFLOP/s", output);
+        Assert.Matches(@"libtorch's bf16 GEMM with a \[\d+, \d+\] weight at 1/4/16/64/256 rows: \d+/\d+/\d+/\d+/\d+ GFLOP/s \(best of 3\)", output);
         Assert.Matches(@"sampling \(temperature 0\.6, top-p 0\.9, \d+ tokens\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4; " +
                        @"logits rounded to bf16 \(.*\): \d+\.\d ms at batch 1, \d+\.\d ms at batch 4", output);
         Assert.Matches(@"int8 vs bf16 decode: \d+\.\d\dx at batch 1, \d+\.\d\dx at batch 4", output);

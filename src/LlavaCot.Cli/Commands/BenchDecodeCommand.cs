@@ -13,7 +13,8 @@ namespace LlavaCot.Cli.Commands;
 /// <summary>
 /// <c>llavacot bench decode [&lt;config dir&gt;] [--steps N]</c>: text decode time per step at batch 1 and 4 in fp32, bf16
 /// and int8 (random weights at the config's shapes; bf16 also at 8 and 16 rows), each against its bandwidth bound: the
-/// bytes of the weights a step reads over the memory bandwidth measured here.
+/// bytes of the weights a step reads over the memory bandwidth measured here; then the rate libtorch's bf16 GEMM reaches
+/// with one decoder weight from a decode step's width to a prompt's.
 /// </summary>
 public static class BenchDecodeCommand
 {
@@ -85,6 +86,9 @@ public static class BenchDecodeCommand
         }
         o.WriteLine(string.Create(inv, $"bf16 decode at 16 rows: {perStep[("bf16", 16)] / perStep[("bf16", 4)]:F2}x the step at 4 rows, " +
                                        $"its weight products at {bf16Bytes * 16 / (perStep[("bf16", 16)] / 1000) / 1e9:F0} GFLOP/s"));
+        var (gemmOut, gemmIn) = (config.Text.IntermediateSize, config.Text.HiddenSize);
+        var gflops = GemmRows.Select(rows => GemmGflops(gemmOut, gemmIn, rows).ToString("F0", inv));
+        o.WriteLine($"libtorch's bf16 GEMM with a [{gemmOut}, {gemmIn}] weight at {string.Join("/", GemmRows)} rows: {string.Join("/", gflops)} GFLOP/s (best of 3)");
         o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
         foreach (var line in RowInvariantGemm.Measured)
             o.WriteLine($"  {line}");
@@ -169,6 +173,28 @@ public static class BenchDecodeCommand
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
         return times.Order().ElementAt(times.Count / 2);
+    }
+
+    // A decode step's rows, then prompt-like widths: how far a wide step is from what the CPU's GEMM reaches.
+    private static readonly int[] GemmRows = [1, 4, 16, 64, 256];
+
+    /// <summary>GFLOP/s of one bf16 product of <paramref name="rows"/> random rows with a random [out, in] weight (best of three).</summary>
+    private static double GemmGflops(long outFeatures, long inFeatures, int rows)
+    {
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(31);
+        var weight = randn([outFeatures, inFeatures], generator: generator).to(ScalarType.BFloat16);
+        var x = randn([rows, inFeatures], generator: generator).to(ScalarType.BFloat16);
+        nn.functional.linear(x, weight).Dispose();
+        var best = double.MaxValue;
+        for (var i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            nn.functional.linear(x, weight).Dispose();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * rows * outFeatures * inFeatures / best / 1e9;
     }
 
     /// <summary>Bytes per second a parallel read of 1 GB achieves (best of five).</summary>
