@@ -12,6 +12,7 @@ public sealed class ModelCounters
     private long _visionTicks;
     private long _prefillTicks;
     private long _decodeTicks;
+    private long _sampleTicks;
 
     /// <summary>Images batches run through the vision tower.</summary>
     public long VisionRuns => Interlocked.Read(ref _visionRuns);
@@ -29,6 +30,9 @@ public sealed class ModelCounters
     public double VisionSeconds => Seconds(ref _visionTicks);
     public double PrefillSeconds => Seconds(ref _prefillTicks);
     public double DecodeSeconds => Seconds(ref _decodeTicks);
+
+    /// <summary>Seconds spent choosing decode rows' next tokens from their logits (top-k, top-p and the draw).</summary>
+    public double SampleSeconds => Seconds(ref _sampleTicks);
 
     internal void VisionRun(long startTimestamp)
     {
@@ -48,6 +52,8 @@ public sealed class ModelCounters
         Interlocked.Add(ref _decodedTokens, sequences);
         Interlocked.Add(ref _decodeTicks, Stopwatch.GetTimestamp() - startTimestamp);
     }
+
+    internal void Sampled(long startTimestamp) => Interlocked.Add(ref _sampleTicks, Stopwatch.GetTimestamp() - startTimestamp);
 
     private static double Seconds(ref long ticks) => (double)Interlocked.Read(ref ticks) / Stopwatch.Frequency;
 }

@@ -79,7 +79,7 @@ public class BenchServeCommandTests
         Assert.Matches(@"\n1 +sequential +[0-9.]+", output);
         Assert.Matches(@"\n2 +concurrent +[0-9.]+", output);
         // Two searches at once share decode steps: their mean batch exceeds what one search alone reaches.
-        var batch = System.Text.RegularExpressions.Regex.Matches(output, @"\n2 +(sequential|concurrent)(?: +[0-9.]+){8} +([0-9.]+)")
+        var batch = System.Text.RegularExpressions.Regex.Matches(output, @"\n2 +(sequential|concurrent)(?: +[0-9.]+){9} +([0-9.]+)")
             .ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(batch["concurrent"] > batch["sequential"], output);
         Assert.Matches(@"K=2 throughput gain: [0-9.]+x", output);

@@ -19,7 +19,7 @@ public class ReasonCommandTests
         Assert.Matches(@"\[loaded in \d+\.\d s\]", output);
         // One image, one vision pass; every stage prefills and decodes.
         var work = System.Text.RegularExpressions.Regex.Match(output,
-            @"\[model work: vision tower \d+\.\d s \(1 pass\), prefill \d+\.\d s \((\d+) tokens\), decode \d+\.\d s \((\d+) steps, (\d+) tokens, \d+\.\d\d s/step\)\]");
+            @"\[model work: vision tower \d+\.\d s \(1 pass\), prefill \d+\.\d s \((\d+) tokens\), decode \d+\.\d s \((\d+) steps, (\d+) tokens, \d+\.\d\d s/step\), sampling \d+\.\d s\]");
         Assert.True(work.Success, output);
         Assert.True(int.Parse(work.Groups[1].Value) > 0 && int.Parse(work.Groups[2].Value) > 0, output);
         Assert.True(int.Parse(work.Groups[3].Value) >= int.Parse(work.Groups[2].Value), output);

@@ -138,6 +138,8 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
             var metrics = await server.Client.GetStringAsync("metrics");
             Assert.Matches(@"llavacot_judge_duration_seconds_count [1-9]", metrics);
             Assert.Matches(@"llavacot_tokens_generated_total\{kind=""judge""\} [1-9]", metrics);
+            foreach (var phase in new[] { "vision", "prefill", "decode", "sample" })
+                Assert.Matches($@"llavacot_model_seconds_total\{{phase=""{phase}""\}} (0\.0*[1-9]|[1-9])", metrics);
             Assert.Contains("llavacot_stage_duration_seconds_bucket{stage=\"reasoning\",le=\"+Inf\"}", metrics);
         }
         finally

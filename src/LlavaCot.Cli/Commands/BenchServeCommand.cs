@@ -13,7 +13,7 @@ namespace LlavaCot.Cli.Commands;
 public static class BenchServeCommand
 {
     private sealed record Measured(
-        double Wall, IReadOnlyList<double> Latencies, double Vision, double Prefill, double Decode, double Judge,
+        double Wall, IReadOnlyList<double> Latencies, double Vision, double Prefill, double Decode, double Sample, double Judge,
         long Steps, long Rows, long Hits, long Misses)
     {
         public double PerMinute => Latencies.Count / Wall * 60;
@@ -33,7 +33,7 @@ public static class BenchServeCommand
                     $"candidate, {SearchBench.JudgeTokens} per judge reply; at most {ModelWorker.DefaultMaxBatchRows} rows per decode step");
         await bench.SinglePassAsync(4);
 
-        o.WriteLine("K  mode        total s  vision s  prefill s  decode s  judge s  searches/min  p50 s  p95 s  mean batch  rows/s  image hits  peak RSS GB");
+        o.WriteLine("K  mode        total s  vision s  prefill s  decode s  sample s  judge s  searches/min  p50 s  p95 s  mean batch  rows/s  image hits  peak RSS GB");
         var results = new Dictionary<(int, bool), Measured>();
         var image = 0;
         foreach (var k in ks)
@@ -45,7 +45,7 @@ public static class BenchServeCommand
                 var m = await MeasureAsync(bench, requests, together);
                 results[(k, together)] = m;
                 o.WriteLine(string.Create(inv,
-                    $"{k,-2} {(together ? "concurrent" : "sequential"),-10} {m.Wall,8:F1} {m.Vision,9:F1} {m.Prefill,10:F1} {m.Decode,9:F1} " +
+                    $"{k,-2} {(together ? "concurrent" : "sequential"),-10} {m.Wall,8:F1} {m.Vision,9:F1} {m.Prefill,10:F1} {m.Decode,9:F1} {m.Sample,9:F1} " +
                     $"{m.Judge,8:F1} {m.PerMinute,13:F2} {Percentile(m.Latencies, 0.5),6:F1} {Percentile(m.Latencies, 0.95),6:F1} " +
                     $"{m.MeanBatch,11:F2} {m.RowsPerSecond,7:F1} {m.Hits,5}/{m.Hits + m.Misses,-5} {SearchBench.PeakRssBytes() / 1e9,12:F2}"));
                 o.Flush();
@@ -61,7 +61,7 @@ public static class BenchServeCommand
     private static async Task<Measured> MeasureAsync(SearchBench bench, IReadOnlyList<Reasoning.ReasonRequest> requests, bool together)
     {
         var c = bench.Model.Counters;
-        var before = (c.VisionSeconds, c.PrefillSeconds, c.DecodeSeconds, c.DecodeSteps, c.DecodedTokens, bench.ImageCache.Hits, bench.ImageCache.Misses);
+        var before = (c.VisionSeconds, c.PrefillSeconds, c.DecodeSeconds, c.SampleSeconds, c.DecodeSteps, c.DecodedTokens, bench.ImageCache.Hits, bench.ImageCache.Misses);
         var clock = Stopwatch.StartNew();
         var runs = new List<(double Seconds, Reasoning.ReasonResult Result, double JudgeSeconds)>();
         if (together)
@@ -71,7 +71,7 @@ public static class BenchServeCommand
                 runs.Add(await bench.TimedSearchAsync(r));
         return new Measured(clock.Elapsed.TotalSeconds, runs.Select(r => r.Seconds).ToList(),
             c.VisionSeconds - before.VisionSeconds, c.PrefillSeconds - before.PrefillSeconds, c.DecodeSeconds - before.DecodeSeconds,
-            runs.Sum(r => r.JudgeSeconds), c.DecodeSteps - before.DecodeSteps, c.DecodedTokens - before.DecodedTokens,
+            c.SampleSeconds - before.SampleSeconds, runs.Sum(r => r.JudgeSeconds), c.DecodeSteps - before.DecodeSteps, c.DecodedTokens - before.DecodedTokens,
             bench.ImageCache.Hits - before.Hits, bench.ImageCache.Misses - before.Misses);
     }
 

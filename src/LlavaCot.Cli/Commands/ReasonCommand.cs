@@ -104,7 +104,8 @@ public static class ReasonCommand
         o.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[model work: vision tower {work.VisionSeconds:F1} s ({work.VisionRuns} pass{(work.VisionRuns == 1 ? "" : "es")}), " +
             $"prefill {work.PrefillSeconds:F1} s ({work.PrefilledTokens} tokens), decode {work.DecodeSeconds:F1} s ({work.DecodeSteps} steps, " +
-            $"{work.DecodedTokens} tokens, {(work.DecodeSteps == 0 ? 0 : work.DecodeSeconds / work.DecodeSteps):F2} s/step)]"));
+            $"{work.DecodedTokens} tokens, {(work.DecodeSteps == 0 ? 0 : work.DecodeSeconds / work.DecodeSteps):F2} s/step), " +
+            $"sampling {work.SampleSeconds:F1} s]"));
         return failed ? 1 : 0;
     }
 

@@ -77,7 +77,9 @@ public sealed class DecodeJob : IDisposable
             return null;
         using var scope = NewDisposeScope();
         _observe?.Invoke(_logits, _active);
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var tokens = TokenSampler.Sample(_logits, _active.Select(i => _rows[i].Sampler).ToList(), _active.Select(i => _rows[i].Uniform).ToList());
+        Model.Counters.Sampled(start);
         _logits.Dispose();
         _logits = null;
         var continuing = new List<int>();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using LlavaCot.Model;
 using LlavaCot.Runtime;
 using LlavaCot.Server.Hosting;
 
@@ -49,10 +50,21 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
             Total(text, "llavacot_model_decoded_tokens_total", "Tokens fed through decode steps (all rows of a batch).", c.DecodedTokens);
             Total(text, "llavacot_model_prefilled_tokens_total", "Prompt tokens prefilled.", c.PrefilledTokens);
             Total(text, "llavacot_model_vision_runs_total", "Vision tower runs.", c.VisionRuns);
+            Phases(text, c);
             Cache(text, "image_cache", "image features", model.Host.Generator.ImageCache);
             Cache(text, "prefix_cache", "prompt prefixes", model.Host.Generator.PrefixCache);
         }
         return text.ToString();
+    }
+
+    /// <summary>Where the model thread's time went, one series per phase.</summary>
+    private static void Phases(StringBuilder text, ModelCounters c)
+    {
+        const string name = "llavacot_model_seconds_total";
+        text.Append("# HELP ").Append(name).Append(" Seconds the model spent per phase: the vision tower, prompt prefills, decode steps, and sampling decode rows' tokens.\n")
+            .Append("# TYPE ").Append(name).Append(" counter\n");
+        foreach (var (phase, seconds) in new[] { ("vision", c.VisionSeconds), ("prefill", c.PrefillSeconds), ("decode", c.DecodeSeconds), ("sample", c.SampleSeconds) })
+            text.Append(name).Append("{phase=\"").Append(phase).Append("\"} ").Append(Number(seconds)).Append('\n');
     }
 
     /// <summary>A shared cache's hits, misses, evictions, size and budget as llavacot_{name}_*.</summary>
