@@ -61,10 +61,9 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
     private static void Phases(StringBuilder text, ModelCounters c)
     {
         const string name = "llavacot_model_seconds_total";
-        text.Append("# HELP ").Append(name).Append(" Seconds the model spent per phase: the vision tower, prompt prefills, decode steps, and sampling decode rows' tokens.\n")
-            .Append("# TYPE ").Append(name).Append(" counter\n");
+        Header(text, name, "Seconds the model spent per phase: the vision tower, prompt prefills, decode steps, and sampling decode rows' tokens.", "counter");
         foreach (var (phase, seconds) in new[] { ("vision", c.VisionSeconds), ("prefill", c.PrefillSeconds), ("decode", c.DecodeSeconds), ("sample", c.SampleSeconds) })
-            text.Append(name).Append("{phase=\"").Append(phase).Append("\"} ").Append(Number(seconds)).Append('\n');
+            text.Append(name).Append('{').Append(Labels([("phase", phase)])).Append("} ").Append(Number(seconds)).Append('\n');
     }
 
     /// <summary>A shared cache's hits, misses, evictions, size and budget as llavacot_{name}_*.</summary>
@@ -78,14 +77,14 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
     }
 
     private static void Gauge(StringBuilder text, string name, string help, double value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-            .Append("# TYPE ").Append(name).Append(" gauge\n")
-            .Append(name).Append(' ').Append(Number(value)).Append('\n');
+        Header(text, name, help, "gauge").Append(name).Append(' ').Append(Number(value)).Append('\n');
 
     private static void Total(StringBuilder text, string name, string help, double value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-            .Append("# TYPE ").Append(name).Append(" counter\n")
-            .Append(name).Append(' ').Append(Number(value)).Append('\n');
+        Header(text, name, help, "counter").Append(name).Append(' ').Append(Number(value)).Append('\n');
+
+    /// <summary>A metric family's HELP and TYPE lines.</summary>
+    private static StringBuilder Header(StringBuilder text, string name, string help, string type) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
 
     private static string Number(double v) => double.IsPositiveInfinity(v) ? "+Inf" : v.ToString("R", CultureInfo.InvariantCulture);
 
@@ -101,7 +100,7 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
 
         public void Write(StringBuilder text)
         {
-            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(" counter\n");
+            Header(text, name, help, "counter");
             foreach (var (labels, value) in _values.OrderBy(p => p.Key, StringComparer.Ordinal))
                 text.Append(name).Append(labels.Length > 0 ? $"{{{labels}}}" : "").Append(' ').Append(Number(value)).Append('\n');
         }
@@ -128,7 +127,7 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
 
         public void Write(StringBuilder text)
         {
-            text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(" histogram\n");
+            Header(text, name, help, "histogram");
             foreach (var (labels, series) in _series.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 lock (series)
