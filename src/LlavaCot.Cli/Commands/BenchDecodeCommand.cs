@@ -87,7 +87,7 @@ public static class BenchDecodeCommand
         o.WriteLine(string.Create(inv, $"bf16 decode at 16 rows: {perStep[("bf16", 16)] / perStep[("bf16", 4)]:F2}x the step at 4 rows, " +
                                        $"its weight products at {bf16Bytes * 16 / (perStep[("bf16", 16)] / 1000) / 1e9:F0} GFLOP/s"));
         var (gemmOut, gemmIn) = (config.Text.IntermediateSize, config.Text.HiddenSize);
-        var gflops = GemmRows.Select(rows => GemmGflops(gemmOut, gemmIn, rows).ToString("F0", inv));
+        var gflops = GemmGflops(gemmOut, gemmIn, GemmRows).Select(g => g.ToString("F0", inv));
         o.WriteLine($"libtorch's bf16 GEMM with a [{gemmOut}, {gemmIn}] weight at {string.Join("/", GemmRows)} rows: {string.Join("/", gflops)} GFLOP/s (best of 3)");
         o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
         foreach (var line in RowInvariantGemm.Measured)
@@ -178,23 +178,26 @@ public static class BenchDecodeCommand
     // A decode step's rows, then prompt-like widths: how far a wide step is from what the CPU's GEMM reaches.
     private static readonly int[] GemmRows = [1, 4, 16, 64, 256];
 
-    /// <summary>GFLOP/s of one bf16 product of <paramref name="rows"/> random rows with a random [out, in] weight (best of three).</summary>
-    private static double GemmGflops(long outFeatures, long inFeatures, int rows)
+    /// <summary>GFLOP/s of a bf16 product of each number of random rows with one random [out, in] weight (best of three).</summary>
+    private static IReadOnlyList<double> GemmGflops(long outFeatures, long inFeatures, IReadOnlyList<int> rowCounts)
     {
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         using var generator = new Generator(31);
         var weight = randn([outFeatures, inFeatures], generator: generator).to(ScalarType.BFloat16);
-        var x = randn([rows, inFeatures], generator: generator).to(ScalarType.BFloat16);
-        nn.functional.linear(x, weight).Dispose();
-        var best = double.MaxValue;
-        for (var i = 0; i < 3; i++)
+        return rowCounts.Select(rows =>
         {
-            var clock = Stopwatch.StartNew();
+            using var x = randn([rows, inFeatures], generator: generator).to(ScalarType.BFloat16);
             nn.functional.linear(x, weight).Dispose();
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
-        }
-        return 2.0 * rows * outFeatures * inFeatures / best / 1e9;
+            var best = double.MaxValue;
+            for (var i = 0; i < 3; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                nn.functional.linear(x, weight).Dispose();
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            }
+            return 2.0 * rows * outFeatures * inFeatures / best / 1e9;
+        }).ToList();
     }
 
     /// <summary>Bytes per second a parallel read of 1 GB achieves (best of five).</summary>
