@@ -30,8 +30,9 @@ public static class CliApp
                  accuracy, tags, judge agreement per mode and N; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
                  [--threads T] [--mix answers,captions,reasonings,judges,prechecks] [--perception W] [--patch P] [--vision-hidden H] [--vision-layers L]
-                 [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I]
-                 train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo
+                 [--vision-global-layers G] [--text-hidden H] [--text-layers L] [--cross-layers i,j] [--text-intermediate I] [--log-every K]
+                 train the shapes demo model into a Hugging Face folder (resumes from its checkpoint); the defaults make models/demo;
+                 --log-every K: a loss line every K steps (on a terminal 50 by default; in a log only when given)
           make-random <config dir> <out dir> [--dtype bf16|fp32] [--shards K] [--seed S] [--tokenizer <dir>]
                  a Hugging Face folder with the config's tensor names and shapes and seeded random values, written tensor by tensor
           quantize <model dir> <out dir> [--shards K]   a copy whose text-decoder and projector linear weights are int8 (+ scales)
@@ -40,6 +41,8 @@ public static class CliApp
           bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16 and int8 against the bandwidth bound
           bench vision [<config dir>] [--runs N]   vision tower s/image in fp32, bf16, and bf16 weights computed in fp32
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
+
+        progress: a bar on a terminal; in a log (output redirected), one line per 10 % of the work or 30 s, and one at the end
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Stream? stdin = null)

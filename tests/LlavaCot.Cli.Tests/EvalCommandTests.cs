@@ -31,7 +31,15 @@ public class EvalCommandTests
             Assert.InRange((double)r["caption_ok"]!, 0, 1);
             Assert.True((double)r["seconds"]! > 0);
             Assert.True((long)r["tokens"]! > 0);
+
+            // Output that is not a terminal gets plain progress lines, with no carriage returns: one per tenth of the
+            // questions (2 here) or per 30 s, and one at the end; 20 redraws would be twice the tenths.
+            var progress = output.Split('\n').Where(l => l.StartsWith((string)r["label"]!, StringComparison.Ordinal) && ProgressBarTests.IsProgress(l)).ToList();
+            Assert.InRange(progress.Count, 2, 10 + (int)((double)r["seconds"]! / 30));
+            Assert.Matches(@"^\S+ N=\d +20/20  [0-9.]+ questions/s  done in \d\d:\d\d:\d\d$", progress[^1]);
+            Assert.Single(progress, l => l.Contains("done in"));
         }
+        Assert.DoesNotContain('\r', output);
         // Every question's answer under each row, graded as the table grades it.
         var answers = File.ReadAllLines(temp.File("answers.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(40, answers.Count);

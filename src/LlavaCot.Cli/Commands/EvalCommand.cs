@@ -93,15 +93,7 @@ public static class EvalCommand
     private static async Task<ModeResult> Run(TextWriter o, Evaluator evaluator, IReadOnlyList<EvalItem> items, ReasoningMode mode, int n, ulong seed, string? label)
     {
         var name = label ?? $"{ReasoningModes.Name(mode)} N={n}";
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = await evaluator.RunAsync(items, mode, n, seed, label, done =>
-        {
-            var bar = new string('#', 20 * done / items.Count).PadRight(20, '.');
-            var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (items.Count - done));
-            o.Write(string.Create(CultureInfo.InvariantCulture, $"\r{name,-24} [{bar}] {done}/{items.Count}  ETA {eta:hh\\:mm\\:ss}"));
-            o.Flush();
-        });
-        o.WriteLine();
-        return result;
+        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), items.Count, "questions") { Label = $"{name,-24} " };
+        return await evaluator.RunAsync(items, mode, n, seed, label, done => progress.Update(done));
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using LlavaCot.Model.Config;
 using LlavaCot.Model.Inputs;
@@ -52,18 +51,15 @@ public static class MakeRandomCommand
         var weights = new RandomWeights(seed, dtype, CPU);
         var clock = Stopwatch.StartNew();
         long done = 0;
+        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), total / 1e9, "GB") { Decimals = 1, UnitAfterCount = true };
         CheckpointWriter.Write(outDir, plan, p => weights.Load(p.Name, p.Shape), shards,
             new Dictionary<string, string> { ["format"] = "pt", ["llavacot"] = $"random weights, seed {seed}" },
             (bytes, shard) =>
             {
                 done += bytes;
-                var eta = TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / done * (total - done));
-                var bar = new string('#', (int)(20.0 * done / total)).PadRight(20, '.');
-                o.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\r[{bar}] {done / 1e9:F1}/{total / 1e9:F1} GB  shard {shard}/{Math.Min(shards, plan.Count)}  ETA {eta:hh\\:mm\\:ss}"));
-                o.Flush();
+                progress.Update(done / 1e9, $"shard {shard}/{Math.Min(shards, plan.Count)}");
             });
-        o.WriteLine($"\nwrote {outDir} in {clock.Elapsed.TotalSeconds:F0} s");
+        o.WriteLine($"wrote {outDir} in {clock.Elapsed.TotalSeconds:F0} s");
         return 0;
     }
 }

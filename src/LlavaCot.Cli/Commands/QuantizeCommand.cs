@@ -40,16 +40,21 @@ public static class QuantizeCommand
             File.Copy(file, Path.Combine(outDir, Path.GetFileName(file)));
 
         var quantized = plan.Count(p => p.DType == ScalarType.Int8);
-        o.WriteLine($"quantizing {quantized} linear weights to int8 ({plan.Sum(p => p.Bytes) / 1e9:F2} GB in all) into {outDir}");
+        var total = plan.Sum(p => p.Bytes);
+        o.WriteLine($"quantizing {quantized} linear weights to int8 ({total / 1e9:F2} GB in all) into {outDir}");
         var clock = Stopwatch.StartNew();
+        var files = Math.Min(shards, plan.Count);
+        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), total / 1e9, "GB") { Decimals = 2, UnitAfterCount = true };
+        long done = 0;
         CheckpointWriter.Write(outDir, plan, p => Produce(checkpoint, p), shards,
             new Dictionary<string, string> { ["format"] = "pt", ["llavacot"] = "int8 weights, per-output-channel fp32 scales" },
-            (_, shard) =>
+            (bytes, shard) =>
             {
-                o.Write(string.Create(CultureInfo.InvariantCulture, $"\rshard {shard}, {clock.Elapsed.TotalSeconds:F0} s"));
-                o.Flush();
+                done += bytes;
+                progress.Update(done / 1e9, $"shard {shard}/{files}",
+                    text: string.Create(CultureInfo.InvariantCulture, $"shard {shard}, {clock.Elapsed.TotalSeconds:F0} s"));
             });
-        o.WriteLine($"\nwrote {outDir} in {clock.Elapsed.TotalSeconds:F1} s");
+        o.WriteLine($"wrote {outDir} in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
 

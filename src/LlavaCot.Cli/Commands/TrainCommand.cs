@@ -5,8 +5,10 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
-/// [--mix a,c,r,j,p] [--perception W] [architecture options]</c>:
+/// [--mix a,c,r,j,p] [--perception W] [--log-every K] [architecture options]</c>:
 /// trains the shapes demo model into a Hugging Face Mllama folder, resuming from its checkpoint when there is one.
+/// On a terminal the bar leaves a loss line every K steps (default 50); in a log, progress lines come every 10 % or 30 s,
+/// and every K steps only when --log-every is given.
 /// </summary>
 public static class TrainCommand
 {
@@ -58,17 +60,15 @@ public static class TrainCommand
             Threads = args.Int("threads", defaults.Threads, 1),
             PerceptionWeight = args.Option("perception") is { } pw ? Double(pw, "--perception", zero: true) : defaults.PerceptionWeight,
         };
-        var logEvery = args.Int("log-every", 50, 1);
+        var logEvery = args.Int("log-every", 1);
         using var trainer = Trainer.Create(options, o);
         o.WriteLine($"training {options.Steps} steps of {options.BatchSize} into {Path.GetFullPath(options.OutputDirectory)} (seed {options.Seed})");
-        trainer.Run(p =>
-        {
-            var bar = new string('#', (int)(20.0 * p.Step / p.Steps)).PadRight(20, '.');
-            var line = string.Create(CultureInfo.InvariantCulture,
-                $"[{bar}] {p.Step}/{p.Steps}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s  {p.Elapsed:hh\\:mm\\:ss} elapsed  ETA {p.Remaining:hh\\:mm\\:ss}");
-            o.Write(p.Step % logEvery == 0 || p.Step == p.Steps ? $"\r{line}\n" : $"\r{line}");
-            o.Flush();
-        });
+        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), options.Steps, "steps") { Start = trainer.Step };
+        // A terminal keeps a loss line every 50 steps by default; a log has its own lines and adds these only when asked.
+        var keepEvery = logEvery ?? (progress.Terminal ? 50 : (int?)null);
+        trainer.Run(p => progress.Update(p.Step,
+            string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s  {ProgressBar.Clock(p.Elapsed)} elapsed"),
+            keep: keepEvery is { } k && p.Step % k == 0));
         o.WriteLine($"saved {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
     }
