@@ -6,7 +6,8 @@ public class TokenizeCommandTests
 {
     private static string Llama3 => Fixtures.Path("llama3-tokenizer");
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Tokenize_prints_the_ids_and_tokens_of_a_known_string()
     {
         // "Hello, my dog is cute" is the first case of llama3-tokenizer/cases.json.
@@ -17,7 +18,8 @@ public class TokenizeCommandTests
         Assert.Contains("     856 \" my\"\n", output);
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Template_path_recognises_specials_and_user_path_does_not()
     {
         var (code, output, err) = CliRunner.Run("tokenize", Llama3, "<|eot_id|>\n\n");

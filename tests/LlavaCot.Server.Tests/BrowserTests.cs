@@ -1,4 +1,5 @@
 using LlavaCot.Training.Shapes;
+using LlavaCot.Tests;
 using Microsoft.Playwright;
 
 namespace LlavaCot.Server.Tests;
@@ -7,6 +8,7 @@ namespace LlavaCot.Server.Tests;
 /// The search page in a real browser (Debian's Chromium, driven by Playwright; no browser is downloaded) against the
 /// real server on the bundled demo model. Screenshots go to <c>TestResults/screenshots</c> in the repository.
 /// </summary>
+[Trait(Category.Name, Category.Browser)]
 public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>, IAsyncLifetime
 {
     private IPlaywright? _playwright;
@@ -15,29 +17,28 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
 
     public async Task InitializeAsync()
     {
+        var chromium = ExternalTool.Chromium.Require();
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = Chromium(),
+            ExecutablePath = chromium,
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         });
     }
 
+    /// <summary>Closes the browser, then stops Playwright's driver even if closing failed (no process outlives the test).</summary>
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
-            await _browser.DisposeAsync();
-        _playwright?.Dispose();
-    }
-
-    /// <summary>Debian's chromium; .ci/run installs it. Its absence is a failure that says so, never a skip.</summary>
-    private static string Chromium()
-    {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .SelectMany(dir => new[] { Path.Combine(dir, "chromium"), Path.Combine(dir, "chromium-browser") })
-            .FirstOrDefault(File.Exists);
-        return found ?? throw new InvalidOperationException("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)");
+        try
+        {
+            if (_browser is not null)
+                await _browser.DisposeAsync();
+        }
+        finally
+        {
+            _playwright?.Dispose();
+        }
     }
 
     /// <summary>A page at phone width that records console errors and uncaught exceptions.</summary>
@@ -76,7 +77,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         await page.Locator("#run").ClickAsync();
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(390, 844, "phone")]
     [InlineData(1280, 900, "desktop")]
     public async Task An_upload_runs_a_stage_search_and_the_page_shows_every_stage_winner_the_judge_and_the_answer(int width, int height, string name)
@@ -105,7 +106,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         Assert.Empty(_consoleErrors);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task The_page_works_from_the_keyboard_alone()
     {
         var page = await OpenAsync(1280, 900);
@@ -131,7 +132,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         Assert.Empty(_consoleErrors);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Cancel_stops_a_running_search_and_the_server_logs_a_client_abort()
     {
         var page = await OpenAsync(1200, 900);
@@ -155,7 +156,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         Assert.Empty(_consoleErrors);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_file_that_is_not_an_image_gets_the_servers_415_message_in_plain_words()
     {
         var page = await OpenAsync();

@@ -16,25 +16,31 @@ public sealed class NginxFront : IDisposable
 
     public HttpClient Client { get; private set; } = null!;
 
-    private static string Nginx() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin")
-            .Select(dir => Path.Combine(dir, "nginx")).FirstOrDefault(File.Exists)
-        ?? throw new InvalidOperationException("nginx is needed for the load balancer tests: apt-get install nginx (.ci/run does)");
-
-    /// <summary>Checks the config with <c>nginx -t</c>, starts nginx in front of <paramref name="replicas"/> and waits until it answers.</summary>
-    public static async Task<NginxFront> StartAsync(params Uri[] replicas)
+    /// <summary>
+    /// Checks the config with <c>nginx -t</c>, starts <paramref name="nginx"/> in front of <paramref name="replicas"/>
+    /// and waits until it answers; on any failure nothing it started stays running.
+    /// </summary>
+    public static async Task<NginxFront> StartAsync(string nginx, params Uri[] replicas)
     {
         var front = new NginxFront();
-        var port = Processes.FreePort();
-        var config = front.Config(port, replicas);
-        var (code, output) = await Processes.RunAsync(Nginx(), ["-t", "-e", "stderr", "-p", front._temp.Path, "-c", config], TimeSpan.FromMinutes(1));
-        Assert.True(code == 0, output);
-        Assert.Contains("test is successful", output);
-        front._nginx = Processes.Start(Nginx(), ["-e", "stderr", "-p", front._temp.Path, "-c", config, "-g", "daemon off;"]);
-        front.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
-        for (var i = 0; i < 300 && !await front.Answers(); i++)
-            await Task.Delay(100);
-        return front;
+        try
+        {
+            var port = Processes.FreePort();
+            var config = front.Config(port, replicas);
+            var (code, output) = await Processes.RunAsync(nginx, ["-t", "-e", "stderr", "-p", front._temp.Path, "-c", config], TimeSpan.FromMinutes(1));
+            Assert.True(code == 0, output);
+            Assert.Contains("test is successful", output);
+            front._nginx = Processes.Start(nginx, ["-e", "stderr", "-p", front._temp.Path, "-c", config, "-g", "daemon off;"]);
+            front.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
+            for (var i = 0; i < 300 && !await front.Answers(); i++)
+                await Task.Delay(100);
+            return front;
+        }
+        catch
+        {
+            front.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The compose config with the service name mapped to the given replicas and the listen port to <paramref name="port"/>.</summary>
@@ -91,8 +97,14 @@ public sealed class NginxFront : IDisposable
     public void Dispose()
     {
         Client?.Dispose();
-        _nginx?.Dispose();
-        _temp.Dispose();
+        try
+        {
+            _nginx?.Dispose();
+        }
+        finally
+        {
+            _temp.Dispose();
+        }
     }
 }
 
@@ -100,28 +112,36 @@ public sealed class NginxFront : IDisposable
 /// The compose config in front of two servers in the test process, where a <see cref="ModelGate"/> can hold a search:
 /// a stage's events pass through nginx as they happen.
 /// </summary>
+[Trait(Category.Name, Category.Nginx)]
 public sealed class NginxStreamingTests : IAsyncLifetime
 {
     private readonly ServerUnderTest _a = new(), _b = new();
-    private NginxFront _nginx = null!;
+    private NginxFront? _nginx;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
     {
+        var nginx = ExternalTool.Nginx.Require();
         await _a.InitializeAsync();
         await _b.InitializeAsync();
-        _nginx = await NginxFront.StartAsync(_a.BaseAddress, _b.BaseAddress);
+        _nginx = await NginxFront.StartAsync(nginx, _a.BaseAddress, _b.BaseAddress);
         _client = _nginx.Client;
     }
 
     public async Task DisposeAsync()
     {
-        _nginx.Dispose();
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
+        try
+        {
+            _nginx?.Dispose();
+        }
+        finally
+        {
+            await _a.DisposeAsync();
+            await _b.DisposeAsync();
+        }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_stage_streams_through_nginx_before_the_search_goes_on()
     {
         // The first stage's events arrive through nginx while the search is held before its second stage.
@@ -163,41 +183,96 @@ public sealed class NginxStreamingTests : IAsyncLifetime
 }
 
 /// <summary>
-/// The compose config in front of two server processes (the built <c>LlavaCot.Server.dll</c> on the bundled model,
-/// as the compose file runs it): requests spread over both, and once one is killed every new request is answered.
+/// Server processes (the built <c>LlavaCot.Server.dll</c> on the bundled model, as the compose file runs it) behind
+/// the compose config's nginx. Whatever fails, in start-up or later, disposing stops every process it started.
 /// </summary>
-public sealed class NginxReplicaTests : IAsyncLifetime
+public sealed class ReplicaSet : IAsyncDisposable
 {
     private readonly TempDir _temp = new();
     private readonly List<Processes.Running> _replicas = [];
-    private NginxFront _nginx = null!;
+
+    public IReadOnlyList<Processes.Running> Replicas => _replicas;
+
+    public NginxFront? Front { get; private set; }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> replicas, waits until they are ready, then starts <paramref name="nginx"/> in
+    /// front; if any of it fails, stops what it started before the exception leaves.
+    /// </summary>
+    public async Task StartAsync(int count, string nginx)
+    {
+        try
+        {
+            var ports = Enumerable.Range(0, count).Select(_ => Processes.FreePort()).ToArray();
+            foreach (var port in ports)
+                _replicas.Add(Processes.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "LlavaCot.Server.dll"),
+                    "--urls", $"http://127.0.0.1:{port}", "--device", "cpu", "--LlavaCot:LogFormat=text"], _temp.Path));
+            for (var i = 0; i < ports.Length; i++)
+            {
+                using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[i]}/") };
+                await Processes.WaitReadyAsync(client, _replicas[i]);
+            }
+            Front = await NginxFront.StartAsync(nginx, [.. ports.Select(p => new Uri($"http://127.0.0.1:{p}/"))]);
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops nginx and every replica, each even if stopping another failed, then deletes the folder.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Processes.DisposeAll([Front, .. _replicas, _temp]);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>No process outlives a replica set whose start-up failed.</summary>
+public sealed class ReplicaCleanupTests
+{
+    [Fact]
+    public async Task A_replica_set_whose_nginx_cannot_start_stops_its_replicas()
+    {
+        using var temp = new TempDir();
+        var nginx = temp.File("nginx");
+        File.WriteAllText(nginx, "#!/bin/sh\necho 'nginx: [emerg] a stand-in that cannot start' >&2\nexit 1\n");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(nginx, (UnixFileMode)0b111_101_101);
+
+        var set = new ReplicaSet();
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => set.StartAsync(2, nginx));
+
+        Assert.Contains("cannot start", failure.Message);
+        Assert.Equal(2, set.Replicas.Count);
+        Assert.All(set.Replicas, r => Assert.True(r.Ran, "a replica never started, so the test proves nothing"));
+        Assert.All(set.Replicas, r => Assert.False(Processes.IsAlive(r.Id), $"replica pid {r.Id} still runs"));
+        Assert.Null(set.Front);
+    }
+}
+
+/// <summary>
+/// The compose config in front of two server processes (the built <c>LlavaCot.Server.dll</c> on the bundled model,
+/// as the compose file runs it): requests spread over both, and once one is killed every new request is answered.
+/// </summary>
+[Trait(Category.Name, Category.Nginx)]
+public sealed class NginxReplicaTests : IAsyncLifetime
+{
+    private readonly ReplicaSet _set = new();
 
     public async Task InitializeAsync()
     {
-        var ports = new[] { Processes.FreePort(), Processes.FreePort() };
-        foreach (var port in ports)
-            _replicas.Add(Processes.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "LlavaCot.Server.dll"),
-                "--urls", $"http://127.0.0.1:{port}", "--device", "cpu", "--LlavaCot:LogFormat=text"], _temp.Path));
-        for (var i = 0; i < ports.Length; i++)
-        {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[i]}/") };
-            await Processes.WaitReadyAsync(client, _replicas[i]);
-        }
-        _nginx = await NginxFront.StartAsync([.. ports.Select(p => new Uri($"http://127.0.0.1:{p}/"))]);
+        // Checked before any replica starts: without nginx the test is skipped at no cost.
+        var nginx = ExternalTool.Nginx.Require();
+        await _set.StartAsync(2, nginx);
     }
 
-    public Task DisposeAsync()
-    {
-        _nginx.Dispose();
-        foreach (var r in _replicas)
-            r.Dispose();
-        _temp.Dispose();
-        return Task.CompletedTask;
-    }
+    public async Task DisposeAsync() => await _set.DisposeAsync();
 
     /// <summary>Searches a replica answered, from its own request log.</summary>
     private int Searches(int replica) =>
-        _replicas[replica].Output.Split('\n').Count(l => l.Contains("POST /v1/reason 200 "));
+        _set.Replicas[replica].Output.Split('\n').Count(l => l.Contains("POST /v1/reason 200 "));
 
     /// <summary>
     /// Waits (up to 10 s) until <paramref name="done"/> holds: a replica writes its request log line as the response
@@ -212,11 +287,11 @@ public sealed class NginxReplicaTests : IAsyncLifetime
 
     private async Task Ask(string question)
     {
-        using var r = await _nginx.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), question, ("max_new_tokens", "3")));
+        using var r = await _set.Front!.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), question, ("max_new_tokens", "3")));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Requests_spread_over_both_replicas_and_a_killed_one_is_skipped()
     {
         for (var i = 0; i < 6; i++)
@@ -225,8 +300,8 @@ public sealed class NginxReplicaTests : IAsyncLifetime
         Assert.True(Searches(0) >= 1 && Searches(1) >= 1, $"replica 0 answered {Searches(0)}, replica 1 answered {Searches(1)}");
 
         // SIGKILL, as a crashed container: no goodbye on its connections. nginx hands the request on and leaves it out.
-        _replicas[1].Process.Kill(entireProcessTree: true);
-        await _replicas[1].Process.WaitForExitAsync();
+        _set.Replicas[1].Process.Kill(entireProcessTree: true);
+        await _set.Replicas[1].Process.WaitForExitAsync();
         var before = Searches(0);
         for (var i = 0; i < 4; i++)
             await Ask($"After {i}");

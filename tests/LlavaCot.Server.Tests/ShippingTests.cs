@@ -57,12 +57,28 @@ public static class Processes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>A program running in the background with its output collected; disposing kills it.</summary>
+    /// <summary>Programs started and not yet stopped; killed when the test process exits, should a test fail to stop one.</summary>
+    private static readonly HashSet<Running> Live = [];
+
+    static Processes() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        lock (Live)
+            DisposeAll([.. Live]);
+    };
+
+    /// <summary>A program running in the background with its output collected; disposing kills it (a second dispose does nothing).</summary>
     public sealed class Running(Process process) : IDisposable
     {
         private readonly System.Text.StringBuilder _output = new();
+        private int _disposed;
 
         public Process Process { get; } = process;
+
+        /// <summary>The process id, kept after disposal (when <see cref="Process"/> no longer has it).</summary>
+        public int Id { get; private set; }
+
+        /// <summary>Whether the program was started.</summary>
+        public bool Ran => Id != 0;
 
         public string Output
         {
@@ -72,6 +88,8 @@ public static class Processes
                     return _output.ToString();
             }
         }
+
+        internal void Started() => Id = Process.Id;
 
         internal void Add(string? line)
         {
@@ -83,12 +101,22 @@ public static class Processes
 
         public void Dispose()
         {
-            if (!Process.HasExited)
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+                return;
+            try
             {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit(30_000);
+                if (Ran && !Process.HasExited)
+                {
+                    Process.Kill(entireProcessTree: true);
+                    Process.WaitForExit(30_000);
+                }
             }
-            Process.Dispose();
+            finally
+            {
+                Process.Dispose();
+                lock (Live)
+                    Live.Remove(this);
+            }
         }
     }
 
@@ -106,9 +134,45 @@ public static class Processes
         process.ErrorDataReceived += (_, e) => running.Add(e.Data);
         if (!process.Start())
             throw new InvalidOperationException($"{file} did not start");
+        running.Started();
+        lock (Live)
+            Live.Add(running);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return running;
+    }
+
+    /// <summary>Whether process <paramref name="id"/> still runs (a zombie, exited but not yet reaped, counts as gone).</summary>
+    public static bool IsAlive(int id)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{id}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault() is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Disposes every item, each even if an earlier one threw; then throws what they threw.</summary>
+    public static void DisposeAll(IEnumerable<IDisposable?> items)
+    {
+        var errors = new List<Exception>();
+        foreach (var item in items)
+        {
+            try
+            {
+                item?.Dispose();
+            }
+            catch (Exception ex)
+            {
+                errors.Add(ex);
+            }
+        }
+        if (errors.Count > 0)
+            throw new AggregateException(errors);
     }
 
     /// <summary>Runs a program to its end (a hang past <paramref name="limit"/> is a failure, not a wait forever).</summary>

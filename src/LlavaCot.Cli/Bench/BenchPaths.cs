@@ -2,31 +2,39 @@ using LlavaCot.Cli;
 
 namespace LlavaCot.Cli.Bench;
 
-/// <summary>Where benchmarks find the shared fixtures (beside the checkout) when no folder is given.</summary>
+/// <summary>
+/// Where benchmarks find a fixture folder when no folder is given, as the tests do: <c>$LLAVACOT_SHARED/fixtures</c>,
+/// else <c>../shared/fixtures</c> (from the working folder, then beside the checkout), else the copies vendored in
+/// the repository's <c>tests/fixtures</c>.
+/// </summary>
 public static class BenchPaths
 {
-    public static string SharedFixture(string name)
+    public static string SharedFixture(string name) =>
+        Candidates(name).FirstOrDefault(Directory.Exists)
+        ?? throw new UsageException($"no folder given and fixture folder '{name}' not found (looked in {string.Join(", ", Candidates(name))})");
+
+    public static string? OptionalSharedFixture(string name) => Candidates(name).FirstOrDefault(Directory.Exists);
+
+    private static IEnumerable<string> Candidates(string name)
     {
-        var relative = Path.Combine("..", "shared", "fixtures", name);
-        if (Directory.Exists(relative))
-            return relative;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        if (Environment.GetEnvironmentVariable("LLAVACOT_SHARED") is { Length: > 0 } shared)
+            yield return Path.Combine(shared, "fixtures", name);
+        yield return Path.Combine("..", "shared", "fixtures", name);
+        if (RepositoryRoot() is { } root)
         {
-            if (File.Exists(Path.Combine(d.FullName, "LlavaCot.sln")) && Directory.Exists(Path.Combine(d.FullName, relative)))
-                return Path.Combine(d.FullName, relative);
+            yield return Path.Combine(root, "..", "shared", "fixtures", name);
+            yield return Path.Combine(root, "tests", "fixtures", name);
         }
-        throw new UsageException($"no folder given and {relative} not found from the repository root");
     }
 
-    public static string? OptionalSharedFixture(string name)
+    /// <summary>The checkout the CLI was built in (the folder above its binaries that holds LlavaCot.sln), if any.</summary>
+    private static string? RepositoryRoot()
     {
-        try
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {
-            return SharedFixture(name);
+            if (File.Exists(Path.Combine(d.FullName, "LlavaCot.sln")))
+                return d.FullName;
         }
-        catch (UsageException)
-        {
-            return null;
-        }
+        return null;
     }
 }

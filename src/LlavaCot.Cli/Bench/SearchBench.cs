@@ -76,9 +76,14 @@ public sealed class SearchBench : IDisposable
         var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"), int8);
         o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(int8 ? " with int8 linear weights" : "")}, {Environment.ProcessorCount} cores, random weights");
         o.WriteLine($"tokenizer: {bench.TokenizerName}");
+        if (!bench.TokenizerName.StartsWith(Llama3Name, StringComparison.Ordinal))
+            o.WriteLine("note: without the Llama 3 tokenizer (../shared/fixtures/llama3-tokenizer, or --tokenizer DIR) text is tokenized " +
+                        "byte by byte, so judge prompts are several times longer: these figures are not comparable to the README's");
         o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
         return bench;
     }
+
+    private const string Llama3Name = "llama3";
 
     /// <summary>The real Llama 3 tokenizer when the shared fixtures have it (judge prompts then have their real length), else bytes.</summary>
     private static (ITokenizer, string) LoadTokenizer(MllamaConfig config, string? dir)
@@ -86,7 +91,7 @@ public sealed class SearchBench : IDisposable
         dir ??= BenchPaths.OptionalSharedFixture("llama3-tokenizer");
         // The real tokenizer fits only a model with the real vocabulary; tiny test configs get bytes.
         if (dir is not null && config.Text.VocabSize >= Llama3Tokenizer.Load(dir).VocabularySize)
-            return (Llama3Tokenizer.Load(dir, config.ImageTokenIndex), $"llama3 ({Path.GetFullPath(dir)})");
+            return (Llama3Tokenizer.Load(dir, config.ImageTokenIndex), $"{Llama3Name} ({Path.GetFullPath(dir)})");
         var bos = config.Text.BosTokenId ?? 0;
         var specials = new Dictionary<string, int>
         {

@@ -61,14 +61,22 @@ public class SafetensorsReadTests
     public static TheoryData<string> FixtureTensorFiles()
     {
         var data = new TheoryData<string>();
-        foreach (var dir in new[] { Fixtures.Path("mllama-tiny", "cases"), Fixtures.Path("mllama-tiny", "preprocess"), Fixtures.Path("mllama-realscale-preprocess") })
-        foreach (var f in Directory.GetFiles(dir, "*.safetensors").OrderBy(f => f))
-            data.Add(System.IO.Path.GetRelativePath(Fixtures.Path(), f));
+        foreach (var folder in new[] { "mllama-tiny/cases", "mllama-tiny/preprocess", "mllama-realscale-preprocess" })
+        {
+            var top = folder.Split('/')[0];
+            // A missing folder gives one row, whose test then skips saying why.
+            if (!Fixtures.Has(top))
+                data.Add(top);
+            else
+                foreach (var f in Directory.GetFiles(Fixtures.Path(folder), "*.safetensors").OrderBy(f => f))
+                    data.Add(System.IO.Path.Join(top, System.IO.Path.GetRelativePath(Fixtures.Path(top), f)));
+        }
         return data;
     }
 
     /// <summary>Every tensor's values equal the little-endian numbers decoded independently from the file's bytes.</summary>
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [MemberData(nameof(FixtureTensorFiles))]
     public void Every_tensor_reads_exactly_its_stored_values(string relative)
     {
@@ -117,7 +125,8 @@ public class SafetensorsReadTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Preprocess_u8_images_have_the_manifest_sizes()
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Fixtures.Path("mllama-realscale-preprocess", "manifest.json")));

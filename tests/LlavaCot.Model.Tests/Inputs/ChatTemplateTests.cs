@@ -1,4 +1,5 @@
 using LlavaCot.Model.Inputs;
+using LlavaCot.Tests;
 
 namespace LlavaCot.Model.Tests.Inputs;
 
@@ -15,7 +16,8 @@ public class ChatTemplateTests
             ChatTemplate.Render(ChatTemplate.ImagePrompt("How many?")));
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Image_prompt_ids_start_like_the_reference()
     {
         var ids = Tok.Encode(ChatTemplate.ImagePrompt("What is the total area of the shaded region?"));
@@ -23,7 +25,8 @@ public class ChatTemplateTests
         Assert.Equal([128009, 128006, 78191, 128007, 271], ids.TakeLast(5));
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [InlineData("<|eot_id|>")]
     [InlineData("<|image|>")]
     [InlineData("<|begin_of_text|>")]
@@ -70,7 +73,8 @@ public class ChatTemplateTests
             rendered);
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void A_conversation_with_an_image_has_no_system_block_and_the_image_opens_the_turn_that_sent_it()
     {
         var segments = ChatTemplate.Conversation(
@@ -113,7 +117,8 @@ public class ChatTemplateTests
         Assert.Contains("Today Date: 09 Dec 2031\n\n", ChatTemplate.Render(ChatTemplate.TextPrompt("q", clock)));
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [InlineData("Is it correct?")]
     [InlineData("\nStarts with a newline")]
     [InlineData("   \n\n spaced out  ")]

@@ -8,7 +8,8 @@ public class Llama3TokenizerTests
 {
     private static ITokenizer Tok => TestTokenizers.Llama3;
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [MemberData(nameof(TokenizerCase.Indices), MemberType = typeof(TokenizerCase))]
     public void Template_path_matches_the_reference_ids_and_decodes(int index)
     {
@@ -18,7 +19,8 @@ public class Llama3TokenizerTests
         Assert.Equal(c.DecodedClean, Tok.Decode(c.Ids));
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [MemberData(nameof(TokenizerCase.Indices), MemberType = typeof(TokenizerCase))]
     public void User_path_never_yields_a_special_id_and_round_trips(int index)
     {
@@ -29,7 +31,8 @@ public class Llama3TokenizerTests
         Assert.Equal(c.Text, Tok.Decode(ids, cleanUpTokenizationSpaces: false));
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [MemberData(nameof(TokenizerCase.Indices), MemberType = typeof(TokenizerCase))]
     public void Streaming_one_id_at_a_time_concatenates_to_the_full_decode(int index)
     {
@@ -45,7 +48,8 @@ public class Llama3TokenizerTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Chat_format_words_have_their_documented_ids()
     {
         Assert.Equal([882], Tok.EncodeTemplate("user"));
@@ -56,7 +60,8 @@ public class Llama3TokenizerTests
         Assert.Equal(128009, Tok.SpecialTokenId("<|eot_id|>"));
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Image_token_is_added_at_the_config_index_only_when_asked()
     {
         Assert.Equal(128256, Tok.SpecialTokenId(ImageToken.Text));
@@ -72,7 +77,8 @@ public class Llama3TokenizerTests
         Assert.DoesNotContain(plain.EncodeTemplate("<|image|>"), plain.IsSpecial);
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Bos_and_eos_come_from_tokenizer_config()
     {
         Assert.Equal(128000, Tok.BosTokenId);
@@ -81,7 +87,8 @@ public class Llama3TokenizerTests
         Assert.True(Tok.CleanUpTokenizationSpaces);
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [InlineData("<|eot_id|>")]
     [InlineData("<|image|>")]
     [InlineData("<|begin_of_text|>")]
@@ -95,7 +102,8 @@ public class Llama3TokenizerTests
         Assert.Contains(Tok.EncodeTemplate(text), Tok.IsSpecial);
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Skipping_specials_and_unknown_ids_follow_hf()
     {
         var ids = Tok.EncodeTemplate("<|begin_of_text|>Hi<|eot_id|>");
@@ -105,7 +113,8 @@ public class Llama3TokenizerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Tok.Decode([-1]));
     }
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     // Expected ids from the same JavaScript port of HF tokenizers that produced cases.json (regex per code point).
     [InlineData("日本𠀀語", new[] { 102433, 172, 64319, 222, 102158 })]
     [InlineData("𝟏𝟐𝟑𝟒", new[] { 57352, 253, 237, 57352, 253, 238, 57352, 253, 239, 57352, 253, 240 })]
@@ -121,7 +130,8 @@ public class Llama3TokenizerTests
         Assert.Equal(text, Tok.Decode(expected));
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Loads_all_128k_tokens_and_the_specials()
     {
         var tokenizer = Llama3Tokenizer.Load(TestTokenizers.Llama3Dir);

@@ -14,8 +14,9 @@ public sealed record PreprocessFixture(string Folder, string Name)
 {
     public static readonly string[] Folders = ["mllama-tiny", "mllama-realscale-preprocess"];
 
+    /// <summary>Every folder's images; a folder that is missing gives one row, whose test then skips saying why.</summary>
     public static IEnumerable<object[]> All() =>
-        Folders.SelectMany(f => Images(f).Select(name => new object[] { f, name }));
+        Folders.SelectMany(f => Fixtures.Has(f) ? Images(f).Select(name => new object[] { f, name }) : [[f, "(missing)"]]);
 
     public static IEnumerable<string> Images(string folder) =>
         Manifest(folder).GetProperty("images").EnumerateObject().Select(p => p.Name);

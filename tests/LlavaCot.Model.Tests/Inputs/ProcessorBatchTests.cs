@@ -11,7 +11,7 @@ public class ProcessorBatchTests
 {
     public static IEnumerable<object[]> BatchFolders() =>
         PreprocessFixture.Folders
-            .Where(f => PreprocessFixture.Manifest(f).TryGetProperty("batch_preprocess", out _))
+            .Where(f => Fixtures.Has(f) && PreprocessFixture.Manifest(f).TryGetProperty("batch_preprocess", out _))
             .Select(f => new object[] { f });
 
     [Theory]

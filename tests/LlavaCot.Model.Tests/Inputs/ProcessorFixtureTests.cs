@@ -7,7 +7,8 @@ namespace LlavaCot.Model.Tests.Inputs;
 
 public class ProcessorFixtureTests
 {
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [MemberData(nameof(PreprocessFixture.All), MemberType = typeof(PreprocessFixture))]
     public void Decode_and_preprocess_match_the_hf_goldens(string folder, string name)
     {

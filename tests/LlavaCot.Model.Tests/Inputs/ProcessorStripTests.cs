@@ -13,7 +13,8 @@ public class ProcessorStripTests
 {
     private static readonly byte[] Colour = [200, 150, 120];
 
-    [Theory]
+    [SkippableTheory]
+    [Trait(Category.Name, Category.Fixtures)]
     [InlineData("mllama-realscale-preprocess", 1, 4000, 1)]
     [InlineData("mllama-realscale-preprocess", 4000, 1, 1)]
     [InlineData("mllama-realscale-preprocess", 3, 9000, 1)]

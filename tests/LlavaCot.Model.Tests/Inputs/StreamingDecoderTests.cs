@@ -1,11 +1,13 @@
 using System.Text;
 using LlavaCot.Model.Inputs;
+using LlavaCot.Tests;
 
 namespace LlavaCot.Model.Tests.Inputs;
 
 public class StreamingDecoderTests
 {
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Clean_up_in_a_stream_waits_for_the_next_character()
     {
         var tok = TestTokenizers.Llama3;
@@ -17,7 +19,8 @@ public class StreamingDecoderTests
         Assert.DoesNotContain(deltas, d => d.EndsWith(' '));
     }
 
-    [Fact]
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
     public void Without_clean_up_every_complete_character_is_released_at_once()
     {
         var tok = TestTokenizers.Llama3;
