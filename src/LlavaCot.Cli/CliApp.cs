@@ -40,7 +40,10 @@ public static class CliApp
           bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--dtype bf16|fp32] [--quantize int8] [--tokenizer <dir>]   K searches at once vs one after another
           bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16 and int8 against the bandwidth bound
           bench vision [<config dir>] [--runs N]   vision tower s/image in fp32, bf16, and bf16 weights computed in fp32
-          bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: ../shared/fixtures/mllama-bench-config)
+          bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: the bench config)
+
+        bench commands without a folder take mllama-bench-config from $LLAVACOT_SHARED/fixtures, ../shared/fixtures or the
+        repository's vendored tests/fixtures, in that order
 
         progress: a bar on a terminal; in a log (output redirected), one line per 10 % of the work or 30 s, and one at the end
         """;

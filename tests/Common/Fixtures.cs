@@ -30,9 +30,10 @@ public static class Fixtures
     /// <summary>Whether fixture folder <paramref name="name"/> can be found (for test data built before a test runs).</summary>
     public static bool Has(string name) => Root.Value.Folder(name) is not null;
 
-    private static Exception Missing(string name) => Requirement.Missing(
-        $"fixture folder '{name}' is not in {Root.Value.Describe()} and is not vendored: put the shared fixtures at " +
-        "../shared beside the checkout or set LLAVACOT_SHARED to the folder holding fixtures/");
+    private static Exception Missing(string name) => Requirement.Missing(Root.Value.Chosen is { } chosen
+        ? $"fixture folder '{name}' is neither in {chosen} (from {Root.Value.Source}) nor vendored"
+        : $"fixture folder '{name}' is not vendored and there are no shared fixtures: put them at ../shared beside the " +
+          "checkout, or set LLAVACOT_SHARED to the folder holding fixtures/");
 
     private static string FindRepoRoot()
     {
@@ -71,6 +72,4 @@ public sealed record FixtureRoot(string? Chosen, string Source, string Vendored)
     /// <summary>The folder <paramref name="name"/> from the chosen place, else from the vendored copies, else null.</summary>
     public string? Folder(string name) =>
         new[] { Chosen, Vendored }.OfType<string>().Select(root => System.IO.Path.Combine(root, name)).FirstOrDefault(Directory.Exists);
-
-    public string Describe() => Chosen is null ? $"the vendored fixtures ({Vendored})" : $"{Chosen} ({Source}) or the vendored fixtures";
 }

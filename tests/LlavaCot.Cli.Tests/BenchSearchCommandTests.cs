@@ -15,6 +15,30 @@ public class BenchSearchCommandTests
         Assert.Matches(@"\n2 +[0-9.]+ +[0-9.]+ +[0-9.]+x .* +6 +", output);
         Assert.Matches(@"N=2 speed-up: [0-9.]+x", output);
         Assert.Matches(@"N=2 vs single: [0-9.]+x", output);
+        // The tiny config's vocabulary is too small for the Llama 3 tokenizer: bytes, and the figures say so.
+        Assert.Contains("tokenizer: byte-level (the config's vocabulary is smaller than the Llama 3 tokenizer's)", output);
+        Assert.Contains("not comparable to the README's", output);
+    }
+
+    [Fact]
+    public void Without_a_folder_the_benches_look_in_LLAVACOT_SHARED_then_shared_then_beside_the_checkout_then_the_vendored_copies()
+    {
+        Func<string, string?> env = name => name == "LLAVACOT_SHARED" ? "/env" : null;
+        Assert.Equal(
+            [Path.Combine("/env", "fixtures", "x"), Path.Combine("..", "shared", "fixtures", "x"), Path.Combine("/repo", "..", "shared", "fixtures", "x"),
+             Path.Combine("/repo", "tests", "fixtures", "x")],
+            LlavaCot.Cli.Bench.BenchPaths.Candidates("x", env, "/repo"));
+        Assert.Equal([Path.Combine("..", "shared", "fixtures", "x")], LlavaCot.Cli.Bench.BenchPaths.Candidates("x", _ => null, null));
+    }
+
+    /// <summary>The repository's own copy of the bench config is what a clone alone benches on.</summary>
+    [Fact]
+    public void The_vendored_bench_config_is_a_complete_config_folder()
+    {
+        var vendored = Path.Combine(Fixtures.RepoRoot, "tests", "fixtures", "mllama-bench-config");
+        Assert.Contains(vendored, LlavaCot.Cli.Bench.BenchPaths.Candidates("mllama-bench-config", _ => null, Fixtures.RepoRoot));
+        Assert.True(LlavaCot.Model.Config.MllamaConfig.Load(vendored).Text.CrossAttentionLayers.Length > 0);
+        Assert.True(LlavaCot.Model.Config.PreprocessorConfig.Load(vendored).MaxImageTiles > 0);
     }
 
     /// <summary>Keeps what had been written at each flush.</summary>

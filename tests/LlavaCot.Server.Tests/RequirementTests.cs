@@ -96,6 +96,23 @@ public sealed class RequirementTests : IDisposable
         Assert.Contains("LLAVACOT_SHARED", error.Message);
     }
 
+    /// <summary>The vendored copies are the shared fixtures, byte for byte (the READMEs are our own).</summary>
+    [SkippableFact]
+    [Trait(Category.Name, Category.Fixtures)]
+    public void The_vendored_fixtures_are_the_shared_ones_byte_for_byte()
+    {
+        var shared = Fixtures.Location.Chosen ?? throw Requirement.Missing("no shared fixtures to compare the vendored copies with: " +
+            "put them at ../shared beside the checkout, or set LLAVACOT_SHARED");
+        var files = Directory.GetFiles(Fixtures.Location.Vendored, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Fixtures.Location.Vendored, f))
+            .Where(f => Path.GetFileName(f) != "README.md")
+            .ToList();
+        Assert.True(files.Count > 20, $"{files.Count} vendored files");
+        foreach (var file in files)
+            Assert.True(File.ReadAllBytes(Path.Combine(shared, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Fixtures.Location.Vendored, file))),
+                $"{file} differs from {Path.Combine(shared, file)}");
+    }
+
     [Fact]
     public void The_category_report_counts_runs_and_skips_and_gives_each_reason_once()
     {

@@ -10,20 +10,23 @@ namespace LlavaCot.Cli.Bench;
 public static class BenchPaths
 {
     public static string SharedFixture(string name) =>
-        Candidates(name).FirstOrDefault(Directory.Exists)
-        ?? throw new UsageException($"no folder given and fixture folder '{name}' not found (looked in {string.Join(", ", Candidates(name))})");
+        OptionalSharedFixture(name)
+        ?? throw new UsageException($"no folder given and fixture folder '{name}' not found (looked in " +
+                                    $"{string.Join(", ", Candidates(name, Environment.GetEnvironmentVariable, RepositoryRoot()))})");
 
-    public static string? OptionalSharedFixture(string name) => Candidates(name).FirstOrDefault(Directory.Exists);
+    public static string? OptionalSharedFixture(string name) =>
+        Candidates(name, Environment.GetEnvironmentVariable, RepositoryRoot()).FirstOrDefault(Directory.Exists);
 
-    private static IEnumerable<string> Candidates(string name)
+    /// <summary>Where fixture folder <paramref name="name"/> is looked for, in order.</summary>
+    internal static IEnumerable<string> Candidates(string name, Func<string, string?> env, string? repositoryRoot)
     {
-        if (Environment.GetEnvironmentVariable("LLAVACOT_SHARED") is { Length: > 0 } shared)
+        if (env("LLAVACOT_SHARED") is { Length: > 0 } shared)
             yield return Path.Combine(shared, "fixtures", name);
         yield return Path.Combine("..", "shared", "fixtures", name);
-        if (RepositoryRoot() is { } root)
+        if (repositoryRoot is not null)
         {
-            yield return Path.Combine(root, "..", "shared", "fixtures", name);
-            yield return Path.Combine(root, "tests", "fixtures", name);
+            yield return Path.Combine(repositoryRoot, "..", "shared", "fixtures", name);
+            yield return Path.Combine(repositoryRoot, "tests", "fixtures", name);
         }
     }
 

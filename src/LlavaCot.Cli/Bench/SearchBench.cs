@@ -77,8 +77,8 @@ public sealed class SearchBench : IDisposable
         o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(int8 ? " with int8 linear weights" : "")}, {Environment.ProcessorCount} cores, random weights");
         o.WriteLine($"tokenizer: {bench.TokenizerName}");
         if (!bench.TokenizerName.StartsWith(Llama3Name, StringComparison.Ordinal))
-            o.WriteLine("note: without the Llama 3 tokenizer (../shared/fixtures/llama3-tokenizer, or --tokenizer DIR) text is tokenized " +
-                        "byte by byte, so judge prompts are several times longer: these figures are not comparable to the README's");
+            o.WriteLine("note: text is tokenized byte by byte, so judge prompts are several times longer than with the Llama 3 " +
+                        "tokenizer: these figures are not comparable to the README's");
         o.WriteLine($"cpu flags: {HostFacts.Read().CpuFeatures}");
         return bench;
     }
@@ -97,7 +97,10 @@ public sealed class SearchBench : IDisposable
         {
             ["<|begin_of_text|>"] = bos, ["<|image|>"] = config.ImageTokenIndex,
         };
-        return (new ByteTokenizer(specials), "byte-level (no Llama 3 tokenizer found)");
+        var why = dir is null
+            ? "no Llama 3 tokenizer found: ../shared/fixtures/llama3-tokenizer or --tokenizer DIR"
+            : "the config's vocabulary is smaller than the Llama 3 tokenizer's";
+        return (new ByteTokenizer(specials), $"byte-level ({why})");
     }
 
     /// <summary>Words appended until the rendered image prompt is <see cref="PromptTokens"/> tokens.</summary>
