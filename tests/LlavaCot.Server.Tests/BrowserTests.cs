@@ -63,7 +63,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
 
     private static async Task Screenshot(IPage page, string name)
     {
-        var dir = Path.Combine(Processes.RepositoryRoot, "TestResults", "screenshots");
+        var dir = Path.Combine(Fixtures.RepoRoot, "TestResults", "screenshots");
         Directory.CreateDirectory(dir);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
     }

@@ -46,7 +46,7 @@ public sealed class NginxFront : IDisposable
     /// <summary>The compose config with the service name mapped to the given replicas and the listen port to <paramref name="port"/>.</summary>
     private string Config(int port, Uri[] replicas)
     {
-        var site = File.ReadAllText(Path.Combine(Processes.RepositoryRoot, "docker", "nginx", "llavacot.conf"));
+        var site = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "docker", "nginx", "llavacot.conf"));
         const string upstream = "server llavacot:8080 max_fails=1 fail_timeout=30s;";
         const string listen = "listen 8080;";
         Assert.Contains(upstream, site);

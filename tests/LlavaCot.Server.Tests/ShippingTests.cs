@@ -17,7 +17,7 @@ public class PublishTests
     {
         using var temp = new TempDir();
         var app = temp.File("app");
-        var (code, output) = await Processes.RunAsync("bash", [Path.Combine(Processes.RepositoryRoot, "docker", "publish.sh"), app], TimeSpan.FromMinutes(10));
+        var (code, output) = await Processes.RunAsync("bash", [Path.Combine(Fixtures.RepoRoot, "docker", "publish.sh"), app], TimeSpan.FromMinutes(10));
         Assert.True(code == 0, output);
         Assert.Contains("is ready", output);
 
@@ -40,16 +40,6 @@ public class PublishTests
 /// <summary>Starting, waiting for and stopping the programs the shipping tests drive.</summary>
 public static class Processes
 {
-    public static string RepositoryRoot { get; } = FindRoot();
-
-    private static string FindRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LlavaCot.sln")))
-            dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("the repository root (LlavaCot.sln) is not above the test folder");
-    }
-
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
