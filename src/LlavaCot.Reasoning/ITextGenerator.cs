@@ -68,6 +68,12 @@ public interface IGenerationSession : IAsyncDisposable
     Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken cancellationToken) =>
         OneByOneAsync(this, requests, cancellationToken);
 
+    /// <summary>
+    /// The probability of each request's continuations as the reply to its prompt, without decoding: prefill only, all
+    /// requests as one batch of work. A request's result does not depend on the others beside it.
+    /// </summary>
+    Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken);
+
     /// <summary>The requests' completions one after another (what a session that does not batch does).</summary>
     static async Task<IReadOnlyList<Completion>> OneByOneAsync(IGenerationSession session, IReadOnlyList<CompletionRequest> requests,
         CancellationToken cancellationToken)
@@ -95,3 +101,24 @@ public sealed record CompletionRequest(
     string UserText, bool WithImage, StopCondition Stop, SamplingOptions Sampling, ulong Seed, bool KeepSpecialTokens = false);
 
 public sealed record Completion(string Text, int Tokens, StopReason StopReason);
+
+/// <summary>
+/// A prompt whose user turn is <paramref name="Instruction"/> then <paramref name="Candidate"/> (tokenised as user
+/// text), and the replies whose probability is wanted, each read from the reply's first position. Prompts that score
+/// several candidates share their instruction, which the model then prefills once: the candidate and the reply header
+/// are what each adds.
+/// </summary>
+/// <param name="WithImage">Put the session's image before the text; false renders the text-only template.</param>
+public sealed record ScoreRequest(string Instruction, string Candidate, bool WithImage, IReadOnlyList<string> Continuations)
+{
+    public string UserText => Instruction + Candidate;
+}
+
+/// <param name="TokenLogProbs">Per continuation, each of its tokens' log-probability given the prompt and the tokens
+/// before it: the raw log-softmax of the model's logits (no temperature, no top-p).</param>
+/// <param name="Tokens">Tokens the scoring ran through the model or found cached: the prompt and the continuations.</param>
+public sealed record ScoreResult(IReadOnlyList<IReadOnlyList<double>> TokenLogProbs, int Tokens)
+{
+    /// <summary>The log-probability of continuation <paramref name="index"/> as a whole: the sum over its tokens.</summary>
+    public double LogProb(int index) => TokenLogProbs[index].Sum();
+}

@@ -1,3 +1,5 @@
+using LlavaCot.Reasoning.Scoring;
+
 namespace LlavaCot.Reasoning;
 
 /// <summary>How a question is answered.</summary>
@@ -17,6 +19,15 @@ public enum ReasoningMode
 
     /// <summary>Multimodal-CoT protocol: a rationale (stopped at &lt;/REASONING&gt;), then an answer prompted with it.</summary>
     TwoStage,
+
+    /// <summary>The authors' SWIRES (§6): scored captions and reasonings, backtracking while the reasonings score low.</summary>
+    Swires,
+
+    /// <summary>N whole answers, a majority vote on the CONCLUSION; the scorer only breaks ties.</summary>
+    SelfConsistency,
+
+    /// <summary>N whole answers, each scored by the verifier; the answer with the most summed P(correct) wins.</summary>
+    WeightedBestOfN,
 }
 
 /// <summary>The wire names of the modes (API fields, events, CLI options).</summary>
@@ -29,6 +40,9 @@ public static class ReasoningModes
         ["sentence_beam"] = ReasoningMode.SentenceBeam,
         ["single"] = ReasoningMode.Single,
         ["two_stage"] = ReasoningMode.TwoStage,
+        ["swires"] = ReasoningMode.Swires,
+        ["self_consistency"] = ReasoningMode.SelfConsistency,
+        ["weighted_best_of_n"] = ReasoningMode.WeightedBestOfN,
     };
 
     public static string Name(ReasoningMode mode) => ByName.First(m => m.Value == mode).Key;
@@ -43,6 +57,12 @@ public sealed record ReasonOptions
 
     public ReasoningMode Mode { get; init; } = ReasoningMode.StageBeam;
     public int BeamSize { get; init; } = 2;
+
+    /// <summary>What chooses among candidates; null: the mode's default (<see cref="Scorers.DefaultFor"/>).</summary>
+    public ScorerKind? Scorer { get; init; }
+
+    /// <summary>SWIRES goes on backtracking while its second-best reasoning scores at or below this; null: the model's setting.</summary>
+    public double? SwiresCutoff { get; init; }
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Default;
     public int MaxNewTokens { get; init; } = StopCondition.DefaultMaxNewTokens;
 

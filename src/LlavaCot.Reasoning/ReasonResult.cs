@@ -6,6 +6,9 @@ namespace LlavaCot.Reasoning;
 /// <param name="JudgeCalls">Every judge and pre-check call made, also those a batch made whose reply was not needed.</param>
 /// <param name="Replay">What else the answer depends on: the date in text-only prompts, compute dtype, device, CPU features.</param>
 /// <param name="Cost">The model work the request caused (vision passes, prefilled and decoded tokens).</param>
+/// <param name="Scorer">What chose among the candidates: none, pairwise or verifier.</param>
+/// <param name="ScoreCalls">Verifier prompts scored (a candidate with the same ids as an earlier one is not scored again).</param>
+/// <param name="ScoreTokens">Tokens those prompts ran through the model or found cached, verdict words included.</param>
 public sealed record ReasonResult(
     string Text,
     string Conclusion,
@@ -17,11 +20,17 @@ public sealed record ReasonResult(
     int JudgeTokens,
     double ElapsedSeconds,
     SessionInfo? Replay = null,
-    ModelCost? Cost = null);
+    ModelCost? Cost = null,
+    string Scorer = "none",
+    int ScoreCalls = 0,
+    int ScoreTokens = 0);
 
+/// <param name="Winner">The candidate carried forward (in a SWIRES reasoning stage, the round's best).</param>
 /// <param name="Candidates">Token count of each candidate of the stage.</param>
 /// <param name="Verdicts">The comparisons, in the order they were made.</param>
+/// <param name="Scores">Each candidate's verifier score, where the verifier scored the stage.</param>
 public sealed record StageResult(
-    string Stage, int Winner, string WinnerText, IReadOnlyList<int> Candidates, IReadOnlyList<StageVerdict> Verdicts, double ElapsedSeconds);
+    string Stage, int Winner, string WinnerText, IReadOnlyList<int> Candidates, IReadOnlyList<StageVerdict> Verdicts, double ElapsedSeconds,
+    IReadOnlyList<double>? Scores = null);
 
 public sealed record StageVerdict(int First, int Second, int Winner, string Decision);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlavaCot.Reasoning.Scoring;
 
 namespace LlavaCot.Reasoning;
 
@@ -54,6 +55,12 @@ public sealed record RequestLimits
         Require(s.TopK >= 0, "top_k", $"must be 0 (off) or more, got {s.TopK}");
         Require(o.MaxNewTokens >= 1 && o.MaxNewTokens <= MaxNewTokens, "max_new_tokens", $"must lie in 1..{MaxNewTokens}, got {o.MaxNewTokens}");
         Require(o.MaxAnswerTokens is null or >= 1, "max_answer_tokens", $"must be 1 or more, got {o.MaxAnswerTokens}");
+        if (o.Scorer is { } scorer && !Scorers.For(o.Mode).Contains(scorer))
+            errors.Add(new FieldError("scorer", $"'{Scorers.Name(scorer)}' does not apply to {ReasoningModes.Name(o.Mode)}, which takes " +
+                                                string.Join(" or ", Scorers.For(o.Mode).Select(Scorers.Name))));
+        Require(o.SwiresCutoff is null || o.Mode == ReasoningMode.Swires, "swires_cutoff", "applies to the swires mode only");
+        Require(o.SwiresCutoff is null or (>= 0 and <= 1), "swires_cutoff",
+            $"is a verifier score, P(correct), in 0..1; got {(o.SwiresCutoff is { } c ? Format(c) : "")}");
         return errors;
     }
 
@@ -77,4 +84,19 @@ public sealed record ReasonerSettings
 
     /// <summary>Unread events (token deltas aside, which merge) a run holds before its search waits for the reader.</summary>
     public int EventCapacity { get; init; } = Events.EventBuffer.DefaultCapacity;
+
+    /// <summary>
+    /// Candidates with the same generated ids are not compared: the lower index wins. Off, every comparison is made,
+    /// which is the reference's call pattern.
+    /// </summary>
+    public bool SkipIdenticalCandidates { get; init; } = true;
+
+    /// <summary>
+    /// SWIRES backtracks while its second-best reasoning's P(correct) is at or below this. The reference's cutoff is
+    /// its reward model's mean plus 0.2533 standard deviations (about its 60th percentile); P(correct) has another
+    /// scale, and 0.5 is where the verifier leans to "correct". A model folder's llavacot.json may set its own.
+    /// </summary>
+    public double SwiresCutoff { get; init; } = DefaultSwiresCutoff;
+
+    public const double DefaultSwiresCutoff = 0.5;
 }

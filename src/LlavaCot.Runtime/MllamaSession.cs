@@ -129,6 +129,58 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     /// <summary>
+    /// Scores every request's continuations in one work item on the model worker (between decode steps): each prompt is
+    /// prefilled on its own, reusing cached prefixes, and nothing is decoded.
+    /// </summary>
+    public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct)
+    {
+        var specs = requests.Select(r =>
+        {
+            var withImage = r.WithImage && _hasImage;
+            var prompt = Tokenizer.Encode(Prompt(r.UserText, withImage));
+            // The instruction's tokens: as far as the prompt without the candidate agrees (a word may join across).
+            var shared = Math.Clamp(CommonPrefix(Tokenizer.Encode(Prompt(r.Instruction, withImage)), prompt), 1, prompt.Count - 1);
+            return new ScoreSpec(prompt, shared, r.Continuations.Select(Tokenizer.EncodeUser).ToList(), withImage);
+        }).ToList();
+        return Owner.Worker.RunAsync(Booked<IReadOnlyList<ScoreResult>>(() => specs.Select(s =>
+        {
+            ct.ThrowIfCancellationRequested();
+            return new ScoreResult(Score(s), s.Prompt.Count + s.Continuations.Sum(c => c.Count));
+        }).ToList()), ct);
+    }
+
+    /// <summary>
+    /// One scoring prompt, in two chunks whatever else is scored: its instruction (through the prefix cache, where the
+    /// other candidates of its stage find it whole), then on a copy the candidate and the reply header. Its scores thus
+    /// never depend on the prompts beside it. Naive (the reference pattern), the same chunks from nothing, with the image
+    /// encoded again.
+    /// </summary>
+    private IReadOnlyList<IReadOnlyList<double>> Score(ScoreSpec spec)
+    {
+        using var scope = NewDisposeScope();
+        var instruction = spec.Prompt.Take(spec.Shared).ToList();
+        using var encoded = spec.WithImage && _naive ? Encode(_images!) : null;
+        var kv = spec.WithImage ? encoded ?? ImageKv : null;
+        KvCache shared;
+        if (_naive)
+        {
+            shared = Model.NewCache(1, spec.Prompt.Count);
+            using var bias = spec.WithImage ? Bias(instruction, 0) : null;
+            if (instruction.Count > 0)
+                Model.Prefill(Ids(instruction, 0), shared, kv, bias);
+        }
+        else
+            shared = PrefilledWhole(instruction, spec.WithImage);
+        using var copy = shared.Fork(1, spec.Prompt.Count - spec.Shared + spec.Continuations.Max(c => c.Count));
+        if (_naive)
+            shared.Dispose();
+        using var tail = spec.WithImage ? Bias(spec.Prompt, spec.Shared) : null;
+        var last = Model.Prefill(Ids(spec.Prompt, spec.Shared), copy, kv, tail).select(1, 0);
+        return TokenScoring.Continue(Model, copy, last, kv,
+            c => spec.WithImage ? Bias([.. spec.Prompt, .. c.Take(c.Count - 1)], spec.Prompt.Count) : null, spec.Continuations);
+    }
+
+    /// <summary>
     /// Optimised: a decode job beside the other requests' jobs. Naive: the reference's pattern, on its own.
     /// <paramref name="chain"/>: the prefix is the search's stage chain, which the next stage extends (pinned).
     /// </summary>
@@ -268,10 +320,40 @@ internal sealed class MllamaSession : IGenerationSession
         var (cache, reused, evicted) = prefixes.Acquire(withImage ? _imageKey! : "", ids, pin ? this : null);
         using var rows = withImage ? Bias(ids, reused) : null;
         var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows).select(1, 0);
-        evicted += prefixes.Commit(cache, ids);
+        BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
+        return (cache, logits, rows?.LastRow());
+    }
+
+    /// <summary>
+    /// A cache of the shared prefix cache holding all of <paramref name="ids"/>, prefilling only what no cached
+    /// sequence holds (no logits are needed, so a prefix cached whole is not run again). Copy it before the next prompt.
+    /// </summary>
+    private KvCache PrefilledWhole(IReadOnlyList<int> ids, bool withImage)
+    {
+        var prefixes = Owner.PrefixCache;
+        var (cache, reused, evicted) = prefixes.Acquire(withImage ? _imageKey! : "", ids, logits: false);
+        if (reused < ids.Count)
+        {
+            using var rows = withImage ? Bias(ids, reused) : null;
+            using var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows);
+        }
+        BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
+        return cache;
+    }
+
+    private void BookPrefix(int reused, int evicted)
+    {
         Interlocked.Increment(ref reused > 0 ? ref _prefixHits : ref _prefixMisses);
         Interlocked.Add(ref _prefixEvictions, evicted);
-        return (cache, logits, rows?.LastRow());
+    }
+
+    private static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        var n = Math.Min(a.Count, b.Count);
+        var i = 0;
+        while (i < n && a[i] == b[i])
+            i++;
+        return i;
     }
 
     /// <summary>Decode room reserved up front; the cache grows past it if a long generation needs more.</summary>

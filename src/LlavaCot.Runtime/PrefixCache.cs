@@ -36,11 +36,12 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
 
     /// <summary>
     /// A single-sequence cache holding the longest cached prefix of <paramref name="ids"/> (with the same image) that
-    /// leaves at least one token to prefill (the last position's logits are needed), and how many tokens it holds.
-    /// Prefill the rest into it, then <see cref="Commit"/>. <paramref name="pinFor"/>: the search whose stage chain
-    /// this is (later prompts of that search extend it); it is not evicted until unpinned.
+    /// leaves at least one token to prefill (the last position's logits are needed; with <paramref name="logits"/>
+    /// false it may hold them all), and how many tokens it holds. Prefill the rest into it, then <see cref="Commit"/>.
+    /// <paramref name="pinFor"/>: the search whose stage chain this is (later prompts of that search extend it); it is
+    /// not evicted until unpinned.
     /// </summary>
-    public (KvCache Cache, int Reused, int Evicted) Acquire(string image, IReadOnlyList<int> ids, object? pinFor = null)
+    public (KvCache Cache, int Reused, int Evicted) Acquire(string image, IReadOnlyList<int> ids, object? pinFor = null, bool logits = true)
     {
         Entry? best = null;
         var common = 0;
@@ -50,7 +51,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
             if (shared > common)
                 (best, common) = (e, shared);
         }
-        var reused = Math.Min(common, ids.Count - 1);
+        var reused = logits ? Math.Min(common, ids.Count - 1) : common;
         Entry target;
         if (best is not null && common >= best.Ids.Count)
         {

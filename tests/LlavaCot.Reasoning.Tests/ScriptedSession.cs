@@ -66,6 +66,25 @@ internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
         return Task.FromResult(new Completion(reply, reply.Length, StopReason.EndOfSequence));
     }
 
+    /// <summary>Every scoring request, and the batches they came in.</summary>
+    public List<ScoreRequest> Scored { get; } = [];
+    public List<int> ScoreBatches { get; } = [];
+
+    /// <summary>The verifier's P(correct) for a scored prompt (default 0.5); the log-probabilities are made to give it.</summary>
+    public Func<ScoreRequest, double> Score { get; init; } = _ => 0.5;
+
+    public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct)
+    {
+        Scored.AddRange(requests);
+        ScoreBatches.Add(requests.Count);
+        return Task.FromResult<IReadOnlyList<ScoreResult>>(requests.Select(r =>
+        {
+            var p = Score(r);
+            // One token per continuation: "correct" with log p, "incorrect" with log (1 - p).
+            return new ScoreResult([[Math.Log(p)], [Math.Log(1 - p)]], r.UserText.Length + 2);
+        }).ToList());
+    }
+
     public ValueTask DisposeAsync()
     {
         Disposed = true;

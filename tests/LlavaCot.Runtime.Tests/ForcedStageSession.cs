@@ -75,6 +75,9 @@ internal sealed class ForcedStageGenerator(ITextGenerator inner, ITokenizer toke
             return inner.CompleteManyAsync(requests, ct);
         }
 
+        public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct) =>
+            inner.ScoreAsync(requests, ct);
+
         private void Record(IReadOnlyList<CompletionRequest> requests)
         {
             lock (owner)

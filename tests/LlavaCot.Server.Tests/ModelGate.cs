@@ -156,6 +156,9 @@ public sealed class ModelGate : IGeneratorDecorator
 
         public bool BatchesCompletions => inner.BatchesCompletions;
 
+        public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct) =>
+            inner.ScoreAsync(requests, ct);
+
         public Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct) =>
             gate.JudgeReplies is { } script
                 ? Task.FromResult<IReadOnlyList<Completion>>(requests.Select(r => Scripted(script, r)).ToList())

@@ -43,6 +43,9 @@ public sealed class FixedLengthWorkload(ITextGenerator inner, int candidateToken
         public Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct) =>
             inner.CompleteManyAsync(requests.Select(r => r with { Stop = Fixed(judgeTokens) }).ToList(), ct);
 
+        public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct) =>
+            inner.ScoreAsync(requests, ct);
+
         public ValueTask DisposeAsync() => inner.DisposeAsync();
 
         private static StopCondition Fixed(int tokens) => new([], tokens, IgnoreEos: true);

@@ -8,6 +8,9 @@ namespace LlavaCot.Reasoning.Events;
 [JsonDerivedType(typeof(TokenDelta))]
 [JsonDerivedType(typeof(CandidateFinished))]
 [JsonDerivedType(typeof(JudgeComparison))]
+[JsonDerivedType(typeof(CandidateScored))]
+[JsonDerivedType(typeof(VoteCounted))]
+[JsonDerivedType(typeof(SwiresRound))]
 [JsonDerivedType(typeof(StageWinner))]
 [JsonDerivedType(typeof(FinalAnswer))]
 [JsonDerivedType(typeof(ReasonError))]
@@ -41,7 +44,8 @@ public sealed record CandidateFinished(string Stage, int Index, int Candidate, s
 }
 
 /// <summary>One knockout comparison: candidates <paramref name="First"/> and <paramref name="Second"/> (stage indices).</summary>
-/// <param name="Decision">judge, missing_tags, incorrect_reasoning (the pre-check decided).</param>
+/// <param name="Decision">judge, missing_tags, incorrect_reasoning (the pre-check decided), identical (both candidates
+/// generated the same ids: the lower index wins, no call is made, and the comparison's seeds are still drawn).</param>
 /// <param name="ElapsedSeconds">Wall time of this comparison's calls (a batch's comparisons run together).</param>
 public sealed record JudgeComparison(
     string Stage, int Index, int First, int Second, int Winner, string Decision, IReadOnlyList<Judging.JudgeCall> Calls,
@@ -50,7 +54,40 @@ public sealed record JudgeComparison(
     public override string Kind => "judge";
 }
 
-public sealed record StageWinner(string Stage, int Index, int Candidate, string Text) : ReasonEvent
+/// <summary>A candidate's verifier score (P(correct), 0..1), with the log-probabilities it came from.</summary>
+/// <param name="Decision">verifier (scored), missing_tags (not scored: the text lacks its tags), identical (the score of
+/// candidate <paramref name="IdenticalTo"/>, which generated the same ids).</param>
+/// <param name="Tokens">Prompt and verdict tokens the scoring ran through the model or found cached.</param>
+public sealed record CandidateScored(
+    string Stage, int Index, int Candidate, double Score, double? LogProbCorrect, double? LogProbIncorrect, string Decision,
+    int Tokens, int? IdenticalTo = null, double ElapsedSeconds = 0) : ReasonEvent
+{
+    public override string Kind => "score";
+}
+
+/// <summary>A vote over a stage's whole answers: each distinct CONCLUSION with its candidates and weight.</summary>
+/// <param name="Decision">majority (one answer has the most votes), tie (the scorer chose among the tied answers; its
+/// events precede this one) or weighted (the most summed P(correct)).</param>
+public sealed record VoteCounted(string Stage, int Index, IReadOnlyList<Scoring.VoteTally> Answers, int Winner, string Decision) : ReasonEvent
+{
+    public override string Kind => "vote";
+}
+
+/// <summary>
+/// The end of a SWIRES round: every reasoning so far, best first, and whether the search backtracks (samples new
+/// captions) because the second best scores at or below the cutoff.
+/// </summary>
+public sealed record SwiresRound(int Round, int Index, IReadOnlyList<RankedCandidate> Ranking, double SecondBest, double Cutoff, bool Backtrack)
+    : ReasonEvent
+{
+    public override string Kind => "swires_round";
+}
+
+/// <param name="Index">The stage (its position in the search) the candidate belongs to.</param>
+public sealed record RankedCandidate(int Index, int Candidate, double Score);
+
+/// <param name="Kept">Every candidate carried forward, best first, where a stage keeps more than its winner (SWIRES's captions).</param>
+public sealed record StageWinner(string Stage, int Index, int Candidate, string Text, IReadOnlyList<int>? Kept = null) : ReasonEvent
 {
     public override string Kind => "stage_winner";
 }

@@ -48,13 +48,20 @@ public sealed class Judge(
     public async Task<JudgeVerdict> CompareAsync(JudgeType type, string question, string first, string second, CancellationToken ct) =>
         (await CompareManyAsync(type, question, [(first, second)], ct))[0];
 
-    /// <summary>Judges several independent pairs (texts of the first and second candidate).</summary>
+    /// <summary>
+    /// Judges several independent pairs (texts of the first and second candidate). <paramref name="identical"/>, where
+    /// given, names per pair the side that wins without a call because both generated the same ids (null: judge it);
+    /// such a comparison still draws its seeds, so every later call's seed is the same as when it is judged.
+    /// </summary>
     public async Task<IReadOnlyList<JudgeVerdict>> CompareManyAsync(JudgeType type, string question,
-        IReadOnlyList<(string First, string Second)> pairs, CancellationToken ct)
+        IReadOnlyList<(string First, string Second)> pairs, CancellationToken ct, IReadOnlyList<int?>? identical = null)
     {
         var comparisons = pairs.Select(p => new Comparison(JudgeExtraction.From(type, p.First), JudgeExtraction.From(type, p.Second),
             [seeds.Next(), seeds.Next(), seeds.Next()])).ToList();
-        foreach (var c in comparisons.Where(c => c.First is null || c.Second is null))
+        for (var i = 0; i < comparisons.Count; i++)
+            if (identical?[i] is { } side)
+                comparisons[i].Decide(side, "identical");
+        foreach (var c in comparisons.Where(c => c.Verdict is null && (c.First is null || c.Second is null)))
             c.Decide(c.First is null ? 1 : 0, "missing_tags");
         var open = comparisons.Where(c => c.Verdict is null).ToList();
         // The reference's calls of a comparison, in its order: the reasoning type checks each side first.

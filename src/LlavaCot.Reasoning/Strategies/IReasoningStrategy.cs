@@ -12,6 +12,9 @@ public interface IReasoningStrategy
         ReasoningMode.SentenceBeam => new SentenceBeamSearch(),
         ReasoningMode.Single => new SinglePass(),
         ReasoningMode.TwoStage => new TwoStage(),
+        ReasoningMode.Swires => new Swires(),
+        ReasoningMode.SelfConsistency => new SelfConsistency(),
+        ReasoningMode.WeightedBestOfN => new WeightedBestOfN(),
         _ => throw new ArgumentOutOfRangeException(nameof(mode)),
     };
 }
