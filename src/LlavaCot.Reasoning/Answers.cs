@@ -35,9 +35,28 @@ public static class Answers
     /// </summary>
     public static (string Reasoning, string Content, bool Concluded) Split(string text)
     {
+        var (reasoning, content, concluded) = SplitRanges(text);
+        return (text[reasoning], text[content], concluded);
+    }
+
+    /// <summary>
+    /// Where <see cref="Split"/>'s parts lie in <paramref name="text"/>: the reasoning (from the start, trailing white
+    /// space left out) and the content (the CONCLUSION's text, trimmed; empty unless the CONCLUSION is complete).
+    /// </summary>
+    public static (Range Reasoning, Range Content, bool Concluded) SplitRanges(string text)
+    {
         var open = text.IndexOf("<CONCLUSION>", StringComparison.Ordinal);
-        var reasoning = (open >= 0 ? text[..open] : text).TrimEnd();
+        var end = open >= 0 ? open : text.Length;
+        while (end > 0 && char.IsWhiteSpace(text[end - 1]))
+            end--;
         var m = ConclusionPattern.Match(text, Math.Max(open, 0));
-        return m.Success && open >= 0 ? (reasoning, m.Groups[1].Value.Trim(), true) : (reasoning, "", false);
+        if (!m.Success || open < 0)
+            return (0..end, 0..0, false);
+        var (from, to) = (m.Groups[1].Index, m.Groups[1].Index + m.Groups[1].Length);
+        while (from < to && char.IsWhiteSpace(text[from]))
+            from++;
+        while (to > from && char.IsWhiteSpace(text[to - 1]))
+            to--;
+        return (0..end, from..to, true);
     }
 }

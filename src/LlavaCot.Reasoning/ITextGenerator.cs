@@ -87,20 +87,36 @@ public interface IGenerationSession : IAsyncDisposable
 
 /// <param name="Prefix">Token ids to continue: the prompt, then everything generated so far.</param>
 /// <param name="Seeds">One RNG seed per candidate; their number is the number of candidates.</param>
-public sealed record SampleRequest(IReadOnlyList<int> Prefix, IReadOnlyList<ulong> Seeds, StopCondition Stop, SamplingOptions Sampling);
+public sealed record SampleRequest(IReadOnlyList<int> Prefix, IReadOnlyList<ulong> Seeds, StopCondition Stop, SamplingOptions Sampling)
+{
+    /// <summary>Record each new token's log-probability and this many alternatives (0..20); null (the default) records nothing.</summary>
+    public int? TopLogProbs { get; init; }
+}
 
 /// <param name="Ids">The prefix plus this call's new tokens.</param>
 /// <param name="Text">Everything generated after the prompt, decoded without special tokens.</param>
 /// <param name="NewText">The text of this call's new tokens.</param>
-public sealed record Candidate(IReadOnlyList<int> Ids, string Text, string NewText, int NewTokens, StopReason StopReason);
+public sealed record Candidate(IReadOnlyList<int> Ids, string Text, string NewText, int NewTokens, StopReason StopReason)
+{
+    /// <summary>This call's new tokens' log-probabilities, in order, where the request asked for them.</summary>
+    public IReadOnlyList<TokenLogProb>? LogProbs { get; init; }
+}
 
 /// <param name="UserText">The user turn's text (tokenised as user text: never parsed into special tokens).</param>
 /// <param name="WithImage">Put the session's image before the text; false renders the text-only template.</param>
 /// <param name="KeepSpecialTokens">Decode the reply with special tokens (then drop &lt;|eot_id|&gt;), as the judge does.</param>
 public sealed record CompletionRequest(
-    string UserText, bool WithImage, StopCondition Stop, SamplingOptions Sampling, ulong Seed, bool KeepSpecialTokens = false);
+    string UserText, bool WithImage, StopCondition Stop, SamplingOptions Sampling, ulong Seed, bool KeepSpecialTokens = false)
+{
+    /// <summary>Record each token's log-probability and this many alternatives (0..20); null (the default) records nothing.</summary>
+    public int? TopLogProbs { get; init; }
+}
 
-public sealed record Completion(string Text, int Tokens, StopReason StopReason);
+public sealed record Completion(string Text, int Tokens, StopReason StopReason)
+{
+    /// <summary>The reply's tokens' log-probabilities, in order, where the request asked for them.</summary>
+    public IReadOnlyList<TokenLogProb>? LogProbs { get; init; }
+}
 
 /// <summary>
 /// A prompt whose user turn is <paramref name="Instruction"/> then <paramref name="Candidate"/> (tokenised as user

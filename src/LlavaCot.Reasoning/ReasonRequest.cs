@@ -54,6 +54,7 @@ public static class ReasoningModes
 public sealed record ReasonOptions
 {
     public const int MaxBeamSize = 16;
+    public const int MaxTopLogProbs = 20;
 
     public ReasoningMode Mode { get; init; } = ReasoningMode.StageBeam;
     public int BeamSize { get; init; } = 2;
@@ -93,6 +94,12 @@ public sealed record ReasonOptions
 
     /// <summary>Re-run everything per call, like the reference code (benchmarks, equivalence tests).</summary>
     public bool Naive { get; init; }
+
+    /// <summary>
+    /// Record the answer's token log-probabilities with this many alternatives per token (0..<see cref="MaxTopLogProbs"/>;
+    /// OpenAI's logprobs and top_logprobs); null (the default) records nothing.
+    /// </summary>
+    public int? TopLogProbs { get; init; }
 }
 
 /// <param name="Image">Encoded image bytes; null for a text-only question.</param>

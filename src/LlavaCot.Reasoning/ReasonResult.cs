@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace LlavaCot.Reasoning;
 
 /// <summary>The outcome of a search: the full tagged answer, the CONCLUSION alone, and how it was reached.</summary>
@@ -9,6 +11,9 @@ namespace LlavaCot.Reasoning;
 /// <param name="Scorer">What chose among the candidates: none, pairwise or verifier.</param>
 /// <param name="ScoreCalls">Verifier prompts scored (a candidate with the same ids as an earlier one is not scored again).</param>
 /// <param name="ScoreTokens">Tokens those prompts ran through the model or found cached, verdict words included.</param>
+/// <param name="LogProbs">Where the request asked (<see cref="ReasonOptions.TopLogProbs"/>), the log-probabilities of every
+/// token of <paramref name="Text"/>, in order; null otherwise, or where a token's were not recorded. Not serialised: the
+/// OpenAI endpoint returns them in its own shape.</param>
 public sealed record ReasonResult(
     string Text,
     string Conclusion,
@@ -23,7 +28,8 @@ public sealed record ReasonResult(
     ModelCost? Cost = null,
     string Scorer = "none",
     int ScoreCalls = 0,
-    int ScoreTokens = 0);
+    int ScoreTokens = 0,
+    [property: JsonIgnore] IReadOnlyList<TokenLogProb>? LogProbs = null);
 
 /// <param name="Winner">The candidate carried forward (in a SWIRES reasoning stage, the round's best).</param>
 /// <param name="Candidates">Token count of each candidate of the stage.</param>

@@ -55,6 +55,8 @@ public sealed record RequestLimits
         Require(s.TopK >= 0, "top_k", $"must be 0 (off) or more, got {s.TopK}");
         Require(o.MaxNewTokens >= 1 && o.MaxNewTokens <= MaxNewTokens, "max_new_tokens", $"must lie in 1..{MaxNewTokens}, got {o.MaxNewTokens}");
         Require(o.MaxAnswerTokens is null or >= 1, "max_answer_tokens", $"must be 1 or more, got {o.MaxAnswerTokens}");
+        Require(o.TopLogProbs is null or (>= 0 and <= ReasonOptions.MaxTopLogProbs), "top_logprobs",
+            $"must lie in 0..{ReasonOptions.MaxTopLogProbs}, got {o.TopLogProbs}");
         if (o.Scorer is { } scorer && !Scorers.For(o.Mode).Contains(scorer))
             errors.Add(new FieldError("scorer", $"'{Scorers.Name(scorer)}' does not apply to {ReasoningModes.Name(o.Mode)}, which takes " +
                                                 string.Join(" or ", Scorers.For(o.Mode).Select(Scorers.Name))));

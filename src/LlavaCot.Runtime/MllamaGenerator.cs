@@ -46,11 +46,14 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
 
     /// <summary>
     /// The engine's description of one sequence from the port's terms: its settings, its own seeded uniform source,
-    /// and its stop rule (the model's EOS ids unless the request ignores them).
+    /// and its stop rule (the model's EOS ids unless the request ignores them); <paramref name="topLogProbs"/>: record
+    /// log-probabilities with that many alternatives (null: none).
     /// </summary>
-    internal SequenceSpec Spec(StopCondition stop, SamplingOptions sampling, ulong seed, string promptText, bool skipSpecialTokens) =>
+    internal SequenceSpec Spec(StopCondition stop, SamplingOptions sampling, ulong seed, string promptText, bool skipSpecialTokens,
+        int? topLogProbs = null) =>
         new(new SamplerSettings(sampling.Temperature, sampling.TopK, sampling.TopP), new SeedStream(seed).NextDouble,
-            new StopRule(stop.IgnoreEos ? NoIds : Eos, stop.MaxNewTokens, stop.StopStrings, stop.StopAtPeriod), promptText, skipSpecialTokens);
+            new StopRule(stop.IgnoreEos ? NoIds : Eos, stop.MaxNewTokens, stop.StopStrings, stop.StopAtPeriod), promptText, skipSpecialTokens,
+            topLogProbs);
 
     private static readonly IReadOnlySet<int> NoIds = new HashSet<int>();
 

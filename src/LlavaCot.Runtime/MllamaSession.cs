@@ -88,7 +88,8 @@ internal sealed class MllamaSession : IGenerationSession
     public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
     {
         var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
-        var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true)).ToList();
+        var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true,
+            request.TopLogProbs)).ToList();
         var sequences = await GenerateAsync(request.Prefix, _hasImage, rows, onDelta, chain: true, ct);
         var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
         return sequences.Select(s =>
@@ -98,7 +99,7 @@ internal sealed class MllamaSession : IGenerationSession
             var newText = text.StartsWith(before, StringComparison.Ordinal)
                 ? text[before.Length..]
                 : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
-            return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason));
+            return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason)) { LogProbs = LogProbs(s.LogProbs) };
         }).ToList();
     }
 
@@ -241,15 +242,25 @@ internal sealed class MllamaSession : IGenerationSession
 
     /// <summary>How a completion's one sequence is drawn and stopped; the stop rule also searches its prompt.</summary>
     private SequenceSpec Spec(CompletionRequest r, IReadOnlyList<int> promptIds) =>
-        Owner.Spec(r.Stop, r.Sampling, r.Seed, Tokenizer.Decode(promptIds, skipSpecialTokens: true), !r.KeepSpecialTokens);
+        Owner.Spec(r.Stop, r.Sampling, r.Seed, Tokenizer.Decode(promptIds, skipSpecialTokens: true), !r.KeepSpecialTokens, r.TopLogProbs);
 
     private Completion ToCompletion(CompletionRequest request, GeneratedSequence generated)
     {
         var text = Tokenizer.Decode(generated.NewIds, skipSpecialTokens: !request.KeepSpecialTokens);
         if (request.KeepSpecialTokens)
             text = JudgeNoise.Aggregate(text, (t, noise) => t.Replace(noise, "", StringComparison.Ordinal));
-        return new Completion(text, generated.NewIds.Count, MllamaGenerator.ToStopReason(generated.Reason));
+        return new Completion(text, generated.NewIds.Count, MllamaGenerator.ToStopReason(generated.Reason)) { LogProbs = LogProbs(generated.LogProbs) };
     }
+
+    /// <summary>
+    /// The engine's log-probabilities in the port's terms: each token decoded on its own (a piece of a UTF-8 character
+    /// shows as U+FFFD, no clean-up of spaces) with its own bytes, as OpenAI reports them.
+    /// </summary>
+    private IReadOnlyList<TokenLogProb>? LogProbs(IReadOnlyList<SampledLogProbs>? steps) =>
+        steps?.Select(s => new TokenLogProb(s.Token, TokenText(s.Token), s.LogProb, Tokenizer.TokenBytes(s.Token).ToArray(),
+            s.TopIds.Select((id, k) => new TopLogProb(id, TokenText(id), s.TopLogProbs[k], Tokenizer.TokenBytes(id).ToArray())).ToList())).ToList();
+
+    private string TokenText(int id) => Tokenizer.Decode([id], skipSpecialTokens: false, cleanUpTokenizationSpaces: false);
 
     /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes), stacked right-aligned into one job.</summary>
     private DecodeJob StartStacked(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)

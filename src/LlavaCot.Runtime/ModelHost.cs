@@ -21,7 +21,10 @@ public sealed class ModelHost : IDisposable
     /// <summary>The compute dtype and why it was chosen.</summary>
     public DTypeChoice DType { get; }
 
-    /// <summary>The search's settings: the caller's, with the model folder's judge reply limit where that is smaller.</summary>
+    /// <summary>
+    /// The search's settings: the caller's, with the model folder's judge reply limit where that is smaller, and its
+    /// swires cutoff where it sets one (the cutoff belongs to the model's scores).
+    /// </summary>
     public ReasonerSettings Settings { get; }
 
     /// <summary>What the model folder says the model is (<c>llavacot.json</c>), or null.</summary>
@@ -51,13 +54,13 @@ public sealed class ModelHost : IDisposable
         public static FolderSettings Read(RuntimeOptions options)
         {
             var dir = options.ModelDirectory;
-            var (name, description, judgeLimit) = ModelSettings.Load(dir);
-            return new FolderSettings(
-                name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))),
-                description,
-                judgeLimit is { } limit && limit < options.Reasoning.JudgeMaxNewTokens
-                    ? options.Reasoning with { JudgeMaxNewTokens = limit }
-                    : options.Reasoning);
+            var (name, description, judgeLimit, swiresCutoff) = ModelSettings.Load(dir);
+            var settings = options.Reasoning;
+            if (judgeLimit is { } limit && limit < settings.JudgeMaxNewTokens)
+                settings = settings with { JudgeMaxNewTokens = limit };
+            if (swiresCutoff is { } cutoff)
+                settings = settings with { SwiresCutoff = cutoff };
+            return new FolderSettings(name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))), description, settings);
         }
     }
 

@@ -7,6 +7,12 @@ try
     await app.RunAsync();
     return Environment.ExitCode;
 }
+catch (OperationCanceledException) when (Environment.ExitCode != 0)
+{
+    // The model failed to load while the host was still starting: ModelService logged why, set the exit code and
+    // stopped the start.
+    return Environment.ExitCode;
+}
 catch (OptionsValidationException ex)
 {
     // Bad settings stop the server before it listens, with every problem named.

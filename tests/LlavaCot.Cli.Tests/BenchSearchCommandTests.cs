@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using LlavaCot.Tests;
 
 namespace LlavaCot.Cli.Tests;
@@ -18,6 +19,46 @@ public class BenchSearchCommandTests
         // The tiny config's vocabulary is too small for the Llama 3 tokenizer: bytes, and the figures say so.
         Assert.Contains("tokenizer: byte-level (the config's vocabulary is smaller than the Llama 3 tokenizer's)", output);
         Assert.Contains("not comparable to the README's", output);
+    }
+
+    /// <summary>
+    /// With the verifier the search scores candidates instead of judging them; each run measures a single pass, the
+    /// search and the judge-free floor (its scorer answering at once), and the ratios are medians over the runs.
+    /// </summary>
+    [Fact]
+    public void Bench_search_with_the_verifier_prints_its_ratio_to_single_and_the_judge_free_floor()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--n", "2", "--dtype", "fp32", "--scorer", "verifier",
+            "--runs", "2", "--no-naive");
+        Assert.True(code == 0, err + output);
+        // The verifier row: no naive run, no judge call, 8 scores at most (4 stages of 2 candidates; identical ones are scored once).
+        var rows = Regex.Matches(output, @"\n2 +[0-9.]+ +- +- +[0-9.]+ +[0-9.]+ +0 +(\d+) +[0-9.]+ +([1-8]) +verifier +([12])\n");
+        Assert.Equal(["1", "2"], rows.Select(m => m.Groups[3].Value));
+        var floors = Regex.Matches(output, @"\n2 +[0-9.]+ +- +- +- +- +- +(\d+) +[0-9.]+ +- +floor +[12]\n");
+        Assert.Equal(2, floors.Count);
+        // The floor makes no model call to score: it prefills only the stages' prompts, the verifier also its prompts.
+        Assert.True(int.Parse(floors[0].Groups[1].Value) < int.Parse(rows[0].Groups[1].Value), output);
+        Assert.Matches(@"verifier batches [0-9.]+ s \([1-9]\d* tokens\)", output);
+        Assert.Equal(2, Regex.Matches(output, @"single pass of 256 tokens: [0-9.]+ s \(run [12]\)").Count);
+        Assert.Matches(@"N=2 judge-free floor: [0-9.]+ s, [0-9.]+x single, median of 2 runs: [0-9.]+, [0-9.]+ \(spread [0-9.]+x\)", output);
+        Assert.Matches(@"N=2 vs single: [0-9.]+x \(verifier\), median of 2 runs: [0-9.]+, [0-9.]+ \(spread [0-9.]+x\)", output);
+        Assert.DoesNotContain("speed-up:", output);
+    }
+
+    [Fact]
+    public void Bench_search_compares_both_scorers_in_one_run_and_refuses_an_unknown_one()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--n", "2", "--dtype", "fp32", "--scorer", "pairwise,verifier");
+        Assert.True(code == 0, err + output);
+        Assert.Matches(@"\n2 +[0-9.]+ +[0-9.]+ +[0-9.]+x .* +6 +\d+ +[0-9.]+ +0 +pairwise +1\n", output);
+        Assert.Matches(@"\n2 +[0-9.]+ +[0-9.]+ +[0-9.]+x .* +0 +\d+ +[0-9.]+ +[1-8] +verifier +1\n", output);
+        Assert.Matches(@"N=2 speed-up: [0-9.]+x \(pairwise\)", output);
+        Assert.Matches(@"N=2 speed-up: [0-9.]+x \(verifier\)", output);
+        Assert.Matches(@"N=2 vs single: [0-9.]+x \(pairwise\)\n", output);
+        Assert.Matches(@"N=2 vs single: [0-9.]+x \(verifier\)\n", output);
+        var (bad, _, message) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--scorer", "none");
+        Assert.Equal(2, bad);
+        Assert.Contains("--scorer: 'none' is not one of pairwise, verifier", message);
     }
 
     [Fact]
@@ -108,6 +149,24 @@ public class BenchServeCommandTests
         Assert.True(batch["concurrent"] > batch["sequential"], output);
         Assert.Matches(@"K=2 throughput gain: [0-9.]+x", output);
         Assert.Matches(@"K=2 decode gain: [0-9.]+x", output);
+    }
+
+    [Fact]
+    public void Bench_serve_runs_with_the_verifier_and_reports_its_scoring_time()
+    {
+        var (code, output, err) = CliRunner.Run("bench", "serve", Fixtures.MllamaTiny, "--k", "2", "--n", "2", "--dtype", "fp32", "--scorer", "verifier");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("stage search N=2 with the verifier scorer", output);
+        Assert.Contains(" score s ", output);
+        // Both searches of each row scored their candidates (at most 8 each) and judged none.
+        var calls = Regex.Matches(output, @"(?m)^2 +(sequential|concurrent) .* (\d+) +(\d+)$")
+            .Select(m => (Judge: int.Parse(m.Groups[2].Value), Score: int.Parse(m.Groups[3].Value))).ToList();
+        Assert.Equal(2, calls.Count);
+        Assert.All(calls, c => Assert.True(c.Judge == 0 && c.Score is > 0 and <= 16, output));
+        Assert.Matches(@"K=2 throughput gain: [0-9.]+x", output);
+        var (bad, _, message) = CliRunner.Run("bench", "serve", Fixtures.MllamaTiny, "--scorer", "pairwise,verifier");
+        Assert.Equal(2, bad);
+        Assert.Contains("--scorer: bench serve takes one scorer", message);
     }
 
     [Fact]

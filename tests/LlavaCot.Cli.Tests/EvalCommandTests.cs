@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using LlavaCot.Tests;
 
 namespace LlavaCot.Cli.Tests;
@@ -15,13 +16,16 @@ public class EvalCommandTests
             "--answers", temp.File("answers.jsonl"));
         Assert.True(code == 0, err + output);
         Assert.Matches(@"single N=1 +20 +[0-9.]+% +\[", output);
-        Assert.Matches(@"stage_beam N=2 +20 +[0-9.]+% +\[", output);
-        Assert.Contains("stage_beam N=2 vs single N=1 on the same 20 questions", output);
+        Assert.Matches(@"single greedy +20 +[0-9.]+% +\[", output);
+        Assert.Matches(@"stage_beam N=2 pairwise +20 +[0-9.]+% +\[", output);
+        Assert.Contains("stage_beam N=2 pairwise vs single N=1 on the same 20 questions", output);
+        Assert.Contains("stage_beam N=2 pairwise vs single greedy on the same 20 questions", output);
         Assert.Contains("caption ok", output);
 
         var json = JsonNode.Parse(File.ReadAllText(temp.File("out.json")))!;
         var results = json["results"]!.AsArray();
-        Assert.Equal(["single", "stage_beam"], results.Select(r => (string?)r!["mode"]));
+        Assert.Equal(["single", "single", "stage_beam"], results.Select(r => (string?)r!["mode"]));
+        Assert.Equal(["none", "none", "pairwise"], results.Select(r => (string?)r!["scorer"]));
         foreach (var r in results)
         {
             Assert.Equal(20, (int)r!["count"]!);
@@ -36,13 +40,13 @@ public class EvalCommandTests
             // questions (2 here) or per 30 s, and one at the end; 20 redraws would be twice the tenths.
             var progress = output.Split('\n').Where(l => l.StartsWith((string)r["label"]!, StringComparison.Ordinal) && ProgressBarTests.IsProgress(l)).ToList();
             Assert.InRange(progress.Count, 2, 10 + (int)((double)r["seconds"]! / 30));
-            Assert.Matches(@"^\S+ N=\d +20/20  [0-9.]+ questions/s  done in \d\d:\d\d:\d\d$", progress[^1]);
+            Assert.Matches(@"^\S+ (N=\d|greedy)( pairwise)? +20/20  [0-9.]+ questions/s  done in \d\d:\d\d:\d\d$", progress[^1]);
             Assert.Single(progress, l => l.Contains("done in"));
         }
         Assert.DoesNotContain('\r', output);
         // Every question's answer under each row, graded as the table grades it.
         var answers = File.ReadAllLines(temp.File("answers.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
-        Assert.Equal(40, answers.Count);
+        Assert.Equal(60, answers.Count);
         var questions = File.ReadAllLines(temp.File("data.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         foreach (var row in results)
         {
@@ -55,6 +59,75 @@ public class EvalCommandTests
         var png = File.ReadAllBytes(temp.File("out.png"));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
         Assert.True(png.Length > 5000);
+    }
+
+    /// <summary>
+    /// The paper's table for our task on the bundled demo model: every mode × scorer × N that applies, the greedy row,
+    /// the paired difference against single, agreement per stage, tokens and model seconds per question, the plot.
+    /// </summary>
+    [Fact]
+    public void Eval_on_the_demo_model_runs_every_mode_scorer_and_n_with_the_greedy_row()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "6", "--seed", "91");
+        var demo = Path.Combine(Fixtures.RepoRoot, "models", "demo");
+        var (code, output, err) = CliRunner.Run("eval", demo, temp.File("data.jsonl"), "--limit", "6",
+            "--modes", "single,stage_beam,self_consistency,weighted_best_of_n,swires", "--scorers", "pairwise,verifier", "--n", "1,2",
+            "--json", temp.File("out.json"), "--plot", temp.File("out.png"));
+        Assert.True(code == 0, err + output);
+        string[] labels =
+        [
+            "single N=1", "single greedy", "stage_beam N=1", "stage_beam N=2 pairwise", "stage_beam N=2 verifier",
+            "self_consistency N=1", "self_consistency N=2 pairwise", "self_consistency N=2 verifier",
+            "weighted_best_of_n N=1 verifier", "weighted_best_of_n N=2 verifier", "swires verifier",
+        ];
+        // What does not apply is said once, before the rows.
+        Assert.Single(Regex.Matches(output, "note: weighted_best_of_n does not take the pairwise scorer"));
+        Assert.Single(Regex.Matches(output, "note: swires does not take the pairwise scorer"));
+        Assert.Contains("note: single takes no scorer: run once", output);
+        Assert.Contains("tags ok  caption ok  tokens/q  judge/q  decoded/q  prefilled/q  model s/q", output);
+        foreach (var label in labels.Skip(1))
+            Assert.Matches($@"\n{Regex.Escape(label)} +6 +[0-9.]+% +\[ *[0-9.]+, +[0-9.]+\] +[-+]?[0-9.]+ \[[-+]?[0-9.]+, [-+]?[0-9.]+\] ", output);
+        Assert.Matches(@"\nsingle N=1 +6 +[0-9.]+% +\[ *[0-9.]+, +[0-9.]+\] +- ", output);
+        Assert.Contains(LlavaCot.Training.Eval.AgreementCounter.VerifierRule, output);
+        Assert.Matches(@"\nrow +caption +reasoning +conclusion +answer +vote\n", output);
+        Assert.Matches(@"\nswires verifier +(-|\d+% of \d+ \(≥\d+%\))", output);
+        Assert.Contains("model s/q: the model threads' own seconds per question", output);
+
+        var json = JsonNode.Parse(File.ReadAllText(temp.File("out.json")))!;
+        var results = json["results"]!.AsArray().ToDictionary(r => (string)r!["label"]!, r => r!);
+        Assert.Equal(labels, json["results"]!.AsArray().Select(r => (string?)r!["label"]));
+        Assert.Equal(["none", "none", "none", "pairwise", "verifier", "none", "pairwise", "verifier", "verifier", "verifier", "verifier"],
+            labels.Select(l => (string?)results[l]["scorer"]));
+        Assert.Equal(["single greedy"], results.Values.Where(r => (bool)r["greedy"]!).Select(r => (string?)r["label"]));
+        foreach (var r in results.Values)
+        {
+            Assert.Equal(6, (int)r["count"]!);
+            Assert.True((double)r["model_seconds"]! > 0, r.ToJsonString());
+            Assert.True((long)r["decoded_tokens"]! > 0 && (long)r["prefilled_tokens"]! > 0, r.ToJsonString());
+            // Every row starts with empty caches: it encodes each question's image once, whatever ran before it.
+            Assert.Equal(6, (long)r["vision_passes"]!);
+        }
+        // At N=1 nothing is chosen: no judge call, no score; N=2 calls its own scorer only.
+        Assert.Equal((0, 0), ((long)results["stage_beam N=1"]["judge_calls"]!, (long)results["stage_beam N=1"]["score_calls"]!));
+        Assert.True((long)results["stage_beam N=2 pairwise"]["judge_calls"]! > 0);
+        Assert.Equal(0, (long)results["stage_beam N=2 pairwise"]["score_calls"]!);
+        Assert.True((long)results["stage_beam N=2 verifier"]["score_calls"]! > 0);
+        Assert.Equal(0, (long)results["stage_beam N=2 verifier"]["judge_calls"]!);
+        Assert.True((long)results["swires verifier"]["score_calls"]! > 0);
+        // SWIRES scores 4 captions a round: a 6-question set has right/wrong caption pairs, counted with their lower bound.
+        var captions = results["swires verifier"]["judge_agreement"]!["caption"]!;
+        Assert.True((int)captions["comparisons"]! > 0);
+        Assert.InRange((double)captions["ci_low"]!, 0, (double)captions["rate"]!);
+        // Every row is paired with single, and the scored ones with the greedy pass.
+        var paired = json["paired"]!.AsArray().Select(p => $"{p!["a"]} vs {p["b"]}").ToList();
+        foreach (var label in labels.Skip(1))
+            Assert.Contains($"{label} vs single N=1", paired);
+        Assert.Contains("stage_beam N=2 verifier vs single greedy", paired);
+        Assert.Contains("swires verifier vs single greedy", paired);
+        Assert.Contains("higher P(correct)", (string?)json["agreement_rules"]!["verifier"]);
+        var png = File.ReadAllBytes(temp.File("out.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
     }
 
     [Fact]

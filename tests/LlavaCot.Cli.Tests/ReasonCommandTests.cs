@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using LlavaCot.Reasoning;
 using LlavaCot.Tests;
 
@@ -44,6 +45,57 @@ public class ReasonCommandTests
             "--mode", "single", "--seed", "3");
         Assert.True(code == 0, err + output);
         Assert.Matches(@"<SUMMARY>[\s\S]+</SUMMARY>\s*<CAPTION>[\s\S]+</CAPTION>\s*<REASONING>[\s\S]+</REASONING>\s*<CONCLUSION> *[0-9] *</CONCLUSION>", output);
+    }
+
+    [Fact]
+    public void The_verifier_scorer_prints_each_candidates_score_and_the_scoring_cost()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "1", "--seed", "31");
+        var (code, output, err) = CliRunner.Run("reason", temp.File(Path.Combine("images", "000000.png")), "How many shapes are in the image?",
+            "--scorer", "verifier", "--n", "2", "--seed", "3");
+        Assert.True(code == 0, err + output);
+        Assert.Contains("[stage_beam, beam 2, seed 3, scorer verifier,", output);
+        // Two candidates in each of the four stages, each scored (or the same as the other) before its winner.
+        var scores = Regex.Matches(output, @"(?m)^  score ([01]): P\(correct\) \d+\.\d%( \(\d+ tokens\)| \(identical to 0, not scored again\))$");
+        Assert.Equal(8, scores.Count);
+        Assert.DoesNotContain("  judge ", output);
+        var answer = Regex.Match(output, @"== answer \(\d+ tokens, 0 judge calls, (\d+) score calls of (\d+) tokens, ");
+        Assert.True(answer.Success, output);
+        Assert.Equal(scores.Count(m => m.Groups[2].Value.EndsWith("tokens)", StringComparison.Ordinal)), int.Parse(answer.Groups[1].Value));
+        Assert.True(int.Parse(answer.Groups[2].Value) > 0, output);
+    }
+
+    [Fact]
+    public void Swires_prints_its_rounds_and_the_captions_it_keeps()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "1", "--seed", "31");
+        var (code, output, err) = CliRunner.Run("reason", temp.File(Path.Combine("images", "000000.png")), "How many shapes are in the image?",
+            "--mode", "swires", "--swires-cutoff", "0", "--seed", "3");
+        Assert.True(code == 0, err + output);
+        // A cutoff of 0: any second best above it ends the search after one round.
+        Assert.Matches(@"(?m)^  round 0: second best \d+\.\d% > cutoff 0\.0%, on to the conclusions$", output);
+        Assert.Matches(@"(?m)^    ranking \(stage:candidate\): 2:\d \d+\.\d%(, 2:\d \d+\.\d%){3}$", output);
+        Assert.Matches(@"(?m)^  kept \d, \d \(best first\)$", output);
+        Assert.Contains("== conclusion (3 candidates)", output);
+    }
+
+    [Fact]
+    public void A_scorer_is_checked_before_loading_with_the_servers_messages()
+    {
+        var (code, _, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--scorer", "judge");
+        Assert.Equal(2, code);
+        Assert.Contains("--scorer 'judge' is not one of none, pairwise, verifier", err);
+        (code, var output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--mode", "sentence_beam", "--scorer", "verifier",
+            "--swires-cutoff", "0.4");
+        Assert.Equal(1, code);
+        foreach (var e in new RequestLimits().Check(new ReasonRequest("x", null, "q", new ReasonOptions
+                 {
+                     Mode = ReasoningMode.SentenceBeam, Scorer = LlavaCot.Reasoning.Scoring.ScorerKind.Verifier, SwiresCutoff = 0.4,
+                 })))
+            Assert.Contains($"{e.Field}: {e.Message}", err);
+        Assert.DoesNotContain("loaded in", output);
     }
 
     [Fact]

@@ -54,7 +54,10 @@ internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
             var ids = request.Prefix.Concat(text.Select(c => (int)c)).ToList();
             var stopped = request.Stop.StopStrings.Any(s => text.Contains(s)) || request.Stop.StopAtPeriod && text.EndsWith('.');
             var stop = stopped ? StopReason.StopString : StopReason.EndOfSequence;
-            result.Add(new Candidate(ids, Decode(ids.Skip(PromptIds.Count)), text, text.Length, stop));
+            result.Add(new Candidate(ids, Decode(ids.Skip(PromptIds.Count)), text, text.Length, stop)
+            {
+                LogProbs = request.TopLogProbs is { } top ? LogProbs(text, top) : null,
+            });
         }
         return result;
     }
@@ -63,8 +66,17 @@ internal sealed class ScriptedSession : IGenerationSession, ITextGenerator
     {
         Completions.Add(request);
         var reply = _replies.Count > 0 ? _replies.Dequeue() : throw new InvalidOperationException("no scripted reply left");
-        return Task.FromResult(new Completion(reply, reply.Length, StopReason.EndOfSequence));
+        return Task.FromResult(new Completion(reply, reply.Length, StopReason.EndOfSequence)
+        {
+            LogProbs = request.TopLogProbs is { } top ? LogProbs(reply, top) : null,
+        });
     }
+
+    /// <summary>One token per character, the n-th of a call's with log-probability -n/100, and <paramref name="top"/> alternatives.</summary>
+    public static IReadOnlyList<TokenLogProb> LogProbs(string text, int top) =>
+        text.Select((c, n) => new TokenLogProb(c, c.ToString(), -(n + 1) / 100.0, System.Text.Encoding.UTF8.GetBytes(c.ToString()),
+            Enumerable.Range(0, top).Select(k => new TopLogProb(c + k, ((char)(c + k)).ToString(), -(n + 1 + k) / 100.0, [(byte)(c + k)])).ToList()))
+            .ToList();
 
     /// <summary>Every scoring request, and the batches they came in.</summary>
     public List<ScoreRequest> Scored { get; } = [];

@@ -38,7 +38,7 @@ public class SearchModeTests
         Assert.Equal([(0, true, 0.4, 4), (1, false, 0.6, 8)], rounds.Select(r => (r.Round, r.Backtrack, Math.Round(r.SecondBest, 9), r.Ranking.Count)));
         Assert.Equal([(2, 1, 0.9), (4, 1, 0.6), (2, 3, 0.4)], rounds[1].Ranking.Take(3).Select(r => (r.Index, r.Candidate, Math.Round(r.Score, 9))));
         Assert.All(rounds, r => Assert.Equal(ReasonerSettings.DefaultSwiresCutoff, r.Cutoff));
-        Assert.Equal([2, 1], events.OfType<StageWinner>().First(w => w.Stage == "caption").Kept);
+        Assert.Equal([[2, 1], [2, 1]], events.OfType<StageKept>().Select(k => k.Candidates));
 
         // Two reasonings from each kept caption: the best caption's first.
         var captionTexts = Of<CandidateFinished>(events, 1).Select(c => c.Text).ToList();
@@ -53,6 +53,10 @@ public class SearchModeTests
         var summary = Of<CandidateFinished>(events, 0)[0].Text;
         Assert.Equal(summary + Of<CandidateFinished>(events, 3)[2].Text + Of<CandidateFinished>(events, 4)[1].Text + Of<CandidateFinished>(events, 5)[1].Text,
             final.Text);
+        // The winners, in the order they come, are the answer: the chain's caption and reasoning arrive with its conclusion.
+        Assert.Equal([("summary", 0, 0), ("caption", 3, 2), ("reasoning", 4, 1), ("conclusion", 5, 1)],
+            events.OfType<StageWinner>().Select(w => (w.Stage, w.Index, w.Candidate)));
+        Assert.Equal(final.Text, string.Concat(events.OfType<StageWinner>().Select(w => w.Text)));
         Assert.Equal(("swires", "verifier", 0), (final.Mode, final.Scorer, final.JudgeCalls));
         Assert.Equal(4 + 4 + 4 + 4 + 3, final.ScoreCalls);
     }
@@ -120,6 +124,19 @@ public class SearchModeTests
         var vote = Assert.Single(events.OfType<VoteCounted>());
         Assert.Equal(("tie", 2), (vote.Decision, vote.Winner));
         Assert.Equal("4", Final(events).Conclusion);
+    }
+
+    [Fact]
+    public async Task A_self_consistency_tie_names_each_scored_candidate_by_its_number_in_the_stage()
+    {
+        double[] scores = [0.5, 0.2, 0.9, 0.3, 0.1];
+        var session = new ScriptedSession(Answering("5", "3", "4", "4", "3")) { Score = r => scores[Reasoning(r)] };
+        var events = await Collect(new Reasoner(session), Request(ReasoningMode.SelfConsistency, 5));
+
+        // Candidate 0's answer has one vote: only the tied answers' candidates 1..4 are scored, under their own numbers.
+        Assert.Equal([(1, 0.2), (2, 0.9), (3, 0.3), (4, 0.1)],
+            events.OfType<CandidateScored>().Select(s => (s.Candidate, Math.Round(s.Score, 9))));
+        Assert.Equal(("tie", 2), (events.OfType<VoteCounted>().Single().Decision, events.OfType<VoteCounted>().Single().Winner));
     }
 
     [Fact]

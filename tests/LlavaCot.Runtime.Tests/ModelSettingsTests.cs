@@ -19,7 +19,8 @@ public class ModelSettingsTests
     {
         using var temp = new TempDir();
         CopyTiny(temp);
-        File.WriteAllText(temp.File(ModelSettings.FileName), """{"name": "tiny-shapes", "description": "a test model", "judge_max_new_tokens": 40}""");
+        File.WriteAllText(temp.File(ModelSettings.FileName),
+            """{"name": "tiny-shapes", "description": "a test model", "judge_max_new_tokens": 40, "swires_cutoff": 0.3}""");
         using var host = await ModelHost.LoadAsync(new RuntimeOptions
         {
             ModelDirectory = temp.Path, Device = "cpu", Reasoning = new ReasonerSettings { JudgeMaxNewTokens = callerLimit },
@@ -27,6 +28,8 @@ public class ModelSettingsTests
         Assert.Equal("tiny-shapes", host.Name);
         Assert.Equal("a test model", host.Description);
         Assert.Equal(expected, host.Settings.JudgeMaxNewTokens);
+        // The folder's cutoff replaces the caller's: it belongs to this model's verifier scores.
+        Assert.Equal(0.3, host.Settings.SwiresCutoff);
     }
 
     [Fact]
@@ -38,6 +41,7 @@ public class ModelSettingsTests
         Assert.Equal(Path.GetFileName(temp.Path), host.Name);
         Assert.Null(host.Description);
         Assert.Equal(new ReasonerSettings().JudgeMaxNewTokens, host.Settings.JudgeMaxNewTokens);
+        Assert.Equal(ReasonerSettings.DefaultSwiresCutoff, host.Settings.SwiresCutoff);
     }
 
     [Theory]
@@ -45,6 +49,9 @@ public class ModelSettingsTests
     [InlineData("""{"name": " padded "}""", "name")]
     [InlineData("""{"description": 3}""", "description")]
     [InlineData("""{"name": """, "not valid JSON")]
+    [InlineData("""{"swires_cutoff": 1.5}""", "swires_cutoff has an unusable value, 1.5; it must be a number in 0..1")]
+    [InlineData("""{"swires_cutoff": -0.1}""", "swires_cutoff")]
+    [InlineData("""{"swires_cutoff": "0.5"}""", "swires_cutoff")]
     public async Task A_bad_value_is_refused_naming_the_file_and_the_key(string json, string key)
     {
         using var temp = new TempDir();

@@ -1,3 +1,5 @@
+using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Training.Shapes;
 using LlavaCot.Tests;
 using Microsoft.Playwright;
@@ -68,19 +70,25 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
     }
 
-    private static async Task Ask(IPage page, FilePayload image, string question, int beamSize = 2, int? seed = null)
+    private static async Task Ask(IPage page, FilePayload image, string question, int beamSize = 2, int? seed = null, string? mode = null)
     {
         await page.Locator("#image").SetInputFilesAsync(image);
         await page.Locator("#clear-image").WaitForAsync();
         await page.Locator("#question").FillAsync(question);
+        if (mode is not null)
+            await page.Locator("#mode").SelectOptionAsync(mode);
         await page.Locator("#beam_size").FillAsync(beamSize.ToString());
         if (seed is { } s)
         {
-            await page.Locator("details > summary").ClickAsync();
+            if (!await page.Locator("details").EvaluateAsync<bool>("d => d.open"))
+                await page.Locator("details > summary").ClickAsync();
             await page.Locator("#seed").FillAsync(s.ToString());
         }
         await page.Locator("#run").ClickAsync();
     }
+
+    private static async Task<bool> FitsTheScreen(IPage page) =>
+        await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth");
 
     [SkippableTheory]
     [InlineData(390, 844, "phone")]
@@ -107,8 +115,75 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         Assert.Equal(0, await page.EvaluateAsync<int>(
             "[...document.querySelectorAll('input, select, textarea')].filter(e => !e.labels || e.labels.length === 0).length"));
         // Nothing is wider than the screen, also on a phone.
-        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        Assert.True(await FitsTheScreen(page));
         await Screenshot(page, $"search-page-{name}");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [SkippableFact]
+    public async Task Each_mode_offers_the_scorers_it_takes_and_says_what_it_does()
+    {
+        var page = await OpenAsync();
+        foreach (var (name, mode) in ReasoningModes.ByName)
+        {
+            await page.Locator("#mode").SelectOptionAsync(name);
+            var offered = await page.Locator("#scorer option:not([disabled])").EvaluateAllAsync<string[]>("os => os.map(o => o.value).filter(v => v)");
+            Assert.Equal(Scorers.For(mode).Where(s => s != ScorerKind.None).Select(Scorers.Name).Order(), offered.Order());
+            Assert.Equal(offered.Length == 0 ? "none" : $"mode default ({Scorers.Name(Scorers.DefaultFor(mode))})",
+                await page.Locator("#scorer option[value='']").TextContentAsync());
+            // One scorer or none leaves nothing to pick: the select is off and the hint says what the mode does.
+            Assert.Equal(offered.Length < 2, await page.Locator("#scorer").IsDisabledAsync());
+            Assert.False(string.IsNullOrWhiteSpace(await page.Locator("#mode-hint").TextContentAsync()), name);
+            Assert.Equal(name == "swires", await page.Locator("#swires_cutoff").IsEnabledAsync());
+        }
+        // A scorer the next mode does not take goes back to the mode's default.
+        await page.Locator("#mode").SelectOptionAsync("stage_beam");
+        await page.Locator("#scorer").SelectOptionAsync("verifier");
+        await page.Locator("#mode").SelectOptionAsync("sentence_beam");
+        Assert.Equal("", await page.Locator("#scorer").InputValueAsync());
+        Assert.Empty(_consoleErrors);
+    }
+
+    [SkippableFact]
+    public async Task Swires_shows_every_score_its_rounds_and_kept_candidates_and_a_weighted_vote_shows_each_answer()
+    {
+        var page = await OpenAsync();
+        var (scene, question, _) = ShapeDataset.Draw(424242, 0);
+        var image = new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) };
+        await Ask(page, image, question.Text, seed: 2, mode: "swires");
+        await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+
+        var scores = await page.Locator(".candidate .note.score").AllTextContentsAsync();
+        Assert.NotEmpty(scores);
+        Assert.All(scores, t => Assert.Matches(@"^Verifier: P\(correct\) \d+\.\d%$", t));
+        var rounds = await page.Locator(".round h3").AllTextContentsAsync();
+        Assert.NotEmpty(rounds);
+        Assert.All(rounds, t => Assert.Matches(@"^Round \d+: second best \d+\.\d% (≤|>) cutoff 50\.0%; ", t));
+        Assert.EndsWith("on to the conclusions", rounds[^1]);
+        Assert.True(await page.Locator(".round .ranking li").CountAsync() >= 4);
+        // Each caption stage keeps its two best; the three best reasonings are kept for the conclusions, which say so;
+        // the answer's caption and reasoning become winners with its conclusion.
+        Assert.Equal(2 * rounds.Count + 3 - 2, await page.Locator(".candidate.kept").CountAsync());
+        Assert.Equal(4, await page.Locator(".candidate.winner").CountAsync());
+        var continued = await page.Locator(".stage[data-stage=conclusion] .origin").AllTextContentsAsync();
+        Assert.Equal(3, continued.Count);
+        Assert.All(continued, t => Assert.StartsWith("Continues the reasoning of stage", t));
+        Assert.Contains("score calls", await page.Locator("#cost").TextContentAsync());
+        Assert.True(await FitsTheScreen(page));
+        await Screenshot(page, "swires-phone");
+
+        await Ask(page, image, question.Text, beamSize: 3, seed: 2, mode: "weighted_best_of_n");
+        await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
+        Assert.Equal(3, await page.Locator(".candidate .note").CountAsync());
+        Assert.StartsWith("Vote: each answer weighs", await page.Locator(".vote h3").TextContentAsync());
+        var answers = await page.Locator(".vote li").AllTextContentsAsync();
+        Assert.NotEmpty(answers);
+        Assert.All(answers, t => Assert.Matches(@"^“[^”]+”weight \d\.\d{3}, from candidates? [1-3](, [1-3])*", t));
+        Assert.Matches(@"winner: candidate [1-3]$", await page.Locator(".vote li.chosen").TextContentAsync());
+        Assert.Equal(1, await page.Locator(".candidate.winner").CountAsync());
+        Assert.True(await FitsTheScreen(page));
+        await Screenshot(page, "weighted-vote-phone");
+        Assert.True(await page.Locator("#error").IsHiddenAsync());
         Assert.Empty(_consoleErrors);
     }
 
@@ -122,7 +197,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
             await page.Keyboard.PressAsync("Tab");
             reached.Add(await page.EvaluateAsync<string>("document.activeElement.id || document.activeElement.tagName"));
         }
-        foreach (var control in new[] { "image", "question", "mode", "beam_size", "SUMMARY", "run" })
+        foreach (var control in new[] { "image", "question", "mode", "scorer", "beam_size", "SUMMARY", "run" })
             Assert.Contains(control, reached);
         await page.Locator("#question").FocusAsync();
         await page.Keyboard.TypeAsync("How many shapes are in the image?");

@@ -6,6 +6,7 @@ using LlavaCot.Model.Inputs;
 using LlavaCot.Model.Layers;
 using LlavaCot.Reasoning;
 using LlavaCot.Reasoning.Events;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Runtime;
 using static TorchSharp.torch;
 
@@ -24,6 +25,7 @@ public sealed class SearchBench : IDisposable
 
     private readonly ModelHost _host;
     private readonly Reasoner _reasoner;
+    private readonly Reasoner _instant;
     private readonly byte[] _image;
     private readonly int _side;
 
@@ -37,7 +39,9 @@ public sealed class SearchBench : IDisposable
     {
         (_host, _side, Question, TokenizerName, DType) = (host, side, question, tokenizerName, dtype);
         _image = Image(0);
-        _reasoner = new Reasoner(new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens), host.Reasoner.Settings);
+        var workload = new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens);
+        _reasoner = new Reasoner(workload, host.Reasoner.Settings);
+        _instant = new Reasoner(new InstantScorer(workload), host.Reasoner.Settings);
     }
 
     /// <param name="int8">The text decoder's and projector's linear weights quantized to int8, as <c>--quantize int8</c> serves them.</param>
@@ -116,40 +120,70 @@ public sealed class SearchBench : IDisposable
     /// <summary>The bench image number <paramref name="index"/>: the same size (4 tiles), different content.</summary>
     public byte[] Image(int index) => SyntheticPhoto.Jpeg(_side, _side, 7 + index, 90);
 
-    public ReasonRequest Request(int n, bool naive, ReasoningMode mode = ReasoningMode.StageBeam) =>
+    public ReasonRequest Request(int n, bool naive, ScorerKind scorer = ScorerKind.Pairwise, ReasoningMode mode = ReasoningMode.StageBeam) =>
         new($"bench-{n}", _image, Question, new ReasonOptions
         {
-            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed,
+            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed, Scorer = scorer,
         });
 
     /// <summary>Search number <paramref name="index"/> of a serving workload: its own image and seed.</summary>
-    public ReasonRequest ServeRequest(int n, int index, byte[] image) =>
-        new($"serve-{index}", image, Question, new ReasonOptions { Mode = ReasoningMode.StageBeam, BeamSize = n, Seed = SearchSeed + (ulong)index });
+    public ReasonRequest ServeRequest(int n, int index, byte[] image, ScorerKind scorer = ScorerKind.Pairwise) =>
+        new($"serve-{index}", image, Question, new ReasonOptions
+        {
+            Mode = ReasoningMode.StageBeam, BeamSize = n, Seed = SearchSeed + (ulong)index, Scorer = scorer,
+        });
 
     /// <summary>Runs one search to its final event; returns wall seconds and the result.</summary>
     public async Task<(double Seconds, ReasonResult Result)> SearchAsync(ReasonRequest request)
     {
-        var (seconds, result, _) = await TimedSearchAsync(request);
-        return (seconds, result);
+        var timed = await TimedSearchAsync(request);
+        return (timed.Seconds, timed.Result);
     }
 
-    /// <summary>Runs one search to its final event; returns wall seconds, the result, and the seconds its judge comparisons took.</summary>
-    public async Task<(double Seconds, ReasonResult Result, double JudgeSeconds)> TimedSearchAsync(ReasonRequest request)
+    /// <summary>
+    /// One search's wall seconds, its result, and the seconds its scorer took: <paramref name="JudgeSeconds"/> summed over
+    /// its judge comparisons, <paramref name="ScoreSeconds"/> over its verifier batches (each batch once).
+    /// </summary>
+    public sealed record Timed(double Seconds, ReasonResult Result, double JudgeSeconds, double ScoreSeconds);
+
+    /// <summary>
+    /// Runs one search to its final event. <paramref name="instantScorer"/>: its judge calls and verifier scores answer
+    /// at once without the model (<see cref="InstantScorer"/>), which leaves the search's judge-free floor.
+    /// </summary>
+    public async Task<Timed> TimedSearchAsync(ReasonRequest request, bool instantScorer = false)
     {
         var clock = Stopwatch.StartNew();
         ReasonResult? result = null;
         var judge = 0.0;
-        await foreach (var e in _reasoner.ReasonAsync(request, CancellationToken.None))
+        // A verifier batch reports its time on each candidate it scored: counted once per stage.
+        var scoring = new Dictionary<(string, int), double>();
+        await foreach (var e in (instantScorer ? _instant : _reasoner).ReasonAsync(request, CancellationToken.None))
         {
             if (e is ReasonError error)
                 throw new InvalidOperationException($"search failed: {error.Message}");
             if (e is JudgeComparison comparison)
                 judge += comparison.ElapsedSeconds;
+            if (e is CandidateScored scored)
+                scoring[(scored.Stage, scored.Index)] = Math.Max(scoring.GetValueOrDefault((scored.Stage, scored.Index)), scored.ElapsedSeconds);
             if (e is FinalAnswer final)
                 result = final.Result;
         }
-        return (clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"), judge);
+        return new Timed(clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"), judge,
+            scoring.Values.Sum());
     }
+
+    /// <summary>The model's seconds per phase so far (vision, prefill, decode, sampling), and the tokens it prefilled.</summary>
+    public Phases PhasesNow()
+    {
+        var c = Model.Counters;
+        return new Phases(c.VisionSeconds, c.PrefillSeconds, c.DecodeSeconds, c.SampleSeconds, c.PrefilledTokens, c.DecodeSteps);
+    }
+
+    /// <summary>
+    /// Empties the shared prefix cache, so that a measurement does not reuse the prompts an earlier one prefilled (the
+    /// bench's searches share their image, question and seed). The image's features stay cached.
+    /// </summary>
+    public Task ForgetPromptsAsync() => Worker.RunAsync(() => _host.Generator.PrefixCache.Clear());
 
     /// <summary>The image features shared across searches (hits and misses).</summary>
     public ImageFeatureCache ImageCache => _host.Generator.ImageCache;
@@ -235,4 +269,13 @@ public sealed class SearchBench : IDisposable
     public static long PeakRssBytes() => HostFacts.MeminfoBytes(File.ReadAllText("/proc/self/status"), "VmHWM") ?? 0;
 
     public void Dispose() => _host.Dispose();
+}
+
+/// <summary>The model's seconds per phase, prefilled tokens and decode steps: a snapshot, or the difference of two.</summary>
+public sealed record Phases(double Vision, double Prefill, double Decode, double Sample, long PrefilledTokens, long DecodeSteps)
+{
+    public double Total => Vision + Prefill + Decode + Sample;
+
+    public static Phases operator -(Phases a, Phases b) => new(a.Vision - b.Vision, a.Prefill - b.Prefill, a.Decode - b.Decode,
+        a.Sample - b.Sample, a.PrefilledTokens - b.PrefilledTokens, a.DecodeSteps - b.DecodeSteps);
 }

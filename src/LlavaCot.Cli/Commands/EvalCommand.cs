@@ -6,15 +6,17 @@ using LlavaCot.Training.Eval;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot eval &lt;model dir&gt; &lt;dataset.jsonl|.tsv&gt; [--modes single,stage_beam] [--n 2,4] [--limit K] [--json out.json]
-/// [--plot out.png] [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]</c>: accuracy with a
-/// 95 % Wilson interval, well-formed tags, judge agreement per stage, tokens and time for each mode and N, paired against
-/// single. With W workers, W model instances answer questions concurrently (the same results, sooner on several cores).
+/// <c>llavacot eval &lt;model dir&gt; &lt;dataset.jsonl|.tsv&gt; [--modes single,stage_beam] [--scorers pairwise,verifier] [--n 1,2,4,8]
+/// [--limit K] [--json out.json] [--plot out.png] [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T]
+/// [--judge-max-new-tokens J] [--workers W]</c>: for every mode × scorer × N that applies (<see cref="EvalPlan"/>), and a
+/// greedy single pass, accuracy with a 95 % Wilson interval and its paired difference against single, well-formed tags,
+/// the scorer's agreement per stage, tokens and the model's seconds per question. With W workers, W model instances
+/// answer questions concurrently (the same results, sooner on several cores).
 /// </summary>
 public static class EvalCommand
 {
     public static readonly string[] Options =
-        ["modes", "n", "limit", "json", "plot", "seed", "max-new-tokens", "judge-max-new-tokens", "date", "workers", "answers"];
+        ["modes", "scorers", "n", "limit", "json", "plot", "seed", "max-new-tokens", "judge-max-new-tokens", "date", "workers", "answers"];
     public static readonly string[] Flags = ["blank"];
 
     private const string MultipleChoiceScoring =
@@ -28,6 +30,7 @@ public static class EvalCommand
         var dir = args.Required(0, "<model dir>");
         var dataset = args.Required(1, "<dataset> (.jsonl or VLMEvalKit .tsv)");
         var modes = (args.Option("modes") ?? "single,stage_beam").Split(',').Select(ReasonCommand.ParseMode).Distinct().ToList();
+        var scorers = ScorerOption.Parse(args, "scorers");
         var ns = args.Ints("n", "2,4", 1, ReasonOptions.MaxBeamSize, "a beam size");
         var limit = args.Int("limit", 1);
         var seed = (ulong)args.Int("seed", 1, 1);
@@ -37,6 +40,7 @@ public static class EvalCommand
             ? DateOnly.ParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture)
             : new DateOnly(2024, 11, 26);
 
+        var (rows, notes) = EvalPlan.Rows(modes, scorers, ns, args.Flag("blank"));
         var items = EvalSets.Load(dataset, limit);
         var workers = args.Int("workers", 1, 1);
         var settings = new ReasonerSettings { JudgeMaxNewTokens = judgeMax ?? StopCondition.DefaultMaxNewTokens };
@@ -51,19 +55,18 @@ public static class EvalCommand
         settings = host.Settings;
         o.WriteLine($"model: {Path.GetFullPath(dir)} ({host.DType.Name}, {workers} instance{(workers > 1 ? "s" : "")}); {items.Count} questions from {Path.GetFullPath(dataset)}; " +
                     $"judge replies up to {settings.JudgeMaxNewTokens} tokens; CPU: {host.Generator.CpuFeatures}");
-        var evaluator = new Evaluator(hosts.Select(h => h.Reasoner).ToList(), maxNew, date);
+        foreach (var note in notes)
+            o.WriteLine($"note: {note}");
+        var evaluator = new Evaluator(hosts.Select(h => h.Reasoner).ToList(), maxNew, date, new ModelAccounting(
+            () => hosts.Sum(h => ModelSeconds(h.Model.Counters)),
+            () => Task.WhenAll(hosts.Select(h => h.Worker.RunAsync(h.Generator.ClearCaches)))));
+        if (items.Count > 0)
+            await evaluator.WarmUpAsync(items[0]);
+        var blank = rows.Any(r => r.Blank) ? EvalSets.Blank(items) : [];
         var results = new List<ModeResult>();
-        foreach (var mode in modes)
-        {
-            // Single and two-stage make one candidate; the other modes run at each N.
-            foreach (var n in mode is ReasoningMode.Single or ReasoningMode.TwoStage ? [1] : ns)
-                results.Add(await Run(o, evaluator, items, mode, n, seed, null));
-        }
-        if (args.Flag("blank"))
-            results.Add(await Run(o, evaluator, EvalSets.Blank(items), ReasoningMode.Single, 1, seed, "single (blank image)"));
-        var paired = results.FirstOrDefault(r => r.Label == "single N=1") is { } single
-            ? results.Where(r => r != single && !r.Label.Contains('(')).Select(r => PairedResult.Of(r, single)).ToList()
-            : [];
+        foreach (var row in rows)
+            results.Add(await Run(o, evaluator, row.Blank ? blank : items, row, seed));
+        var paired = EvalReport.Paired(results);
         var scoring = items.Any(i => i.Type == "multiple_choice") ? MultipleChoiceScoring : null;
         EvalReport.WriteTable(o, results, paired, scoring);
         if (args.Option("json") is { } json)
@@ -90,10 +93,12 @@ public static class EvalCommand
         public void Dispose() => hosts.ForEach(h => h.Dispose());
     }
 
-    private static async Task<ModeResult> Run(TextWriter o, Evaluator evaluator, IReadOnlyList<EvalItem> items, ReasoningMode mode, int n, ulong seed, string? label)
+    private static async Task<ModeResult> Run(TextWriter o, Evaluator evaluator, IReadOnlyList<EvalItem> items, EvalRow row, ulong seed)
     {
-        var name = label ?? $"{ReasoningModes.Name(mode)} N={n}";
-        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), items.Count, "questions") { Label = $"{name,-24} " };
-        return await evaluator.RunAsync(items, mode, n, seed, label, done => progress.Update(done));
+        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), items.Count, "questions") { Label = $"{row.Label,-27} " };
+        return await evaluator.RunAsync(items, row, seed, done => progress.Update(done));
     }
+
+    /// <summary>The model thread's own time so far: its vision, prefill, decode and sampling counters.</summary>
+    private static double ModelSeconds(LlavaCot.Model.ModelCounters c) => c.VisionSeconds + c.PrefillSeconds + c.DecodeSeconds + c.SampleSeconds;
 }

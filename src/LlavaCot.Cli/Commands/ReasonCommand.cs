@@ -1,19 +1,21 @@
 using System.Globalization;
 using LlavaCot.Reasoning;
 using LlavaCot.Reasoning.Events;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Runtime;
 
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot reason [&lt;model dir&gt;] &lt;image|-&gt; "question" [--no-image] [--mode m] [--n N] [--seed S] ...</c>:
-/// runs one search and prints its stages, judge verdicts and the answer as they happen. Without a model folder the
+/// runs one search and prints its stages, judge verdicts, verifier scores, votes, SWIRES rounds and the answer as they happen. Without a model folder the
 /// bundled demo model answers. The image is a file, or <c>-</c> for standard input; <c>--no-image</c> asks a
 /// text-only question (then no image argument is given).
 /// </summary>
 public static class ReasonCommand
 {
-    public static readonly string[] Options = ["mode", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date", "quantize", "bf16-support"];
+    public static readonly string[] Options =
+        ["mode", "scorer", "swires-cutoff", "n", "seed", "max-new-tokens", "dtype", "temperature", "tokens", "date", "quantize", "bf16-support"];
 
     public static readonly string[] Flags = ["no-image"];
 
@@ -37,6 +39,10 @@ public static class ReasonCommand
         var options = new ReasonOptions
         {
             Mode = ParseMode(args.Option("mode") ?? "stage_beam"),
+            Scorer = args.Option("scorer") is { } scorer ? Scorers.ByName.TryGetValue(scorer, out var kind) ? kind
+                : throw new UsageException($"--scorer {Scorers.Unknown(scorer)}") : null,
+            SwiresCutoff = args.Option("swires-cutoff") is { } cutoff ? double.TryParse(cutoff, NumberStyles.Float, CultureInfo.InvariantCulture, out var cut) ? cut
+                : throw new UsageException($"--swires-cutoff needs a number, got '{cutoff}'") : null,
             BeamSize = Int(args, "n", 2),
             Seed = args.Option("seed") is { } seed ? ulong.TryParse(seed, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s
                 : throw new UsageException($"--seed needs a whole number, got '{seed}'") : null,
@@ -70,7 +76,7 @@ public static class ReasonCommand
             switch (e)
             {
                 case RequestAccepted a:
-                    o.WriteLine($"[{a.Mode}, beam {a.BeamSize}, seed {a.Seed}, prompt {a.PromptTokens} tokens]");
+                    o.WriteLine($"[{a.Mode}, beam {a.BeamSize}, seed {a.Seed}, scorer {Scorers.Name(Scorers.Of(options))}, prompt {a.PromptTokens} tokens]");
                     break;
                 case StageStarted st:
                     o.WriteLine($"== {st.Stage} ({st.Candidates} candidate{(st.Candidates == 1 ? "" : "s")})");
@@ -84,12 +90,28 @@ public static class ReasonCommand
                 case JudgeComparison j:
                     o.WriteLine($"  judge {j.First} vs {j.Second}: {j.Winner} wins ({j.Decision}, {j.Calls.Count} call{(j.Calls.Count == 1 ? "" : "s")})");
                     break;
+                case CandidateScored sc:
+                    o.WriteLine(Line(sc));
+                    break;
+                case VoteCounted vote:
+                    foreach (var line in Lines(vote))
+                        o.WriteLine(line);
+                    break;
+                case SwiresRound r:
+                    foreach (var line in Lines(r))
+                        o.WriteLine(line);
+                    break;
+                case StageKept k:
+                    o.WriteLine($"  kept {string.Join(", ", k.Candidates)} (best first)");
+                    break;
                 case StageWinner w:
-                    o.WriteLine($"  winner {w.Candidate}: {w.Text.Trim()}");
+                    o.WriteLine($"  winner {w.Candidate} of {w.Stage} {w.Index + 1}: {w.Text.Trim()}");
                     break;
                 case FinalAnswer f:
+                    var scoring = f.Result.Scorer == Scorers.Name(ScorerKind.Verifier)
+                        ? $", {f.Result.ScoreCalls} score calls of {f.Result.ScoreTokens} tokens" : "";
                     o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"== answer ({f.Result.GeneratedTokens} tokens, {f.Result.JudgeCalls} judge calls, {f.Result.ElapsedSeconds:F1} s)"));
+                        $"== answer ({f.Result.GeneratedTokens} tokens, {f.Result.JudgeCalls} judge calls{scoring}, {f.Result.ElapsedSeconds:F1} s)"));
                     o.WriteLine(f.Result.Conclusion);
                     break;
                 case ReasonError error:
@@ -107,6 +129,39 @@ public static class ReasonCommand
             $"{work.DecodedTokens} tokens, {(work.DecodeSteps == 0 ? 0 : work.DecodeSeconds / work.DecodeSteps):F2} s/step), " +
             $"sampling {work.SampleSeconds:F1} s]"));
         return failed ? 1 : 0;
+    }
+
+    private static string Percent(double p) => string.Create(CultureInfo.InvariantCulture, $"{p * 100:F1}%");
+
+    /// <summary>A verifier score: P(correct), and what it cost or why no call was made.</summary>
+    private static string Line(CandidateScored s) => $"  score {s.Candidate}: P(correct) {Percent(s.Score)}" + s.Decision switch
+    {
+        "verifier" => $" ({s.Tokens} tokens)",
+        "identical" => $" (identical to {s.IdenticalTo}, not scored again)",
+        "missing_tags" => " (lacks its tags, not scored)",
+        var other => $" ({other})",
+    };
+
+    /// <summary>Each distinct answer with the candidates that gave it and their weight, then the winner.</summary>
+    private static IEnumerable<string> Lines(VoteCounted v)
+    {
+        var weighted = v.Decision == "weighted";
+        yield return $"  vote ({v.Decision}): winner {v.Winner}";
+        foreach (var t in v.Answers)
+        {
+            var weight = weighted
+                ? string.Create(CultureInfo.InvariantCulture, $"summed P(correct) {t.Weight:F3}")
+                : $"{t.Weight} vote{(t.Weight == 1 ? "" : "s")}";
+            yield return $"    \"{t.Answer}\": candidate{(t.Candidates.Count == 1 ? "" : "s")} {string.Join(", ", t.Candidates)}, {weight}";
+        }
+    }
+
+    /// <summary>The ranking so far (stage:candidate), the second best against the cutoff, and what the search does next.</summary>
+    private static IEnumerable<string> Lines(SwiresRound r)
+    {
+        yield return $"  round {r.Round}: second best {Percent(r.SecondBest)} {(r.SecondBest <= r.Cutoff ? "<=" : ">")} cutoff {Percent(r.Cutoff)}, " +
+                     (r.Backtrack ? "backtrack to new captions" : r.SecondBest <= r.Cutoff ? "no backtracks left, on to the conclusions" : "on to the conclusions");
+        yield return "    ranking (stage:candidate): " + string.Join(", ", r.Ranking.Select(c => $"{c.Index}:{c.Candidate} {Percent(c.Score)}"));
     }
 
     /// <summary>An image file, or <c>-</c>: the bytes on standard input (the Unix convention).</summary>

@@ -21,6 +21,7 @@ public sealed class DecodeJob : IDisposable
     private readonly SequenceText?[] _texts;
     private readonly List<int>[] _ids;
     private readonly FinishReason[] _reasons;
+    private readonly List<SampledLogProbs>?[] _logProbs;
     private readonly Action<int, string>? _onText;
     private readonly Decoder.LogitsObserver? _observe;
     private List<int> _active;
@@ -46,11 +47,14 @@ public sealed class DecodeJob : IDisposable
     {
         if (tokenizer is null && (onText is not null || rows.Any(r => r.Stop.NeedsText)))
             throw new ArgumentException("streaming text or stop strings need a tokenizer");
+        if (rows.Any(r => r.TopLogProbs is < 0 or > SampledLogProbs.MaxTop))
+            throw new ArgumentException($"a row may ask for 0..{SampledLogProbs.MaxTop} top log-probabilities");
         (Model, _cache, _owned, _kv, _continuation, _rows, _onText, _observe, Cancellation) =
             (model, cache, owned ?? [], kv, continuation, rows, onText, observe, cancellation);
         _texts = rows.Select(r => tokenizer is null ? null : new SequenceText(tokenizer, r.SkipSpecialTokens, r.PromptText, r.Stop)).ToArray();
         _ids = rows.Select(_ => new List<int>()).ToArray();
         _reasons = new FinishReason[rows.Count];
+        _logProbs = rows.Select(r => r.TopLogProbs is null ? null : new List<SampledLogProbs>()).ToArray();
         _active = Enumerable.Range(0, rows.Count).Where(i => rows[i].Stop.MaxNewTokens > 0).ToList();
         foreach (var i in Enumerable.Range(0, rows.Count).Except(_active))
             _reasons[i] = FinishReason.MaxTokens;
@@ -64,8 +68,8 @@ public sealed class DecodeJob : IDisposable
         _logits = all.index_select(0, index.to(all.device)).DetachFromDisposeScope();
     }
 
-    /// <summary>Each row's new ids and why it stopped (complete once <see cref="Step"/> returns null).</summary>
-    public IReadOnlyList<GeneratedSequence> Results => _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i])).ToList();
+    /// <summary>Each row's new ids, why it stopped and, where asked, their log-probabilities (complete once <see cref="Step"/> returns null).</summary>
+    public IReadOnlyList<GeneratedSequence> Results => _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i], _logProbs[i])).ToList();
 
     /// <summary>
     /// Samples a token for every active row from the last logits; returns what the next model step takes for the rows
@@ -79,6 +83,8 @@ public sealed class DecodeJob : IDisposable
         _observe?.Invoke(_logits, _active);
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var tokens = TokenSampler.Sample(_logits, _active.Select(i => _rows[i].Sampler).ToList(), _active.Select(i => _rows[i].Uniform).ToList());
+        // From the logits the token was drawn from, in this step: no second pass over the sequence.
+        var logProbs = SampledLogProbs.Of(_logits, tokens, _active.Select(i => _rows[i].TopLogProbs).ToList());
         Model.Counters.Sampled(start);
         _logits.Dispose();
         _logits = null;
@@ -88,6 +94,8 @@ public sealed class DecodeJob : IDisposable
             var i = _active[row];
             var token = (int)tokens[row];
             _ids[i].Add(token);
+            if (logProbs[row] is { } recorded)
+                _logProbs[i]!.Add(recorded);
             var (delta, stopped) = _texts[i]?.Add(token) ?? ("", false);
             FinishReason? reason = _rows[i].Stop.Eos.Contains(token) ? FinishReason.EndOfSequence
                 : stopped ? FinishReason.StopString

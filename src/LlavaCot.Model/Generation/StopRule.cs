@@ -33,7 +33,11 @@ public sealed record StopRule(IReadOnlySet<int> Eos, int MaxNewTokens, IReadOnly
 /// </summary>
 /// <param name="PromptText">Its prefix decoded without special tokens: the stop rule searches it too, as the reference does.</param>
 /// <param name="SkipSpecialTokens">Whether its streamed text leaves special tokens out.</param>
-public sealed record SequenceSpec(SamplerSettings Sampler, Func<double> Uniform, StopRule Stop, string PromptText = "", bool SkipSpecialTokens = true);
+/// <param name="TopLogProbs">Record each token's raw log-probability and this many alternatives (0..<see cref="SampledLogProbs.MaxTop"/>);
+/// null records nothing.</param>
+public sealed record SequenceSpec(SamplerSettings Sampler, Func<double> Uniform, StopRule Stop, string PromptText = "", bool SkipSpecialTokens = true,
+    int? TopLogProbs = null);
 
 /// <summary>One generated continuation: its new ids and why it stopped.</summary>
-public sealed record GeneratedSequence(IReadOnlyList<int> NewIds, FinishReason Reason);
+/// <param name="LogProbs">Each new token's log-probabilities, where its spec asked for them.</param>
+public sealed record GeneratedSequence(IReadOnlyList<int> NewIds, FinishReason Reason, IReadOnlyList<SampledLogProbs>? LogProbs = null);

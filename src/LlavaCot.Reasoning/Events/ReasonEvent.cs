@@ -11,6 +11,7 @@ namespace LlavaCot.Reasoning.Events;
 [JsonDerivedType(typeof(CandidateScored))]
 [JsonDerivedType(typeof(VoteCounted))]
 [JsonDerivedType(typeof(SwiresRound))]
+[JsonDerivedType(typeof(StageKept))]
 [JsonDerivedType(typeof(StageWinner))]
 [JsonDerivedType(typeof(FinalAnswer))]
 [JsonDerivedType(typeof(ReasonError))]
@@ -86,10 +87,26 @@ public sealed record SwiresRound(int Round, int Index, IReadOnlyList<RankedCandi
 /// <param name="Index">The stage (its position in the search) the candidate belongs to.</param>
 public sealed record RankedCandidate(int Index, int Candidate, double Score);
 
-/// <param name="Kept">Every candidate carried forward, best first, where a stage keeps more than its winner (SWIRES's captions).</param>
-public sealed record StageWinner(string Stage, int Index, int Candidate, string Text, IReadOnlyList<int>? Kept = null) : ReasonEvent
+/// <summary>
+/// The candidates a stage carries forward, best first, where it keeps several and its winner is known only later
+/// (SWIRES's captions: the answer's caption is the one its winning conclusion continues).
+/// </summary>
+public sealed record StageKept(string Stage, int Index, IReadOnlyList<int> Candidates) : ReasonEvent
+{
+    public override string Kind => "kept";
+}
+
+/// <summary>
+/// The candidate of a stage that is part of the answer: the answer is the winners' texts in the order their events come
+/// (in SWIRES the caption's and the reasoning's arrive with the conclusion's, once the answer's chain is known).
+/// </summary>
+public sealed record StageWinner(string Stage, int Index, int Candidate, string Text) : ReasonEvent
 {
     public override string Kind => "stage_winner";
+
+    /// <summary>The log-probabilities of the tokens of <see cref="Text"/>, where the request asked (the OpenAI stream's; not serialised).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<TokenLogProb>? LogProbs { get; init; }
 }
 
 public sealed record FinalAnswer(ReasonResult Result) : ReasonEvent

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlavaCot.Reasoning.Events;
 using LlavaCot.Reasoning.Judging;
@@ -19,6 +20,11 @@ public sealed class SearchContext
     private int _scoreCalls;
     private int _scoreTokens;
     private int _answerTokens;
+
+    // Where the request asked for log-probabilities: every sampled candidate's, of all it generated after the prompt
+    // (its prefix's and its own), by its ids (null where a part was not recorded). A chain's prefix is an earlier
+    // candidate's Ids, so whatever candidate a mode returns, its whole answer's log-probabilities are known.
+    private readonly ConcurrentDictionary<IReadOnlyList<int>, IReadOnlyList<TokenLogProb>?> _chains = new(ReferenceEqualityComparer.Instance);
 
     public IGenerationSession Session { get; }
     public ReasonRequest Request { get; }
@@ -95,8 +101,18 @@ public sealed class SearchContext
         IReadOnlyList<(IReadOnlyList<int> Prefix, StopCondition Stop)> groups, int perGroup)
     {
         var seeds = groups.Select(_ => Enumerable.Range(0, perGroup).Select(_ => Seeds.Next()).ToArray()).ToList();
-        var sampled = await Task.WhenAll(groups.Select((g, k) => Session.SampleAsync(new SampleRequest(g.Prefix, seeds[k], g.Stop, Options.Sampling),
+        var sampled = await Task.WhenAll(groups.Select((g, k) => Session.SampleAsync(
+            new SampleRequest(g.Prefix, seeds[k], g.Stop, Options.Sampling) { TopLogProbs = Options.TopLogProbs },
             (candidate, text) => EmitDelta(new TokenDelta(stage, index, k * perGroup + candidate, text)), Cancellation)));
+        if (Options.TopLogProbs is not null)
+        {
+            for (var k = 0; k < groups.Count; k++)
+            {
+                var before = ChainLogProbs(groups[k].Prefix);
+                foreach (var c in sampled[k])
+                    _chains[c.Ids] = before is null || c.LogProbs is null ? null : [.. before, .. c.LogProbs];
+            }
+        }
         var candidates = sampled.SelectMany(c => c).ToList();
         for (var i = 0; i < candidates.Count; i++)
         {
@@ -104,6 +120,23 @@ public sealed class SearchContext
             await EmitAsync(new CandidateFinished(stage, index, i, candidates[i].NewText, candidates[i].NewTokens, candidates[i].StopReason));
         }
         return candidates;
+    }
+
+    /// <summary>
+    /// The log-probabilities of every token <paramref name="answer"/> holds after the prompt, in order; null unless the
+    /// request asked for them (or where some were not recorded).
+    /// </summary>
+    public IReadOnlyList<TokenLogProb>? LogProbsOf(Candidate? answer) =>
+        Options.TopLogProbs is null || answer is null ? null : ChainLogProbs(answer.Ids);
+
+    /// <summary>What was generated into <paramref name="ids"/> after the prompt: nothing for the prompt, else a sampled candidate's chain.</summary>
+    private IReadOnlyList<TokenLogProb>? ChainLogProbs(IReadOnlyList<int> ids)
+    {
+        if (ids.Count == Session.PromptIds.Count)
+            return [];
+        if (_chains.TryGetValue(ids, out var known))
+            return known;
+        return _chains.FirstOrDefault(c => c.Key.SequenceEqual(ids)).Value;
     }
 
     /// <summary>For each candidate, the earlier candidate that generated the same ids, if skipping identical ones is on.</summary>
@@ -154,10 +187,13 @@ public sealed class SearchContext
 
     /// <summary>
     /// The verifier's score of each candidate as a stage of <paramref name="type"/> (whole answers: All), all in one
-    /// batch; a candidate with the same ids as an earlier one takes its score without a second call. Emits each score.
+    /// batch; a candidate with the same ids as an earlier one takes its score without a second call. Emits each score,
+    /// naming candidate i as <paramref name="numbers"/>[i] where only some of the stage's candidates are scored.
     /// </summary>
-    public async Task<IReadOnlyList<double>> ScoreAsync(string stage, int index, IReadOnlyList<Candidate> candidates, JudgeType type)
+    public async Task<IReadOnlyList<double>> ScoreAsync(string stage, int index, IReadOnlyList<Candidate> candidates, JudgeType type,
+        IReadOnlyList<int>? numbers = null)
     {
+        int Number(int i) => numbers?[i] ?? i;
         var started = Clock.Elapsed;
         var identical = IdenticalTo(candidates);
         var distinct = Enumerable.Range(0, candidates.Count).Where(i => identical[i] is null).ToList();
@@ -175,8 +211,8 @@ public sealed class SearchContext
                 Interlocked.Add(ref _scoreTokens, s.Tokens);
             }
             await EmitAsync(identical[i] is { } same
-                ? new CandidateScored(stage, index, i, s.Score, s.LogProbCorrect, s.LogProbIncorrect, "identical", 0, same)
-                : new CandidateScored(stage, index, i, s.Score, s.LogProbCorrect, s.LogProbIncorrect, s.Decision, s.Tokens, ElapsedSeconds: elapsed));
+                ? new CandidateScored(stage, index, Number(i), s.Score, s.LogProbCorrect, s.LogProbIncorrect, "identical", 0, Number(same))
+                : new CandidateScored(stage, index, Number(i), s.Score, s.LogProbCorrect, s.LogProbIncorrect, s.Decision, s.Tokens, ElapsedSeconds: elapsed));
         }
         return byCandidate.Select(s => s.Score).ToList();
     }
@@ -215,10 +251,9 @@ public sealed class SearchContext
 
     /// <summary>Reports a stage's winner, counts its tokens against the answer's budget, and sums the stage up.</summary>
     public async Task<(Candidate Winner, StageResult Result)> WinnerAsync(string stage, int index, IReadOnlyList<Candidate> candidates,
-        int winner, TimeSpan started, IReadOnlyList<StageVerdict>? verdicts = null, IReadOnlyList<double>? scores = null,
-        IReadOnlyList<int>? kept = null)
+        int winner, TimeSpan started, IReadOnlyList<StageVerdict>? verdicts = null, IReadOnlyList<double>? scores = null)
     {
-        await EmitAsync(new StageWinner(stage, index, winner, candidates[winner].NewText, kept));
+        await EmitAsync(new StageWinner(stage, index, winner, candidates[winner].NewText) { LogProbs = candidates[winner].LogProbs });
         Spend(candidates[winner].NewTokens);
         return (candidates[winner], Summary(stage, index, candidates, winner, started, verdicts, scores));
     }
@@ -229,8 +264,10 @@ public sealed class SearchContext
         new(stage, winner, candidates[winner].NewText, candidates.Select(c => c.NewTokens).ToList(), verdicts ?? [],
             (Clock.Elapsed - started).TotalSeconds, scores);
 
-    public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null) => new(
+    /// <param name="logProbs">The log-probabilities of the tokens of <paramref name="text"/>, where the request asked.</param>
+    public ReasonResult Result(string text, IReadOnlyList<StageResult> stages, string? conclusion = null,
+        IReadOnlyList<TokenLogProb>? logProbs = null) => new(
         text, conclusion ?? Answers.Conclusion(text), ReasoningModes.Name(Options.Mode), Options.BeamSize, stages,
         GeneratedTokens, JudgeCalls, JudgeTokens, Clock.Elapsed.TotalSeconds, Session.Info, Session.Cost,
-        Scorers.Name(Scorer), _scoreCalls, _scoreTokens);
+        Scorers.Name(Scorer), _scoreCalls, _scoreTokens, Options.TopLogProbs is null ? null : logProbs);
 }

@@ -27,13 +27,13 @@ public sealed class SelfConsistency : IReasoningStrategy
         else if (context.Scorer == ScorerKind.Verifier)
         {
             var tied = leaders.SelectMany(t => t.Candidates).Order().ToList();
-            var tiedScores = await context.ScoreAsync(stage, 0, tied.Select(i => candidates[i]).ToList(), JudgeType.All);
+            var tiedScores = await context.ScoreAsync(stage, 0, tied.Select(i => candidates[i]).ToList(), JudgeType.All, tied);
             winner = tied[SearchContext.Ranked(tiedScores)[0]];
         }
         else
             (winner, verdicts) = await context.KnockoutAsync(stage, 0, candidates, JudgeType.All, leaders.Select(t => t.Candidates[0]).ToList());
         await context.EmitAsync(new VoteCounted(stage, 0, tallies, winner, leaders.Count == 1 ? "majority" : "tie"));
         var (chosen, result) = await context.WinnerAsync(stage, 0, candidates, winner, started, verdicts);
-        return context.Result(chosen.Text, [result]);
+        return context.Result(chosen.Text, [result], logProbs: context.LogProbsOf(chosen));
     }
 }

@@ -13,6 +13,7 @@ public sealed class SentenceBeamSearch : IReasoningStrategy
     {
         var ids = context.Session.PromptIds;
         var text = "";
+        Candidate? answer = null;
         var stages = new List<StageResult>();
         var spent = 0;
         for (var i = 0; !text.Contains(Answers.ConclusionEnd, StringComparison.Ordinal); i++)
@@ -22,11 +23,12 @@ public sealed class SentenceBeamSearch : IReasoningStrategy
             stages.Add(result);
             ids = winner.Ids;
             text = winner.Text;
+            answer = winner;
             spent += winner.NewTokens;
             if (winner.StopReason == StopReason.EndOfSequence || spent >= context.Options.MaxNewTokens || winner.NewTokens == 0
                 || context.AnswerEnds(text))
                 break;
         }
-        return context.Result(text, stages);
+        return context.Result(text, stages, logProbs: context.LogProbsOf(answer));
     }
 }

@@ -9,6 +9,6 @@ public sealed class SinglePass : IReasoningStrategy
     {
         var (winner, result) = await context.StageAsync("answer", 0, context.Session.PromptIds, 1,
             context.StageStop([Answers.ConclusionEnd]), JudgeType.All);
-        return context.Result(winner.Text, [result]);
+        return context.Result(winner.Text, [result], logProbs: context.LogProbsOf(winner));
     }
 }

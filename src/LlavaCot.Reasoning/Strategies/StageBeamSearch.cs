@@ -12,6 +12,7 @@ public sealed class StageBeamSearch : IReasoningStrategy
     {
         var ids = context.Session.PromptIds;
         var text = "";
+        Candidate? answer = null;
         var stages = new List<StageResult>();
         for (var i = 0; i < Answers.Stages.Count; i++)
         {
@@ -21,9 +22,10 @@ public sealed class StageBeamSearch : IReasoningStrategy
             stages.Add(result);
             ids = winner.Ids;
             text = winner.Text;
+            answer = winner;
             if (context.AnswerEnds(text))
                 break;
         }
-        return context.Result(text, stages);
+        return context.Result(text, stages, logProbs: context.LogProbsOf(answer));
     }
 }

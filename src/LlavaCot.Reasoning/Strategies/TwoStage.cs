@@ -20,13 +20,16 @@ public sealed class TwoStage : IReasoningStrategy
         var started = context.Clock.Elapsed;
         await context.EmitAsync(new Events.StageStarted("answer", 1, 1));
         var request = new CompletionRequest(AnswerPrompt(context.Request.Question, rationale.Text),
-            WithImage: context.Request.Image is not null, context.StageStop([]), context.Options.Sampling, context.Seeds.Next());
+            WithImage: context.Request.Image is not null, context.StageStop([]), context.Options.Sampling, context.Seeds.Next())
+        {
+            TopLogProbs = context.Options.TopLogProbs,
+        };
         var answer = await context.Session.CompleteAsync(request,
             delta => context.EmitDelta(new Events.TokenDelta("answer", 1, 0, delta)), context.Cancellation);
         context.CountGenerated(answer.Tokens);
         await context.EmitAsync(new Events.CandidateFinished("answer", 1, 0, answer.Text, answer.Tokens, answer.StopReason));
-        await context.EmitAsync(new Events.StageWinner("answer", 1, 0, answer.Text));
+        await context.EmitAsync(new Events.StageWinner("answer", 1, 0, answer.Text) { LogProbs = answer.LogProbs });
         var second = new StageResult("answer", 0, answer.Text, [answer.Tokens], [], (context.Clock.Elapsed - started).TotalSeconds);
-        return context.Result(answer.Text, [first, second], Answers.Conclusion(answer.Text));
+        return context.Result(answer.Text, [first, second], Answers.Conclusion(answer.Text), answer.LogProbs);
     }
 }

@@ -24,6 +24,6 @@ public sealed class WeightedBestOfN : IReasoningStrategy
         var winner = best.Candidates.OrderByDescending(i => scores[i]).ThenBy(i => i).First();
         await context.EmitAsync(new VoteCounted(stage, 0, tallies, winner, "weighted"));
         var (chosen, result) = await context.WinnerAsync(stage, 0, candidates, winner, started, scores: scores);
-        return context.Result(chosen.Text, [result]);
+        return context.Result(chosen.Text, [result], logProbs: context.LogProbsOf(chosen));
     }
 }

@@ -5,9 +5,21 @@ namespace LlavaCot.Server.Api;
 /// <summary>How the search runs; every field is optional and validated by <see cref="ReasonParameters.ToRequest"/>.</summary>
 public record SearchSettings
 {
-    /// <summary>stage_beam (default), best_of_n, sentence_beam, single or two_stage.</summary>
+    /// <summary>stage_beam (default), best_of_n, sentence_beam, single, two_stage, swires, self_consistency or weighted_best_of_n.</summary>
     /// <example>stage_beam</example>
     public string? Mode { get; init; }
+
+    /// <summary>
+    /// What chooses among candidates: pairwise (the reference judge), verifier (each candidate's P(correct), no
+    /// decoding) or none. Default: the mode's own. stage_beam and best_of_n take pairwise (default) or verifier;
+    /// sentence_beam pairwise; swires and weighted_best_of_n verifier; self_consistency verifier (default) or pairwise,
+    /// to break a tie; single and two_stage none.
+    /// </summary>
+    public string? Scorer { get; init; }
+
+    /// <summary>swires only: the search backtracks to new captions while its second-best reasoning's P(correct) is at or
+    /// below this, 0..1. Default: the model's (GET /v1/models shows it).</summary>
+    public double? SwiresCutoff { get; init; }
 
     /// <summary>Candidates per stage, 1..16 (default 2).</summary>
     /// <example>2</example>

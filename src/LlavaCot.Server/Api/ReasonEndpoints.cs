@@ -20,7 +20,7 @@ public static class ReasonEndpoints
             .WithSummary("Answer a question about an image with staged reasoning")
             .WithDescription("Send multipart/form-data (image file + fields) or JSON (image as base64 or data: URI). " +
                              "With 'Accept: text/event-stream' the search streams as SSE events (accepted, stage_started, " +
-                             "token when include_tokens, candidate_done, judge, stage_winner, final or error), each with an id; " +
+                             "token when include_tokens, candidate_done, judge, score, vote, swires_round, kept, stage_winner, final or error), each with an id; " +
                              "otherwise the final answer comes back as JSON.")
             .WithMetadata(RequestBodyDoc.Reason)
             .DisableAntiforgery()

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using LlavaCot.Model.Inputs;
 using LlavaCot.Reasoning;
 using LlavaCot.Reasoning.Events;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Server.Hosting;
 using LlavaCot.Server.Ops;
 using Microsoft.Extensions.Options;
@@ -13,12 +14,15 @@ namespace LlavaCot.Server.Api;
 public sealed class ReasonTrace
 {
     public required string Mode { get; init; }
+    public required string Scorer { get; init; }
     public required int BeamSize { get; init; }
     public ulong? Seed { get; set; }
     public int PromptTokens { get; set; }
     public long CandidateTokens { get; set; }
     public long JudgeTokens { get; set; }
     public int JudgeCalls { get; set; }
+    public int ScoreCalls { get; set; }
+    public long ScoreTokens { get; set; }
     public string Outcome { get; set; } = "not_started";
     public List<string> StageTimings { get; } = [];
 }
@@ -107,7 +111,10 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
             admitted?.Dispose();
             return (null, Problems.ModelNotReady(http, o.RetryAfterSeconds));
         }
-        var trace = new ReasonTrace { Mode = ReasoningModes.Name(request.Options.Mode), BeamSize = request.Options.BeamSize };
+        var trace = new ReasonTrace
+        {
+            Mode = ReasoningModes.Name(request.Options.Mode), Scorer = Scorers.Name(Scorers.Of(request.Options)), BeamSize = request.Options.BeamSize,
+        };
         if (logged)
             http.Features.Set(trace);
         var ticket = admitted ?? admission.TryEnter();
@@ -186,6 +193,12 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
                         metrics.Tokens("judge", tokens);
                         if (j.Calls.Count > 0)
                             metrics.Judge(j.ElapsedSeconds);
+                        break;
+                    case CandidateScored s when s.Decision == "verifier":
+                        // Only a candidate the verifier ran counts: identical and untagged ones cost nothing.
+                        trace.ScoreCalls++;
+                        trace.ScoreTokens += s.Tokens;
+                        metrics.Score(s.Tokens);
                         break;
                     case StageWinner w:
                         var seconds = (now - stageStarts.GetValueOrDefault(w.Index, now)).TotalSeconds;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LlavaCot.Reasoning;
 using LlavaCot.Server.Hosting;
 
 namespace LlavaCot.Server.Api;
@@ -12,8 +13,11 @@ public static class ReasonInput
     [
         ("image", "file", "The image (PNG, JPEG, WebP, GIF, BMP). Optional: without it the question is answered from text alone.", null),
         ("question", "string", "The question about the image (required, at most 8192 characters by default).", "What is in this picture?"),
-        ("mode", "string", "stage_beam (default), best_of_n, sentence_beam, single or two_stage.", "stage_beam"),
+        ("mode", "string", $"{string.Join(", ", ReasoningModes.ByName.Keys)} (default stage_beam).", "stage_beam"),
+        ("scorer", "string", "What chooses among candidates (default: the mode's own): " + ScorerHelp.PerMode + ".", null),
         ("beam_size", "integer", "Candidates per stage, 1..16 (default 2).", "2"),
+        ("swires_cutoff", "number", "swires only: backtrack to new captions while the second-best reasoning's P(correct) is at or below this, " +
+                                    "0..1 (default: the model's, shown by GET /v1/models).", null),
         ("temperature", "number", "Sampling temperature, 0..2 (default 0.6; 0 is greedy).", "0.6"),
         ("top_p", "number", "Nucleus sampling mass, (0, 1] (default 0.9).", "0.9"),
         ("top_k", "integer", "Top-k sampling, 0 = off (default 50).", "50"),
@@ -87,6 +91,8 @@ public static class ReasonInput
             Search = new SearchSettings
             {
                 Mode = Text("mode"),
+                Scorer = Text("scorer"),
+                SwiresCutoff = Parse<double>("swires_cutoff", ParseDouble, "a number"),
                 BeamSize = Parse<int>("beam_size", ParseInt, "an integer"),
                 Temperature = Parse<double>("temperature", ParseDouble, "a number"),
                 TopP = Parse<double>("top_p", ParseDouble, "a number"),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Server.Hosting;
 
 namespace LlavaCot.Server.Api;
@@ -17,6 +18,9 @@ public sealed record ReasonParameters
 
     /// <summary>Strings that end the answer (the OpenAI endpoint's stop).</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Record the answer's token log-probabilities with this many alternatives (the OpenAI endpoint's logprobs); null: none.</summary>
+    public int? TopLogProbs { get; init; }
 
     /// <summary>Names of the fields as this endpoint's clients spell them (the OpenAI endpoint differs for three).</summary>
     public sealed record Names(string Question = "question", string Mode = "mode", string MaxNewTokens = "max_new_tokens",
@@ -44,8 +48,17 @@ public sealed record ReasonParameters
         names ??= new Names();
         var defaults = new ReasonOptions();
         var searchMode = defaults.Mode;
-        if (Search.Mode is { } mode && !Modes.TryGetValue(mode, out searchMode))
+        var knownMode = true;
+        if (Search.Mode is { } mode && !(knownMode = Modes.TryGetValue(mode, out searchMode)))
             errors.Add(names.Mode, ReasoningModes.Unknown(mode));
+        ScorerKind? scorer = null;
+        if (Search.Scorer is { } scorerName)
+        {
+            if (Scorers.ByName.TryGetValue(scorerName, out var kind))
+                scorer = kind;
+            else
+                errors.Add("scorer", Scorers.Unknown(scorerName));
+        }
         DateOnly? date = null;
         if (Search.Date is { } text)
         {
@@ -66,16 +79,29 @@ public sealed record ReasonParameters
         var request = new ReasonRequest(requestId, image, Question ?? "", defaults with
         {
             Mode = searchMode,
+            Scorer = scorer,
+            SwiresCutoff = Search.SwiresCutoff,
             BeamSize = Search.BeamSize ?? defaults.BeamSize,
             Sampling = new SamplingOptions(Search.Temperature ?? sampling.Temperature, Search.TopK ?? sampling.TopK, Search.TopP ?? sampling.TopP),
             MaxNewTokens = Search.MaxNewTokens ?? Math.Min(settings.Limits.MaxNewTokens, defaults.MaxNewTokens),
             MaxAnswerTokens = Search.MaxAnswerTokens,
             StopStrings = StopStrings,
+            TopLogProbs = TopLogProbs,
             Seed = Search.Seed,
             Date = date,
         }) { History = History };
-        foreach (var e in settings.Limits.Check(request))
+        // Whether a scorer or a cutoff applies depends on the mode: an unknown mode's error says enough.
+        foreach (var e in settings.Limits.Check(request).Where(e => knownMode || e.Field is not ("scorer" or "swires_cutoff")))
             errors.Add(names.Of(e.Field), e.Message);
         return errors.Any ? null : request;
     }
+}
+
+/// <summary>Which scorers each mode takes, in words, for the API's documentation.</summary>
+public static class ScorerHelp
+{
+    public static string PerMode { get; } = string.Join("; ", ReasoningModes.ByName.Select(m => $"{m.Key}: {Takes(Scorers.For(m.Value))}"));
+
+    private static string Takes(IReadOnlyList<ScorerKind> scorers) =>
+        string.Join(" or ", scorers.Select((s, i) => i == 0 && scorers.Count > 1 ? $"{Scorers.Name(s)} (default)" : Scorers.Name(s)));
 }

@@ -18,7 +18,7 @@ public sealed record RequestBodyDoc(IReadOnlyList<RequestBodyDoc.Body> Bodies, I
     private static readonly Type[] ReasonEvents =
     [
         typeof(RequestAccepted), typeof(StageStarted), typeof(TokenDelta), typeof(CandidateFinished), typeof(JudgeComparison),
-        typeof(StageWinner), typeof(FinalAnswer), typeof(ReasonError),
+        typeof(CandidateScored), typeof(VoteCounted), typeof(SwiresRound), typeof(StageKept), typeof(StageWinner), typeof(FinalAnswer), typeof(ReasonError),
     ];
 
     private const string TinyPng = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";

@@ -47,7 +47,7 @@ public sealed class RequestBodyFilter : IOperationFilter
             Format = f.Type == "file" ? "binary" : null,
             Examples = f.Example is null ? null : [f.Type is "string" ? JsonValue.Create(f.Example) : JsonNode.Parse(f.Example)!],
             Description = f.Description,
-            Enum = f.Name == "mode" ? ReasonParameters.Modes.Keys.Select(k => (JsonNode)JsonValue.Create(k)).ToList() : null,
+            Enum = WireNamesFilter.FormValues(f.Name),
         }),
     };
 }

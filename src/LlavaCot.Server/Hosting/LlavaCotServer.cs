@@ -77,6 +77,7 @@ public static class LlavaCotServer
             if (File.Exists(xml))
                 s.IncludeXmlComments(xml);
             s.OperationFilter<RequestBodyFilter>();
+            s.SchemaFilter<WireNamesFilter>();
         });
         configureServices?.Invoke(builder.Services);
 

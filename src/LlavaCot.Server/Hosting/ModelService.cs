@@ -14,7 +14,9 @@ public interface IGeneratorDecorator
 /// <summary>What clients are told about the served model.</summary>
 /// <param name="Description">What the model folder's <c>llavacot.json</c> says it is, or a plain label.</param>
 /// <param name="DTypeReason">Why the compute dtype was chosen (DType=auto explains itself).</param>
-public sealed record ServedModel(string Id, string Directory, string Description, string Device, string DType, string DTypeReason);
+/// <param name="SwiresCutoff">The swires mode's cutoff when a request names none (the model folder's llavacot.json may set it).</param>
+public sealed record ServedModel(string Id, string Directory, string Description, string Device, string DType, string DTypeReason,
+    double SwiresCutoff);
 
 /// <summary>
 /// Loads the model after the server starts listening (the bundled demo model when none is configured), so
@@ -51,7 +53,7 @@ public sealed class ModelService(
             var runtime = o.ToRuntimeOptions() with { LoadProgress = loading.Report };
             var host = await ModelHost.LoadAsync(runtime, stoppingToken);
             _model = new ServedModel(host.Name, runtime.ModelDirectory, host.Description ?? "Mllama checkpoint", host.Model.Device.ToString(),
-                host.DType.Name, host.DType.Reason);
+                host.DType.Name, host.DType.Reason, host.Settings.SwiresCutoff);
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)), host.Settings);
             if (o.UsesBundledModel)
                 log.LogInformation("Serving the bundled demo model {Model} ({Description}); set LlavaCot:ModelDirectory (or --model) " +

@@ -61,9 +61,10 @@ public sealed partial class RequestPipeline(RequestDelegate next, ServerMetrics 
             return;
         }
         log.Log(level,
-            "{Method:l} {Path:l} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId:l} mode={Mode:l} beam={BeamSize} seed={Seed} outcome={Outcome:l} " +
-            "prompt_tokens={PromptTokens} tokens={CandidateTokens} judge_calls={JudgeCalls} judge_tokens={JudgeTokens} stages=[{StageTimings:l}]{Aborted:l}",
-            method, path, status, ms, id, t.Mode, t.BeamSize, t.Seed, t.Outcome, t.PromptTokens, t.CandidateTokens, t.JudgeCalls,
-            t.JudgeTokens, string.Join(" ", t.StageTimings), aborted ? " (client aborted)" : "");
+            "{Method:l} {Path:l} {StatusCode} in {ElapsedMs:0.0} ms id={RequestId:l} mode={Mode:l} scorer={Scorer:l} beam={BeamSize} seed={Seed} outcome={Outcome:l} " +
+            "prompt_tokens={PromptTokens} tokens={CandidateTokens} judge_calls={JudgeCalls} judge_tokens={JudgeTokens} score_calls={ScoreCalls} " +
+            "score_tokens={ScoreTokens} stages=[{StageTimings:l}]{Aborted:l}",
+            method, path, status, ms, id, t.Mode, t.Scorer, t.BeamSize, t.Seed, t.Outcome, t.PromptTokens, t.CandidateTokens, t.JudgeCalls,
+            t.JudgeTokens, t.ScoreCalls, t.ScoreTokens, string.Join(" ", t.StageTimings), aborted ? " (client aborted)" : "");
     }
 }

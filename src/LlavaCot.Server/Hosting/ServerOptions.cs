@@ -64,6 +64,12 @@ public sealed class ServerOptions
     /// <summary>New-token limit of every judge and pre-check reply, whatever the request's max_new_tokens (the spec: 2048).</summary>
     public int JudgeMaxNewTokens { get; set; } = 2048;
 
+    /// <summary>
+    /// Candidates that generated the same ids are not compared or scored twice: the lower index wins at no cost. False
+    /// makes every comparison, the reference's call pattern.
+    /// </summary>
+    public bool SkipIdenticalCandidates { get; set; } = true;
+
     /// <summary>The date (YYYY-MM-DD) text-only prompts carry when a request names none; empty: today.</summary>
     public string? Date { get; set; }
 
@@ -121,10 +127,11 @@ public sealed class ServerOptions
         Reasoning = Reasoning,
     };
 
-    /// <summary>The search's settings: judge token limit and the bounds every request is checked against.</summary>
+    /// <summary>The search's settings: judge token limit, identical candidates, and the bounds every request is checked against.</summary>
     public ReasonerSettings Reasoning => new()
     {
         JudgeMaxNewTokens = JudgeMaxNewTokens,
+        SkipIdenticalCandidates = SkipIdenticalCandidates,
         Limits = new RequestLimits { MaxNewTokens = MaxNewTokens, MaxQuestionChars = MaxQuestionChars },
     };
 

@@ -57,12 +57,25 @@ public sealed record ChatCompletionRequest
     /// <summary>Independent searches, 1..4: choice i is seeded with seed + i; each takes a place in the queue.</summary>
     public int? N { get; init; }
 
-    /// <summary>Only false is supported.</summary>
+    /// <summary>
+    /// Return the log-probability of each token of the answer (choices[i].logprobs: content's tokens in content, the
+    /// reasoning's in reasoning_content): the raw log-softmax of the model's logits, before temperature, top_k and top_p,
+    /// recorded as the token was sampled.
+    /// </summary>
     public bool? Logprobs { get; init; }
 
-    /// <summary>LlavaCot extra: stage_beam (default), best_of_n, sentence_beam, single or two_stage.</summary>
+    /// <summary>With logprobs true: the most likely tokens to list at each position, 0..20.</summary>
+    public int? TopLogprobs { get; init; }
+
+    /// <summary>LlavaCot extra: stage_beam (default), best_of_n, sentence_beam, single, two_stage, swires, self_consistency or weighted_best_of_n.</summary>
     /// <example>stage_beam</example>
     public string? ReasoningMode { get; init; }
+
+    /// <summary>LlavaCot extra: pairwise, verifier or none, where the mode takes it (as /v1/reason's scorer); default: the mode's own.</summary>
+    public string? Scorer { get; init; }
+
+    /// <summary>LlavaCot extra, swires only: backtrack while the second-best reasoning's P(correct) is at or below this, 0..1.</summary>
+    public double? SwiresCutoff { get; init; }
 
     /// <summary>LlavaCot extra: candidates per stage, 1..16.</summary>
     /// <example>2</example>
@@ -103,7 +116,7 @@ public sealed record ChatCompletion(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices, ChatUsage Usage,
     string? SystemFingerprint, ChatReasoning Llavacot);
 
-public sealed record ChatChoice(int Index, ChatMessageOut Message, string FinishReason, object? Logprobs);
+public sealed record ChatChoice(int Index, ChatMessageOut Message, string FinishReason, ChatLogprobs? Logprobs);
 
 /// <param name="Content">split: the CONCLUSION's text alone (empty without a complete CONCLUSION); tagged: the whole tagged answer.</param>
 /// <param name="ReasoningContent">split: the stages before the CONCLUSION, tags kept (also as <paramref name="Reasoning"/>, vLLM's newer name).</param>
@@ -116,8 +129,9 @@ public sealed record ChatMessageOut(
 /// <param name="CompletionTokensDetails">Of those, the reasoning: everything before the CONCLUSION.</param>
 /// <param name="LlavacotSearchTokens">LlavaCot extension: every token the search generated (all candidates of every stage).</param>
 /// <param name="LlavacotJudgeTokens">LlavaCot extension: the tokens of the judge's and the pre-checks' replies.</param>
+/// <param name="LlavacotScoreTokens">LlavaCot extension: the tokens of the verifier's prompts and verdicts (prefilled or found cached, never decoded).</param>
 public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens, CompletionTokensDetails CompletionTokensDetails,
-    int LlavacotSearchTokens, int LlavacotJudgeTokens);
+    int LlavacotSearchTokens, int LlavacotJudgeTokens, int LlavacotScoreTokens);
 
 public sealed record CompletionTokensDetails(int ReasoningTokens);
 
@@ -131,7 +145,7 @@ public sealed record ChoiceReasoning(int Index, ulong Seed, ReasonResult Result)
 public sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, ChatUsage? Usage, string? SystemFingerprint);
 
-public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReason, object? Logprobs);
+public sealed record ChunkChoice(int Index, ChunkDelta Delta, string? FinishReason, ChatLogprobs? Logprobs);
 
 public sealed record ChunkDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
@@ -142,5 +156,6 @@ public sealed record ChunkDelta(
 public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
 /// <param name="Dtype">The compute dtype (float32 or bfloat16); <paramref name="DtypeReason"/> says why.</param>
+/// <param name="SwiresCutoff">The swires mode's cutoff when a request names none: the model folder's, else the server's default.</param>
 public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, string Description,
-    string Device, string Dtype, string DtypeReason);
+    string Device, string Dtype, string DtypeReason, double SwiresCutoff);

@@ -26,7 +26,9 @@ public static class ChatEndpoints
                              "text alone in content (empty, with finish_reason saying why, when no CONCLUSION was completed); reasoning_format " +
                              "tagged puts the whole tagged answer in content. With stream=true, chat.completion.chunk events carry the stage " +
                              "winners as reasoning_content deltas and the conclusion as a content delta, then [DONE]. " +
-                             "Extras: reasoning_mode, beam_size, top_k, reasoning_format; the response's 'llavacot' field holds the search's details. " +
+                             "logprobs (with top_logprobs 0..20) returns each answer token's raw log-probability: content's tokens in " +
+                             "choices[i].logprobs.content, the reasoning's in logprobs.reasoning_content; each chunk carries those of its text. " +
+                             "Extras: reasoning_mode, scorer, swires_cutoff, beam_size, top_k, reasoning_format; the response's 'llavacot' field holds the search's details. " +
                              "Unknown fields are ignored (as OpenAI does) and named in llavacot.ignored_fields and X-LlavaCot-Ignored-Fields.")
             .WithMetadata(RequestBodyDoc.Chat)
             .Produces<ChatCompletion>(StatusCodes.Status200OK, "application/json", "text/event-stream")
@@ -51,7 +53,7 @@ public static class ChatEndpoints
             return Problems.ModelNotReady(http, options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
-        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason)]));
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason, m.SwiresCutoff)]));
     }
 
     /// <summary>Most independent searches one chat request may ask for (OpenAI's n).</summary>
@@ -176,8 +178,8 @@ public static class ChatEndpoints
                     yield return Data(chat.Chunk(i, new ChunkDelta("assistant", ""), null));
                     break;
                 case StageWinner w:
-                    foreach (var delta in reply.Deltas(w.Text))
-                        yield return Data(chat.Chunk(i, delta, null));
+                    foreach (var (delta, logprobs) in reply.Deltas(w.Text))
+                        yield return Data(chat.Chunk(i, delta, null, logprobs));
                     break;
                 case FinalAnswer f:
                     results[i] = f.Result;
@@ -207,8 +209,8 @@ public static class ChatEndpoints
         else if (body.N is { } wanted && wanted > limits.MaxConcurrentSearches + limits.QueueLength)
             errors.Add("n", $"{wanted} searches can never be admitted together here: the server runs {limits.MaxConcurrentSearches} " +
                             $"and queues {limits.QueueLength}");
-        if (body.Logprobs == true)
-            errors.Add("logprobs", "is not supported");
+        if (body.TopLogprobs is not null && body.Logprobs != true)
+            errors.Add("top_logprobs", "needs logprobs true");
         if (body.MaxTokens is { } a && body.MaxCompletionTokens is { } b && a != b)
             errors.Add("max_completion_tokens", $"disagrees with max_tokens ({b} vs {a}); send one");
         if (body.Seed is < 0)
@@ -230,9 +232,12 @@ public static class ChatEndpoints
             Question = conversation.Question,
             History = conversation.History,
             StopStrings = stops,
+            TopLogProbs = body.Logprobs == true ? body.TopLogprobs ?? 0 : null,
             Search = new SearchSettings
             {
                 Mode = body.ReasoningMode,
+                Scorer = body.Scorer,
+                SwiresCutoff = body.SwiresCutoff,
                 BeamSize = body.BeamSize,
                 Temperature = body.Temperature,
                 TopP = body.TopP,

@@ -17,6 +17,9 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
     private readonly Counter _tokens = new("llavacot_tokens_generated_total", "Tokens generated, by kind (candidate: stage text; judge: judge replies).");
     private readonly Histogram _stages = new("llavacot_stage_duration_seconds", "Time from a stage's start to its winner, by stage.", LatencyBuckets);
     private readonly Histogram _judges = new("llavacot_judge_duration_seconds", "Time one pairwise judge comparison took.", LatencyBuckets);
+    private readonly Counter _scoreCalls = new("llavacot_score_calls_total", "Verifier prompts scored (prefill only, nothing decoded).");
+    private readonly Counter _scoreTokens = new("llavacot_score_tokens_total",
+        "Tokens of the verifier's prompts and verdicts, run through the model or found in the prefix cache.");
     private readonly Histogram _searchSeconds = new("llavacot_search_duration_seconds", "Time of a whole search, by mode.", LatencyBuckets);
 
     public void Request(string route, int status) => _requests.Add(1, ("route", route), ("status", status.ToString(CultureInfo.InvariantCulture)));
@@ -28,6 +31,13 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
     public void Stage(string stage, double seconds) => _stages.Observe(seconds, ("stage", stage));
 
     public void Judge(double seconds) => _judges.Observe(seconds);
+
+    /// <summary>One verifier prompt scored, with its tokens.</summary>
+    public void Score(int tokens)
+    {
+        _scoreCalls.Add(1);
+        _scoreTokens.Add(tokens);
+    }
 
     public void SearchTime(string mode, double seconds) => _searchSeconds.Observe(seconds, ("mode", mode));
 
@@ -42,6 +52,8 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
         _tokens.Write(text);
         _stages.Write(text);
         _judges.Write(text);
+        _scoreCalls.Write(text);
+        _scoreTokens.Write(text);
         _searchSeconds.Write(text);
         if (model.IsReady)
         {

@@ -5,9 +5,28 @@
 const $ = id => document.getElementById(id);
 const form = $("ask"), runButton = $("run"), cancelButton = $("cancel"), stagesBox = $("stages");
 const imageInput = $("image"), preview = $("preview"), drop = $("drop"), clearImage = $("clear-image");
+const modeSelect = $("mode"), scorerSelect = $("scorer");
 let image = null;        // the File to send, from the picker or a drop
 let controller = null;   // aborts the running request
-const stages = new Map(); // stage index -> { box, cards: [], judges }
+const stages = new Map(); // stage index -> { stage, box, cards: [], judges, votes, rounds }
+let lastRound = null;    // the latest swires_round event: its ranking says which reasonings the conclusions continue
+
+// Which scorers each mode takes, its default first, as the server's Scorers.For says (the server checks them too).
+const MODES = {
+  stage_beam: { scorers: ["pairwise", "verifier"], hint: "The pairwise judge by default; the verifier scores each candidate on its own instead." },
+  best_of_n: { scorers: ["pairwise", "verifier"], hint: "N whole answers; the pairwise judge by default, or the verifier." },
+  sentence_beam: { scorers: ["pairwise"], hint: "Sentence by sentence; it takes the pairwise judge only." },
+  swires: { scorers: ["verifier"], hint: "Scored by the verifier. Its shape is fixed (4 captions, the best 2 kept, 2 reasonings each, " +
+    "3 conclusions), so beam size does not apply; it backtracks while the second-best reasoning scores at or below the cutoff." },
+  self_consistency: { scorers: ["verifier", "pairwise"], hint: "N whole answers and a majority vote; the scorer (the verifier by default) only breaks a tie." },
+  weighted_best_of_n: { scorers: ["verifier"], hint: "N whole answers; each answer's votes weigh its candidates' P(correct) from the verifier." },
+  two_stage: { scorers: [], hint: "A rationale, then an answer: nothing to choose among, so no scorer." },
+  single: { scorers: [], hint: "One answer: nothing to choose among, so no scorer." },
+};
+
+function percent(p) { return `${(p * 100).toFixed(1)}%`; }
+
+function candidateName(index, candidate) { return `stage ${index + 1}, candidate ${candidate + 1}`; }
 
 function setStatus(text) { $("status").textContent = text; }
 
@@ -49,6 +68,22 @@ drop.addEventListener("drop", e => {
   drop.classList.remove("over");
   if (e.dataTransfer.files.length) useImage(e.dataTransfer.files[0]);
 });
+
+// ---- the mode and the scorers it takes ----
+
+function updateModeControls() {
+  const mode = MODES[modeSelect.value] || { scorers: [], hint: "" };
+  for (const option of scorerSelect.options) option.disabled = option.value !== "" && !mode.scorers.includes(option.value);
+  if (scorerSelect.selectedOptions[0]?.disabled) scorerSelect.value = "";
+  scorerSelect.options[0].textContent = mode.scorers.length ? `mode default (${mode.scorers[0]})` : "none";
+  // With one scorer or none there is nothing to pick.
+  scorerSelect.disabled = mode.scorers.length < 2;
+  $("mode-hint").textContent = mode.hint;
+  $("swires_cutoff").disabled = modeSelect.value !== "swires";
+}
+
+modeSelect.addEventListener("change", updateModeControls);
+updateModeControls();
 
 // ---- errors in plain words ----
 
@@ -112,11 +147,34 @@ function onStageStarted(e) {
     const text = element("pre");
     card.append(head, text);
     box.querySelector(".candidates").append(card);
-    cards.push({ card, text, tokens: head.querySelector(".tokens") });
+    cards.push({ card, text, tokens: head.querySelector(".tokens"), note: null });
   }
   stagesBox.append(box);
-  stages.set(e.index, { box, cards, judges: box.querySelector(".judges") });
+  stages.set(e.index, { stage: e.stage, box, cards, judges: box.querySelector(".judges"), votes: box.querySelector(".votes"),
+    rounds: box.querySelector(".rounds") });
+  if (e.stage === "conclusion" && lastRound) continueBestReasonings(cards);
   setStatus(`${stageTitle(e.stage)}: sampling ${e.candidates} candidate${e.candidates > 1 ? "s" : ""}…`);
+}
+
+// SWIRES: conclusion i continues the i-th best reasoning of the last round; those are kept, the other reasonings not.
+function continueBestReasonings(conclusionCards) {
+  const best = lastRound.ranking.slice(0, conclusionCards.length);
+  for (const [index, s] of stages) {
+    if (s.stage !== "reasoning") continue;
+    s.cards.forEach((c, i) => c.card.classList.add(best.some(r => r.index === index && r.candidate === i) ? "kept" : "loser"));
+  }
+  conclusionCards.forEach((c, i) => c.card.insertBefore(
+    element("p", "origin", `Continues the reasoning of ${candidateName(best[i].index, best[i].candidate)} (P(correct) ${percent(best[i].score)})`), c.text));
+}
+
+// A line under a candidate's heading: its verifier score, or what it is the same as.
+function setNote(c, text, className = "") {
+  if (!c.note) {
+    c.note = element("p");
+    c.card.insertBefore(c.note, c.text);
+  }
+  c.note.className = "note " + className;
+  c.note.textContent = text;
 }
 
 function onToken(e) {
@@ -138,7 +196,12 @@ function onJudge(e) {
   const item = element("li");
   const winner = e.winner === e.first ? e.first : e.second;
   const how = { judge: "the judge chose", missing_tags: "decided without the judge: a candidate lacks its stage tags",
-    incorrect_reasoning: "the pre-check found reasoning incorrect" }[e.decision] || e.decision;
+    incorrect_reasoning: "the pre-check found reasoning incorrect",
+    identical: "both wrote the same tokens: no judge call" }[e.decision] || e.decision;
+  if (e.decision === "identical") {
+    const [low, high] = e.first < e.second ? [e.first, e.second] : [e.second, e.first];
+    if (s.cards[high]) setNote(s.cards[high], `Identical to candidate ${low + 1}`, "identical");
+  }
   // The judge's prompt shows the pair as response 1 and response 2: name both, so its words can be read.
   item.append(element("span", "pair",
     `Candidate ${e.first + 1} (response 1) vs candidate ${e.second + 1} (response 2): candidate ${winner + 1} wins (${how})`));
@@ -155,10 +218,73 @@ function onJudge(e) {
   s.judges.append(item);
 }
 
+function onScore(e) {
+  const c = stages.get(e.index)?.cards[e.candidate];
+  if (!c) return;
+  setStatus(`${stageTitle(e.stage)}: scoring…`);
+  if (e.decision === "identical") setNote(c, `Identical to candidate ${e.identical_to + 1}: P(correct) ${percent(e.score)}`, "identical");
+  else if (e.decision === "missing_tags") setNote(c, "Not scored: it lacks its stage tags (P(correct) 0%)", "unscored");
+  else setNote(c, `Verifier: P(correct) ${percent(e.score)}`, "score");
+  c.card.dataset.score = e.score;
+}
+
+function onVote(e) {
+  const s = stages.get(e.index);
+  if (!s) return;
+  const weighted = e.decision === "weighted";
+  const how = { majority: "the answer given most often wins", tie: "a tie, broken by the scorer",
+    weighted: "each answer weighs its candidates' P(correct)" }[e.decision] || e.decision;
+  const panel = element("section", "vote");
+  panel.append(element("h3", "", `Vote: ${how}`));
+  const list = element("ul");
+  list.setAttribute("aria-label", "Each distinct answer");
+  for (const t of e.answers) {
+    const won = t.candidates.includes(e.winner);
+    const item = element("li", won ? "chosen" : "");
+    const weight = weighted ? `weight ${t.weight.toFixed(3)}` : `${t.weight} vote${t.weight === 1 ? "" : "s"}`;
+    item.append(element("span", "vote-answer", `“${t.answer}”`),
+      element("span", "", `${weight}, from candidate${t.candidates.length > 1 ? "s" : ""} ${t.candidates.map(i => i + 1).join(", ")}`));
+    if (won) item.append(element("span", "badge", `winner: candidate ${e.winner + 1}`));
+    list.append(item);
+  }
+  panel.append(list);
+  s.votes.append(panel);
+}
+
+function onSwiresRound(e) {
+  const s = stages.get(e.index);
+  if (!s) return;
+  lastRound = e;
+  s.box.classList.remove("running");
+  const low = e.second_best <= e.cutoff;
+  const next = e.backtrack ? "backtrack: new captions" : low ? "no backtracks left: on to the conclusions" : "on to the conclusions";
+  const panel = element("section", "round" + (e.backtrack ? " backtrack" : ""));
+  panel.append(element("h3", "", `Round ${e.round + 1}: second best ${percent(e.second_best)} ${low ? "≤" : ">"} cutoff ${percent(e.cutoff)}; ${next}`));
+  const ranking = element("ol", "ranking");
+  ranking.setAttribute("aria-label", "Every reasoning so far, best first");
+  for (const r of e.ranking) ranking.append(element("li", "", `${candidateName(r.index, r.candidate)}: P(correct) ${percent(r.score)}`));
+  panel.append(ranking);
+  s.rounds.append(panel);
+}
+
+// SWIRES keeps two captions a round; which one the answer uses is known with its conclusion.
+function onKept(e) {
+  const s = stages.get(e.index);
+  if (!s) return;
+  s.cards.forEach((c, i) => c.card.classList.add(e.candidates.includes(i) ? "kept" : "loser"));
+  s.box.classList.remove("running");
+}
+
+// A winner may come late (SWIRES names the answer's caption and reasoning with its conclusion): it replaces "kept".
 function onStageWinner(e) {
   const s = stages.get(e.index);
   if (!s) return;
-  s.cards.forEach((c, i) => c.card.classList.add(i === e.candidate ? "winner" : "loser"));
+  s.cards.forEach((c, i) => {
+    if (i === e.candidate) {
+      c.card.classList.remove("kept", "loser");
+      c.card.classList.add("winner");
+    } else if (!c.card.classList.contains("kept")) c.card.classList.add("loser");
+  });
   s.box.classList.remove("running");
 }
 
@@ -175,6 +301,9 @@ function onFinal(result) {
     ["generated tokens", result.generated_tokens],
     ["judge calls", result.judge_calls],
     ["judge tokens", result.judge_tokens],
+    ["scorer", result.scorer],
+    ["score calls", result.scorer === "verifier" ? result.score_calls : undefined],
+    ["score tokens", result.scorer === "verifier" ? result.score_tokens : undefined],
   ];
   for (const [name, value] of rows) {
     if (value === undefined || value === null) continue;
@@ -189,6 +318,7 @@ function onFinal(result) {
 
 function reset() {
   stages.clear();
+  lastRound = null;
   stagesBox.replaceChildren();
   $("answer").hidden = true;
   showError("");
@@ -198,11 +328,12 @@ function formData() {
   const data = new FormData();
   if (image) data.append("image", image, image.name);
   data.append("question", $("question").value);
-  data.append("mode", $("mode").value);
+  data.append("mode", modeSelect.value);
+  if (!scorerSelect.disabled && scorerSelect.value) data.append("scorer", scorerSelect.value);
   data.append("beam_size", $("beam_size").value || "2");
   data.append("include_tokens", "true");
-  for (const name of ["seed", "temperature", "max_new_tokens"]) {
-    const value = $(name).value.trim();
+  for (const name of ["seed", "temperature", "max_new_tokens", "swires_cutoff"]) {
+    const value = $(name).disabled ? "" : $(name).value.trim();
     if (value) data.append(name, value);
   }
   return data;
@@ -236,6 +367,10 @@ async function run() {
         case "token": onToken(data); break;
         case "candidate_done": onCandidateDone(data); break;
         case "judge": onJudge(data); break;
+        case "score": onScore(data); break;
+        case "vote": onVote(data); break;
+        case "swires_round": onSwiresRound(data); break;
+        case "kept": onKept(data); break;
         case "stage_winner": onStageWinner(data); break;
         case "final": onFinal(data.result); finished = true; setStatus("Done."); break;
         case "error": showError(`The search failed: ${data.message}`); finished = true; setStatus(""); break;

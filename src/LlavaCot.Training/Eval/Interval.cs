@@ -6,7 +6,10 @@ public static class Interval
     private const double Z = 1.959963984540054;
 
     /// <summary>The Wilson score interval of <paramref name="successes"/> out of <paramref name="n"/>.</summary>
-    public static (double Low, double High) Wilson(int successes, int n)
+    public static (double Low, double High) Wilson(int successes, int n) => Wilson((double)successes, n);
+
+    /// <summary>The Wilson score interval of a share of <paramref name="n"/> trials, where a trial may count half (a tie).</summary>
+    public static (double Low, double High) Wilson(double successes, int n)
     {
         if (n == 0)
             return (0, 1);
