@@ -96,18 +96,20 @@ public sealed class RequirementTests : IDisposable
         Assert.Contains("LLAVACOT_SHARED", error.Message);
     }
 
-    /// <summary>The vendored copies are the shared fixtures, byte for byte (the READMEs are our own).</summary>
+    /// <summary>The vendored copies are the shared fixtures, byte for byte (the READMEs are our own), where both have a folder.</summary>
     [SkippableFact]
     [Trait(Category.Name, Category.Fixtures)]
     public void The_vendored_fixtures_are_the_shared_ones_byte_for_byte()
     {
-        var shared = Fixtures.Location.Chosen ?? throw Requirement.Missing("no shared fixtures to compare the vendored copies with: " +
-            "put them at ../shared beside the checkout, or set LLAVACOT_SHARED");
-        var files = Directory.GetFiles(Fixtures.Location.Vendored, "*", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(Fixtures.Location.Vendored, f))
-            .Where(f => Path.GetFileName(f) != "README.md")
+        var vendored = Fixtures.Location.Vendored;
+        var shared = Fixtures.Location.Chosen;
+        var files = Directory.GetFiles(vendored, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(vendored, f))
+            .Where(f => Path.GetFileName(f) != "README.md" && shared is not null && Directory.Exists(Path.Combine(shared, f.Split('/')[0])))
             .ToList();
-        Assert.True(files.Count > 20, $"{files.Count} vendored files");
+        if (shared is null || files.Count == 0)
+            throw Requirement.Missing("no shared fixtures to compare the vendored copies with: put them at ../shared beside the checkout, " +
+                                      "or set LLAVACOT_SHARED");
         foreach (var file in files)
             Assert.True(File.ReadAllBytes(Path.Combine(shared, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(Fixtures.Location.Vendored, file))),
                 $"{file} differs from {Path.Combine(shared, file)}");
