@@ -140,7 +140,7 @@ internal sealed class MllamaSession : IGenerationSession
             var withImage = r.WithImage && _hasImage;
             var prompt = Tokenizer.Encode(Prompt(r.UserText, withImage));
             // The instruction's tokens: as far as the prompt without the candidate agrees (a word may join across).
-            var shared = Math.Clamp(CommonPrefix(Tokenizer.Encode(Prompt(r.Instruction, withImage)), prompt), 1, prompt.Count - 1);
+            var shared = Math.Clamp(PrefixCache.CommonPrefix(Tokenizer.Encode(Prompt(r.Instruction, withImage)), prompt), 1, prompt.Count - 1);
             return new ScoreSpec(prompt, shared, r.Continuations.Select(Tokenizer.EncodeUser).ToList(), withImage);
         }).ToList();
         return Owner.Worker.RunAsync(Booked<IReadOnlyList<ScoreResult>>(() => specs.Select(s =>
@@ -358,14 +358,6 @@ internal sealed class MllamaSession : IGenerationSession
         Interlocked.Add(ref _prefixEvictions, evicted);
     }
 
-    private static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
-    {
-        var n = Math.Min(a.Count, b.Count);
-        var i = 0;
-        while (i < n && a[i] == b[i])
-            i++;
-        return i;
-    }
 
     /// <summary>Decode room reserved up front; the cache grows past it if a long generation needs more.</summary>
     private static long Reserve(int maxNewTokens) => Math.Min(maxNewTokens, 256);

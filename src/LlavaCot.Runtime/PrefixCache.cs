@@ -119,7 +119,8 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
         return bytes;
     }
 
-    private static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    /// <summary>How many leading ids two sequences share.</summary>
+    internal static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
     {
         var n = Math.Min(a.Count, b.Count);
         var i = 0;

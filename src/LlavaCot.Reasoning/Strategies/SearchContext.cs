@@ -139,6 +139,16 @@ public sealed class SearchContext
         return _chains.FirstOrDefault(c => c.Key.SequenceEqual(ids)).Value;
     }
 
+    /// <summary>Starts stage "answer" (index 0) and samples N whole answers, each stopped at &lt;/CONCLUSION&gt;.</summary>
+    public async Task<IReadOnlyList<Candidate>> SampleAnswersAsync()
+    {
+        await EmitAsync(new StageStarted(AnswerStage, 0, Options.BeamSize));
+        return await SampleAsync(AnswerStage, 0, Session.PromptIds, Options.BeamSize, StageStop([Answers.ConclusionEnd]));
+    }
+
+    /// <summary>The stage a mode that answers whole in one go reports.</summary>
+    public const string AnswerStage = "answer";
+
     /// <summary>For each candidate, the earlier candidate that generated the same ids, if skipping identical ones is on.</summary>
     private int?[] IdenticalTo(IReadOnlyList<Candidate> candidates)
     {

@@ -13,11 +13,9 @@ public sealed class SelfConsistency : IReasoningStrategy
 {
     public async Task<ReasonResult> RunAsync(SearchContext context)
     {
-        const string stage = "answer";
+        const string stage = SearchContext.AnswerStage;
         var started = context.Clock.Elapsed;
-        await context.EmitAsync(new StageStarted(stage, 0, context.Options.BeamSize));
-        var candidates = await context.SampleAsync(stage, 0, context.Session.PromptIds, context.Options.BeamSize,
-            context.StageStop([Answers.ConclusionEnd]));
+        var candidates = await context.SampleAnswersAsync();
         var tallies = Votes.Tally(candidates.Select(c => c.Text).ToList());
         var leaders = Votes.Leaders(tallies);
         int winner;
