@@ -98,7 +98,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         var page = await OpenAsync(width, height);
         // A held-out question whose candidates part in the reasoning stage under seed 7 (identical candidates are not
         // judged, and most of the demo's are word for word the same).
-        var (scene, question, _) = ShapeDataset.Draw(424242, 5);
+        var (scene, question, _) = ShapeDataset.Draw(DemoServer.HeldOutSeed, 5);
         await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text, seed: 7);
 
         await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
@@ -148,7 +148,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
     public async Task Swires_shows_every_score_its_rounds_and_kept_candidates_and_a_weighted_vote_shows_each_answer()
     {
         var page = await OpenAsync();
-        var (scene, question, _) = ShapeDataset.Draw(424242, 0);
+        var (scene, question, _) = ShapeDataset.Draw(DemoServer.HeldOutSeed, 0);
         var image = new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) };
         await Ask(page, image, question.Text, seed: 2, mode: "swires");
         await page.Locator("#answer").WaitForAsync(new LocatorWaitForOptions { Timeout = 180_000 });
@@ -220,7 +220,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
         var held = server.Gate.Hold();
         try
         {
-            var (scene, question, _) = ShapeDataset.Draw(424242, 4);
+            var (scene, question, _) = ShapeDataset.Draw(DemoServer.HeldOutSeed, 4);
             await Ask(page, new FilePayload { Name = "shapes.png", MimeType = "image/png", Buffer = ShapeRenderer.Png(scene) }, question.Text);
             await held.WaitAsync(TimeSpan.FromMinutes(3));
             await page.Locator(".stage").First.WaitForAsync();

@@ -1,7 +1,10 @@
+using System.ClientModel;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using LlavaCot.Training.Shapes;
+using OpenAI;
+using OpenAI.Chat;
 
 namespace LlavaCot.Server.Tests;
 
@@ -9,16 +12,43 @@ namespace LlavaCot.Server.Tests;
 public sealed class DemoServer : ServerUnderTest
 {
     protected override IEnumerable<string> ModelArgs => [];
+
+    /// <summary>A seed of the shapes generator the model was never trained on (training draws its scenes from seed 1).</summary>
+    public const ulong HeldOutSeed = 424242;
+
+    /// <summary>A question the model never saw, with a numeric answer.</summary>
+    public static readonly (ShapeScene Scene, ShapeQuestion Question, ShapeAnswer Answer) HeldOut = ShapeDataset.Draw(HeldOutSeed, 0);
+
+    /// <summary>The search seed the demo's tests ask <see cref="HeldOut"/> with.</summary>
+    public const int Seed = 7;
+
+    /// <summary>A chat completion request asking <see cref="HeldOut"/> with its image, seeded with <see cref="Seed"/>.</summary>
+    public JsonObject ChatAboutHeldOut() => new()
+    {
+        ["model"] = Model.Model.Id,
+        ["messages"] = new JsonArray(new JsonObject
+        {
+            ["role"] = "user",
+            ["content"] = new JsonArray(
+                new JsonObject { ["type"] = "text", ["text"] = HeldOut.Question.Text },
+                new JsonObject
+                {
+                    ["type"] = "image_url",
+                    ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(HeldOut.Scene)) },
+                }),
+        }),
+        ["seed"] = Seed,
+    };
+
+    /// <summary>The official OpenAI client pointed at this server's model.</summary>
+    public ChatClient OpenAiClient() =>
+        new(Model.Model.Id, new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "v1") });
 }
 
 /// <summary>The committed demo model, served with no model configured, really reasons: tags, judge verdicts, the right answer.</summary>
 public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServer>
 {
-    // A question from the shapes generator under a seed the model was never trained on (training uses seed 1).
-    private const ulong QuestionSeed = 424242;
-    private const int QuestionIndex = 0;
-
-    // One whose candidates part in the reasoning stage (under seed 7): most of the demo's candidates are word for word the
+    // A held-out question whose candidates part in the reasoning stage (under seed 7): most of the demo's candidates are word for word the
     // same, and identical candidates are not judged.
     private const int JudgedQuestionIndex = 5;
 
@@ -28,7 +58,7 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
     [Fact]
     public async Task The_bundled_demo_answers_a_generated_question_right_through_a_stage_search_with_parsed_verdicts()
     {
-        var (scene, question, answer) = ShapeDataset.Draw(QuestionSeed, JudgedQuestionIndex);
+        var (scene, question, answer) = ShapeDataset.Draw(DemoServer.HeldOutSeed, JudgedQuestionIndex);
         using var response = await server.Client.SendAsync(ServerUnderTest.EventStream(ServerUnderTest.Form(ShapeRenderer.Png(scene), question.Text,
             ("mode", "stage_beam"), ("beam_size", "2"), ("seed", "7"))), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -61,7 +91,7 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
     [Fact]
     public async Task Chat_completions_give_the_stages_as_reasoning_content_and_the_answer_alone_as_content()
     {
-        var (_, _, answer) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
+        var answer = DemoServer.HeldOut.Answer;
         var body = ChatAboutTheQuestion();
         body["reasoning_mode"] = "stage_beam";
         var (c, chunks) = await OpenAiTests.Chat(server, body);
@@ -107,19 +137,8 @@ public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServe
     /// <summary>A chat completion request (stage search N=2, seed 7) for the generated question and its image.</summary>
     private JsonObject ChatAboutTheQuestion()
     {
-        var (scene, question, _) = ShapeDataset.Draw(QuestionSeed, QuestionIndex);
-        var image = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(scene)) };
-        return new JsonObject
-        {
-            ["model"] = server.Model.Model.Id,
-            ["messages"] = new JsonArray(new JsonObject
-            {
-                ["role"] = "user",
-                ["content"] = new JsonArray(
-                    new JsonObject { ["type"] = "text", ["text"] = question.Text },
-                    new JsonObject { ["type"] = "image_url", ["image_url"] = image }),
-            }),
-            ["beam_size"] = 2, ["seed"] = 7,
-        };
+        var body = server.ChatAboutHeldOut();
+        body["beam_size"] = 2;
+        return body;
     }
 }

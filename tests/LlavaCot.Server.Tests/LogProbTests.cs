@@ -12,12 +12,11 @@ namespace LlavaCot.Server.Tests;
 /// <summary>OpenAI's logprobs and top_logprobs on the demo model, through the official client and on the wire.</summary>
 public class LogProbTests(DemoServer server) : IClassFixture<DemoServer>
 {
-    // A held-out question with a numeric answer (as in ReasoningClientTests), searched with seed 7.
-    private static readonly (ShapeScene Scene, ShapeQuestion Question, ShapeAnswer Answer) Case = ShapeDataset.Draw(424242, 0);
-    private const int Seed = 7;
+    // A held-out question with a numeric answer, searched with the demo tests' seed.
+    private static readonly (ShapeScene Scene, ShapeQuestion Question, ShapeAnswer Answer) Case = DemoServer.HeldOut;
+    private const int Seed = DemoServer.Seed;
 
-    private ChatClient Client() => new(server.Model.Model.Id, new ApiKeyCredential("unused"),
-        new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1") });
+    private ChatClient Client() => server.OpenAiClient();
 
     private static List<ChatMessage> Question() =>
     [
@@ -25,23 +24,14 @@ public class LogProbTests(DemoServer server) : IClassFixture<DemoServer>
             ChatMessageContentPart.CreateImagePart(BinaryData.FromBytes(ShapeRenderer.Png(Case.Scene)), "image/png")),
     ];
 
-    private static JsonObject Body(int topLogprobs, int n = 1) => new()
+    private JsonObject Body(int topLogprobs, int n = 1)
     {
-        ["model"] = "llavacot-demo-shapes",
-        ["messages"] = new JsonArray(new JsonObject
-        {
-            ["role"] = "user",
-            ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = Case.Question.Text }, new JsonObject
-            {
-                ["type"] = "image_url",
-                ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64," + Convert.ToBase64String(ShapeRenderer.Png(Case.Scene)) },
-            }),
-        }),
-        ["seed"] = Seed,
-        ["n"] = n,
-        ["logprobs"] = true,
-        ["top_logprobs"] = topLogprobs,
-    };
+        var body = server.ChatAboutHeldOut();
+        body["n"] = n;
+        body["logprobs"] = true;
+        body["top_logprobs"] = topLogprobs;
+        return body;
+    }
 
     internal static string Tokens(JsonNode? list) => string.Concat(list!.AsArray().Select(t => (string)t!["token"]!));
 

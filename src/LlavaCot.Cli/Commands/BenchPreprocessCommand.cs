@@ -40,10 +40,10 @@ public static class BenchPreprocessCommand
         }
         o.WriteLine($"output: {layout!.Resized.Width}×{layout.Resized.Height} resized, {layout.TileRows}×{layout.TileCols} tiles, aspect_ratio_id {layout.AspectRatioId}");
         o.WriteLine($"runs: {runs} (after 1 warm-up), {Environment.ProcessorCount} cores");
-        o.WriteLine($"decode:     best {decode.Min(),7:F1} ms, median {Median(decode),7:F1} ms");
-        o.WriteLine($"preprocess: best {preprocess.Min(),7:F1} ms, median {Median(preprocess),7:F1} ms");
-        o.WriteLine($"total:      best {total.Min(),7:F1} ms, median {Median(total),7:F1} ms");
-        o.WriteLine($"target: median ≤ {TargetMs:F0} ms {(Median(total) <= TargetMs ? "met" : "NOT met")}");
+        o.WriteLine($"decode:     best {decode.Min(),7:F1} ms, median {Bench.Stats.Median(decode),7:F1} ms");
+        o.WriteLine($"preprocess: best {preprocess.Min(),7:F1} ms, median {Bench.Stats.Median(preprocess),7:F1} ms");
+        o.WriteLine($"total:      best {total.Min(),7:F1} ms, median {Bench.Stats.Median(total),7:F1} ms");
+        o.WriteLine($"target: median ≤ {TargetMs:F0} ms {(Bench.Stats.Median(total) <= TargetMs ? "met" : "NOT met")}");
         return 0;
     }
 
@@ -55,12 +55,5 @@ public static class BenchPreprocessCommand
         using var scope = NewDisposeScope();
         using var batch = processor.Process(image);
         return (decoded, clock.Elapsed.TotalMilliseconds - decoded, batch.Images[0][0]);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var mid = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }

@@ -102,18 +102,18 @@ public static class BenchSearchCommand
         }
 
         if (runs > 1)
-            o.WriteLine(string.Create(inv, $"single pass of {singleTokens} tokens: {Median(singles):F1} s{Spread(singles, "F1", " s")}"));
+            o.WriteLine(string.Create(inv, $"single pass of {singleTokens} tokens: {Stats.Median(singles):F1} s{Spread(singles, "F1", " s")}"));
         var largest = ns.Max();
         foreach (var scorer in scorers.Where(s => naive.ContainsKey((largest, s))))
             o.WriteLine(string.Create(inv, $"N={largest} speed-up: {naive[(largest, scorer)] / searches[(largest, scorer)][0]:F1}x ({Scorers.Name(scorer)})"));
         var floorRatios = floors[largest].Zip(singles, (f, s) => f / s).ToList();
         o.WriteLine(string.Create(inv,
-            $"N={largest} judge-free floor: {Median(floors[largest]):F1} s, {Median(floorRatios):F2}x single{Spread(floorRatios, "F2", "x")}"));
+            $"N={largest} judge-free floor: {Stats.Median(floors[largest]):F1} s, {Stats.Median(floorRatios):F2}x single{Spread(floorRatios, "F2", "x")}"));
         foreach (var scorer in scorers)
         {
             // Each run's search against the same run's single pass: the machine's drift between runs cancels.
             var ratios = searches[(largest, scorer)].Zip(singles, (f, s) => f / s).ToList();
-            o.WriteLine(string.Create(inv, $"N={largest} vs single: {Median(ratios):F2}x ({Scorers.Name(scorer)}){Spread(ratios, "F2", "x")}"));
+            o.WriteLine(string.Create(inv, $"N={largest} vs single: {Stats.Median(ratios):F2}x ({Scorers.Name(scorer)}){Spread(ratios, "F2", "x")}"));
         }
         return 0;
     }
@@ -133,13 +133,6 @@ public static class BenchSearchCommand
         if (!lists.TryGetValue(key, out var list))
             lists[key] = list = [];
         list.Add(value);
-    }
-
-    internal static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var mid = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     /// <summary>", median of R runs: a, b, c (spread d)" for several runs; nothing for one.</summary>
