@@ -34,6 +34,9 @@ public sealed class ModelCounters
     /// <summary>Seconds spent choosing decode rows' next tokens from their logits (top-k, top-p and the draw).</summary>
     public double SampleSeconds => Seconds(ref _sampleTicks);
 
+    /// <summary>The model thread's own seconds: vision, prefill, decode and sampling together.</summary>
+    public double TotalSeconds => VisionSeconds + PrefillSeconds + DecodeSeconds + SampleSeconds;
+
     internal void VisionRun(long startTimestamp)
     {
         Interlocked.Increment(ref _visionRuns);

@@ -58,7 +58,7 @@ public static class EvalCommand
         foreach (var note in notes)
             o.WriteLine($"note: {note}");
         var evaluator = new Evaluator(hosts.Select(h => h.Reasoner).ToList(), maxNew, date, new ModelAccounting(
-            () => hosts.Sum(h => ModelSeconds(h.Model.Counters)),
+            () => hosts.Sum(h => h.Model.Counters.TotalSeconds),
             () => Task.WhenAll(hosts.Select(h => h.Worker.RunAsync(h.Generator.ClearCaches)))));
         if (items.Count > 0)
             await evaluator.WarmUpAsync(items[0]);
@@ -98,7 +98,4 @@ public static class EvalCommand
         var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), items.Count, "questions") { Label = $"{row.Label,-27} " };
         return await evaluator.RunAsync(items, row, seed, done => progress.Update(done));
     }
-
-    /// <summary>The model thread's own time so far: its vision, prefill, decode and sampling counters.</summary>
-    private static double ModelSeconds(LlavaCot.Model.ModelCounters c) => c.VisionSeconds + c.PrefillSeconds + c.DecodeSeconds + c.SampleSeconds;
 }
