@@ -74,7 +74,7 @@ public static class CliApp
                     stdin ?? Stream.Null),
                 "data" => DataCommand.Run(CommandArgs.Parse(args[1..], DataCommand.Options), stdout),
                 "eval" => EvalCommand.Run(CommandArgs.Parse(args[1..], EvalCommand.Options, EvalCommand.Flags), stdout),
-                "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options), stdout),
+                "train" => TrainCommand.Run(CommandArgs.Parse(args[1..], TrainCommand.Options, TrainCommand.Flags), stdout),
                 "make-random" => MakeRandomCommand.Run(CommandArgs.Parse(args[1..], MakeRandomCommand.Options), stdout),
                 "quantize" => QuantizeCommand.Run(CommandArgs.Parse(args[1..], QuantizeCommand.Options), stdout),
                 "bench" when args.Length > 1 && args[1] == "search" => BenchSearchCommand.Run(CommandArgs.Parse(args[2..], BenchSearchCommand.Options, BenchSearchCommand.Flags), stdout),

@@ -101,4 +101,13 @@ public sealed record ReasonerSettings
     public double SwiresCutoff { get; init; } = DefaultSwiresCutoff;
 
     public const double DefaultSwiresCutoff = 0.5;
+
+    /// <summary>The mode of a request that names none (a model folder may set its own).</summary>
+    public ReasoningMode DefaultMode { get; init; } = new ReasonOptions().Mode;
+
+    /// <summary>The scorer of a request that names neither mode nor scorer; null: the mode's own default.</summary>
+    public Scoring.ScorerKind? DefaultScorer { get; init; }
+
+    /// <summary>The options a request starts from: the defaults, with this model's mode and scorer.</summary>
+    public ReasonOptions Defaults => new() { Mode = DefaultMode, Scorer = DefaultScorer };
 }

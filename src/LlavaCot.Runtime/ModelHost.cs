@@ -23,7 +23,7 @@ public sealed class ModelHost : IDisposable
 
     /// <summary>
     /// The search's settings: the caller's, with the model folder's judge reply limit where that is smaller, and its
-    /// swires cutoff where it sets one (the cutoff belongs to the model's scores).
+    /// swires cutoff, default mode and default scorer where it sets them (they belong to the model's scores).
     /// </summary>
     public ReasonerSettings Settings { get; }
 
@@ -54,13 +54,18 @@ public sealed class ModelHost : IDisposable
         public static FolderSettings Read(RuntimeOptions options)
         {
             var dir = options.ModelDirectory;
-            var (name, description, judgeLimit, swiresCutoff) = ModelSettings.Load(dir);
+            var folder = ModelSettings.Load(dir);
             var settings = options.Reasoning;
-            if (judgeLimit is { } limit && limit < settings.JudgeMaxNewTokens)
+            if (folder.JudgeMaxNewTokens is { } limit && limit < settings.JudgeMaxNewTokens)
                 settings = settings with { JudgeMaxNewTokens = limit };
-            if (swiresCutoff is { } cutoff)
+            if (folder.SwiresCutoff is { } cutoff)
                 settings = settings with { SwiresCutoff = cutoff };
-            return new FolderSettings(name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))), description, settings);
+            if (folder.DefaultMode is { } mode)
+                settings = settings with { DefaultMode = mode };
+            if (folder.DefaultScorer is { } scorer)
+                settings = settings with { DefaultScorer = scorer };
+            return new FolderSettings(folder.Name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir))), folder.Description,
+                settings);
         }
     }
 

@@ -34,6 +34,7 @@ public class EvalCommandTests
             // The generated set carries reference responses, so every answer's caption is graded.
             Assert.InRange((double)r["caption_ok"]!, 0, 1);
             Assert.True((double)r["seconds"]! > 0);
+            Assert.InRange((double)r["median_seconds_per_question"]!, 1e-6, (double)r["seconds"]!);
             Assert.True((long)r["tokens"]! > 0);
 
             // Output that is not a terminal gets plain progress lines, with no carriage returns: one per tenth of the
@@ -107,7 +108,16 @@ public class EvalCommandTests
             Assert.True((long)r["decoded_tokens"]! > 0 && (long)r["prefilled_tokens"]! > 0, r.ToJsonString());
             // Every row starts with empty caches: it encodes each question's image once, whatever ran before it.
             Assert.Equal(6, (long)r["vision_passes"]!);
+            // Verifier rows name, per stage with right and wrong candidates, the cutoff that best separates them.
+            foreach (var (stage, cutoff) in r["verifier_cutoffs"]!.AsObject())
+            {
+                Assert.Equal("verifier", (string?)r["scorer"]);
+                Assert.InRange((double)cutoff!["cutoff"]!, 0, 1);
+                Assert.InRange((double)cutoff["balanced_accuracy"]!, 0.5, 1);
+            }
         }
+        Assert.Matches(@"
+swires verifier verifier cutoff \(P\(correct\) at or below it taken as wrong; best balanced accuracy\): \w+ [0-9.]+ \(\d+% of \d+ right, \d+ wrong\)", output);
         // At N=1 nothing is chosen: no judge call, no score; N=2 calls its own scorer only.
         Assert.Equal((0, 0), ((long)results["stage_beam N=1"]["judge_calls"]!, (long)results["stage_beam N=1"]["score_calls"]!));
         Assert.True((long)results["stage_beam N=2 pairwise"]["judge_calls"]! > 0);

@@ -11,8 +11,10 @@ public class TrainCommandTests
         using var temp = new TempDir();
         var (code, output, err) = CliRunner.Run("train", "--out", temp.Path, "--steps", "2", "--batch", "2", "--vocab", "300",
             "--threads", "1", "--checkpoint-every", "0", "--mix", "1,0,0,0,0", "--patch", "32", "--vision-hidden", "16", "--vision-layers", "2",
-            "--vision-global-layers", "1", "--text-hidden", "32", "--text-layers", "3", "--cross-layers", "1");
+            "--vision-global-layers", "1", "--text-hidden", "32", "--text-layers", "3", "--cross-layers", "1",
+            "--on-policy-rounds", "1", "--on-policy-questions", "2", "--on-policy-steps", "1", "--on-policy-max-new-tokens", "4", "--on-policy-workers", "1");
         Assert.True(code == 0, err + output);
+        Assert.Contains("on-policy round 1/1: 2 questions searched", output);
         Assert.Contains("training 2 steps of 2", output);
         Assert.Matches(@"2/2 +loss [0-9.]+", output);
 
@@ -30,7 +32,7 @@ public class TrainCommandTests
         Assert.Equal(48, (int)vision["vision_output_dim"]!);
         Assert.True(new FileInfo(temp.File("model.safetensors")).Length > 0);
         var card = JsonNode.Parse(File.ReadAllText(temp.File("llavacot.json")))!;
-        Assert.Equal("llavacot-demo-shapes", (string?)card["name"]);
+        Assert.Equal(Training.Train.DemoCard.Name, (string?)card["name"]);
         Assert.Contains("synthetic shapes", (string?)card["description"]);
         Assert.InRange((int)card["judge_max_new_tokens"]!, 1, 2047);
     }

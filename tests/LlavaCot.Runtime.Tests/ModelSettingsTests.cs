@@ -1,5 +1,6 @@
 using LlavaCot.Model.Config;
 using LlavaCot.Reasoning;
+using LlavaCot.Reasoning.Scoring;
 using LlavaCot.Tests;
 
 namespace LlavaCot.Runtime.Tests;
@@ -30,6 +31,19 @@ public class ModelSettingsTests
         Assert.Equal(expected, host.Settings.JudgeMaxNewTokens);
         // The folder's cutoff replaces the caller's: it belongs to this model's verifier scores.
         Assert.Equal(0.3, host.Settings.SwiresCutoff);
+        Assert.Equal(new ReasonOptions().Mode, host.Settings.DefaultMode);
+        Assert.Null(host.Settings.DefaultScorer);
+    }
+
+    [Fact]
+    public async Task The_folder_sets_the_default_mode_and_scorer_of_a_request_that_names_neither()
+    {
+        using var temp = new TempDir();
+        CopyTiny(temp);
+        File.WriteAllText(temp.File(ModelSettings.FileName), """{"default_mode": "best_of_n", "default_scorer": "verifier"}""");
+        using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = temp.Path, Device = "cpu" });
+        Assert.Equal((ReasoningMode.BestOfN, ScorerKind.Verifier), (host.Settings.DefaultMode, host.Settings.DefaultScorer));
+        Assert.Equal((ReasoningMode.BestOfN, ScorerKind.Verifier), (host.Settings.Defaults.Mode, host.Settings.Defaults.Scorer));
     }
 
     [Fact]
@@ -52,6 +66,10 @@ public class ModelSettingsTests
     [InlineData("""{"swires_cutoff": 1.5}""", "swires_cutoff has an unusable value, 1.5; it must be a number in 0..1")]
     [InlineData("""{"swires_cutoff": -0.1}""", "swires_cutoff")]
     [InlineData("""{"swires_cutoff": "0.5"}""", "swires_cutoff")]
+    [InlineData("""{"default_mode": "tree"}""", "default_mode has an unusable value, \"tree\"; it must be one of")]
+    [InlineData("""{"default_scorer": "judge"}""", "default_scorer")]
+    [InlineData("""{"default_scorer": "none"}""", "default_scorer none does not apply to the default mode stage_beam")]
+    [InlineData("""{"default_mode": "swires", "default_scorer": "pairwise"}""", "default_scorer pairwise does not apply to the default mode swires")]
     public async Task A_bad_value_is_refused_naming_the_file_and_the_key(string json, string key)
     {
         using var temp = new TempDir();

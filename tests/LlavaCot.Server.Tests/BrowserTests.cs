@@ -59,7 +59,7 @@ public sealed class BrowserTests(DemoServer server) : IClassFixture<DemoServer>,
                 _consoleErrors.Add(e);
         };
         await page.GotoAsync(server.BaseAddress.ToString());
-        await page.Locator("#model").Filter(new LocatorFilterOptions { HasTextString = "llavacot-demo-shapes" }).WaitForAsync();
+        await page.Locator("#model").Filter(new LocatorFilterOptions { HasTextString = Training.Train.DemoCard.Name }).WaitForAsync();
         return page;
     }
 

@@ -9,7 +9,8 @@ using LlavaCot.Training.Shapes;
 namespace LlavaCot.Server.Tests;
 
 /// <summary>
-/// Every mode with each scorer it takes, through the real server on the bundled demo model: the events the scorer and
+/// Every mode with each scorer it takes (and single and two_stage, which take none), through the real server on the bundled
+/// demo model, streamed as SSE: the events the scorer and
 /// the mode add, a four-stage answer, and what the scoring cost in the result, the OpenAI usage and the metrics.
 /// </summary>
 public class ScorerModeTests(DemoServer server) : IClassFixture<DemoServer>
@@ -25,7 +26,12 @@ public class ScorerModeTests(DemoServer server) : IClassFixture<DemoServer>
     public static TheoryData<string, string?, int, string, string[]> Modes => new()
     {
         // mode, scorer sent (null: the mode's default), beam size, the scorer that runs, the events only this mode sends
+        { "single", null, 1, "none", [] },
+        { "two_stage", null, 1, "none", [] },
+        { "stage_beam", null, 2, "pairwise", [] },
         { "stage_beam", "verifier", 2, "verifier", [] },
+        { "best_of_n", "pairwise", 3, "pairwise", [] },
+        { "sentence_beam", null, 2, "pairwise", [] },
         { "best_of_n", "verifier", 3, "verifier", [] },
         { "swires", null, 2, "verifier", ["swires_round"] },
         { "self_consistency", "verifier", 2, "verifier", ["vote"] },
@@ -58,7 +64,11 @@ public class ScorerModeTests(DemoServer server) : IClassFixture<DemoServer>
         var events = await Events(scorer is null ? fields : [.. fields, ("scorer", scorer)]);
 
         var result = events.Single(e => e.Event == "final").Data["result"]!;
-        Assert.Matches(FourStages, (string)result["text"]!);
+        // two_stage answers a second prompt of its own; its text is that reply, after the rationale's stages.
+        if (mode == "two_stage")
+            Assert.Equal(["rationale", "answer"], result["stages"]!.AsArray().Select(st => (string?)st!["stage"]));
+        else
+            Assert.Matches(FourStages, (string)result["text"]!);
         Assert.Equal((mode, runs), ((string)result["mode"]!, (string)result["scorer"]!));
         foreach (var kind in new[] { "vote", "swires_round" })
             Assert.Equal(modeEvents.Contains(kind), events.Any(e => e.Event == kind));
@@ -79,6 +89,11 @@ public class ScorerModeTests(DemoServer server) : IClassFixture<DemoServer>
         {
             Assert.Empty(scores);
             Assert.Equal(0, (int)result["score_calls"]!);
+            // The pairwise judge streams each comparison (self-consistency's only where the vote ties).
+            if (runs == "pairwise" && mode != "self_consistency")
+                Assert.Contains(events, e => e.Event == "judge");
+            if (runs == "none")
+                Assert.DoesNotContain(events, e => e.Event == "judge");
         }
 
         // Every scored candidate is one its stage sampled.

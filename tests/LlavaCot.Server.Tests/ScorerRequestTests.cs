@@ -179,3 +179,52 @@ public class FolderSettingsTests(FolderSettingsServer server) : IClassFixture<Fo
         Assert.Contains("swires_cutoff has an unusable value, 1.5; it must be a number in 0..1", output);
     }
 }
+
+/// <summary>The tiny model in a folder whose llavacot.json sets a default mode and scorer.</summary>
+public sealed class DefaultModeServer : ServerUnderTest
+{
+    private readonly TempDir _folder = new();
+
+    public DefaultModeServer()
+    {
+        foreach (var file in Directory.GetFiles(Fixtures.MllamaTiny))
+            File.Copy(file, _folder.File(Path.GetFileName(file)));
+        File.WriteAllText(_folder.File(ModelSettings.FileName), """{"name": "mllama-tiny", "default_mode": "best_of_n", "default_scorer": "verifier"}""");
+    }
+
+    protected override IEnumerable<string> ModelArgs => ["--model", _folder.Path];
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _folder.Dispose();
+    }
+}
+
+/// <summary>A request that names no mode runs the model's default mode and scorer; one naming a mode gets that mode's own default.</summary>
+public class ModelDefaultTests(DefaultModeServer server) : IClassFixture<DefaultModeServer>
+{
+    [Theory]
+    [InlineData(null, null, "best_of_n", "verifier")]
+    [InlineData(null, "pairwise", "best_of_n", "pairwise")]
+    [InlineData("stage_beam", null, "stage_beam", "pairwise")]
+    public async Task The_models_defaults_apply_where_the_request_is_silent(string? mode, string? scorer, string runs, string scoredBy)
+    {
+        (string, string)[] fields = [("max_new_tokens", "4"), ("beam_size", "2"), .. mode is null ? [] : new[] { ("mode", mode) },
+            .. scorer is null ? [] : new[] { ("scorer", scorer) }];
+        using var response = await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "What is this?", fields));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = (await ServerUnderTest.Json(response))["result"]!;
+        Assert.Equal((runs, scoredBy), ((string?)result["mode"], (string?)result["scorer"]));
+
+        var chat = new JsonObject
+        {
+            ["model"] = "mllama-tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "q" }), ["max_tokens"] = 4,
+            ["beam_size"] = 2, ["reasoning_mode"] = mode, ["scorer"] = scorer,
+        };
+        foreach (var key in chat.Where(p => p.Value is null).Select(p => p.Key).ToList())
+            chat.Remove(key);
+        using var completion = await server.Client.PostAsync("v1/chat/completions", new StringContent(chat.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+    }
+}

@@ -48,7 +48,7 @@ public class ServerUnderTest : IAsyncLifetime
     }
 
     /// <summary>Stops the server (a test may stop it early to kill a replica; a second call does nothing).</summary>
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client?.Dispose();
         if (Interlocked.Exchange(ref _app, null) is { } app)

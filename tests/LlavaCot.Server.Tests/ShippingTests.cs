@@ -28,7 +28,7 @@ public class PublishTests
         await Processes.WaitReadyAsync(client, server);
 
         var models = JsonNode.Parse(await client.GetStringAsync("v1/models"))!;
-        Assert.Equal("llavacot-demo-shapes", (string?)models["data"]![0]!["id"]);
+        Assert.Equal(Training.Train.DemoCard.Name, (string?)models["data"]![0]!["id"]);
         Assert.Contains("<title>", await client.GetStringAsync("/"));
         using var answer = await client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "How many shapes are in the image?"));
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);

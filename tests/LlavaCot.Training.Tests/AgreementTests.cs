@@ -125,3 +125,18 @@ public class AgreementTests
         Assert.Null(new StageAgreement(0, 0).CiLow);
     }
 }
+
+public class VerifierCutoffTests
+{
+    [Fact]
+    public void The_cutoff_is_the_score_that_best_separates_right_from_wrong_candidates()
+    {
+        ScoredCandidate C(double score, bool right) => new("reasoning", score, right);
+        var cutoff = VerifierCutoff.Best([C(0.9, true), C(0.8, true), C(0.6, true), C(0.55, false), C(0.3, false), C(0.85, false)])!;
+        // At 0.55: all three right above it, two of three wrong at or below: (1 + 2/3) / 2.
+        Assert.Equal(0.55, cutoff.Cutoff);
+        Assert.Equal((1 + 2 / 3.0) / 2, cutoff.BalancedAccuracy, 12);
+        Assert.Equal((3, 3), (cutoff.Right, cutoff.Wrong));
+        Assert.Null(VerifierCutoff.Best([C(0.9, true), C(0.1, true)]));
+    }
+}

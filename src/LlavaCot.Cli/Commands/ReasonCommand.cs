@@ -36,11 +36,13 @@ public static class ReasonCommand
         if (!textOnly)
             image = await ReadImageAsync(args.Required(first, "<image> (a file, or - for standard input; --no-image for none)"), stdin);
         var question = args.Required(first + (textOnly ? 0 : 1), "\"question\"");
+        // The model folder's default mode, and its scorer where no mode is named, as the server applies them.
+        var folder = ModelSettings.Load(dir);
         var options = new ReasonOptions
         {
-            Mode = ParseMode(args.Option("mode") ?? "stage_beam"),
+            Mode = args.Option("mode") is { } mode ? ParseMode(mode) : folder.DefaultMode ?? new ReasonOptions().Mode,
             Scorer = args.Option("scorer") is { } scorer ? Scorers.ByName.TryGetValue(scorer, out var kind) ? kind
-                : throw new UsageException($"--scorer {Scorers.Unknown(scorer)}") : null,
+                : throw new UsageException($"--scorer {Scorers.Unknown(scorer)}") : args.Option("mode") is null ? folder.DefaultScorer : null,
             SwiresCutoff = args.Option("swires-cutoff") is { } cutoff ? double.TryParse(cutoff, NumberStyles.Float, CultureInfo.InvariantCulture, out var cut) ? cut
                 : throw new UsageException($"--swires-cutoff needs a number, got '{cutoff}'") : null,
             BeamSize = Int(args, "n", 2),

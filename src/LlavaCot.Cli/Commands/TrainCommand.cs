@@ -5,8 +5,11 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot train --out DIR [--steps N] [--batch B] [--lr R] [--seed S] [--vocab V] [--checkpoint-every K] [--threads T]
-/// [--mix a,c,r,j,p] [--perception W] [--log-every K] [architecture options]</c>:
-/// trains the shapes demo model into a Hugging Face Mllama folder, resuming from its checkpoint when there is one.
+/// [--mix a,c,r,j,p] [--perception W] [--log-every K] [--on-policy-rounds R] [--on-policy-steps S] [--on-policy-questions Q]
+/// [--on-policy-workers W] [--on-policy-n N] [--on-policy-max-new-tokens T] [--on-policy-only] [architecture options]</c>:
+/// trains the shapes demo model into a Hugging Face Mllama folder, then runs the on-policy phase (R rounds of Q searched
+/// questions and S steps), resuming from its checkpoint when there is one. --on-policy-only runs the phase alone, on the
+/// model the folder already holds.
 /// On a terminal the bar leaves a loss line every K steps (default 50); in a log, progress lines come every 10 % or 30 s,
 /// and every K steps only when --log-every is given.
 /// </summary>
@@ -14,9 +17,12 @@ public static class TrainCommand
 {
     public static readonly string[] Options =
     [
-        "out", "steps", "batch", "lr", "min-lr", "warmup", "seed", "vocab", "checkpoint-every", "threads", "log-every", "mix", "perception",
+        "out", "steps", "on-policy-rounds", "on-policy-steps", "on-policy-questions", "on-policy-workers", "on-policy-n",
+        "on-policy-max-new-tokens", "batch", "lr", "min-lr", "warmup", "seed", "vocab", "checkpoint-every", "threads", "log-every", "mix", "perception",
         "patch", "vision-hidden", "vision-layers", "vision-global-layers", "text-hidden", "text-layers", "cross-layers", "text-intermediate",
     ];
+
+    public static readonly string[] Flags = ["on-policy-only"];
 
     public static int Run(CommandArgs args, TextWriter o)
     {
@@ -59,19 +65,52 @@ public static class TrainCommand
             CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, 0),
             Threads = args.Int("threads", defaults.Threads, 1),
             PerceptionWeight = args.Option("perception") is { } pw ? Double(pw, "--perception", zero: true) : defaults.PerceptionWeight,
+            OnPolicy = defaults.OnPolicy with
+            {
+                Rounds = args.Int("on-policy-rounds", defaults.OnPolicy.Rounds, 0),
+                StepsPerRound = args.Int("on-policy-steps", defaults.OnPolicy.StepsPerRound, 1),
+                Questions = args.Int("on-policy-questions", defaults.OnPolicy.Questions, 1),
+                Workers = args.Int("on-policy-workers", defaults.OnPolicy.Workers, 1),
+                N = args.Int("on-policy-n", defaults.OnPolicy.N, 2),
+                MaxNewTokens = args.Int("on-policy-max-new-tokens", defaults.OnPolicy.MaxNewTokens, 1),
+            },
         };
         var logEvery = args.Int("log-every", 1);
-        using var trainer = Trainer.Create(options, o);
-        o.WriteLine($"training {options.Steps} steps of {options.BatchSize} into {Path.GetFullPath(options.OutputDirectory)} (seed {options.Seed})");
-        var progress = new ProgressBar(o, ProgressBar.IsTerminal(o), options.Steps, "steps") { Start = trainer.Step };
+        var terminal = ProgressBar.IsTerminal(o);
         // A terminal keeps a loss line every 50 steps by default; a log has its own lines and adds these only when asked.
-        var keepEvery = logEvery ?? (progress.Terminal ? 50 : (int?)null);
-        trainer.Run(p => progress.Update(p.Step,
-            string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s  {ProgressBar.Clock(p.Elapsed)} elapsed"),
-            keep: keepEvery is { } k && p.Step % k == 0));
+        var keepEvery = logEvery ?? (terminal ? 50 : (int?)null);
+        if (args.Flag("on-policy-only") && !File.Exists(Path.Combine(options.OutputDirectory, "model.safetensors")))
+            throw new UsageException($"--on-policy-only: {Path.GetFullPath(options.OutputDirectory)} holds no trained model (model.safetensors)");
+        if (!OnPolicyPhase.Started(options) && !args.Flag("on-policy-only"))
+        {
+            using var trainer = Trainer.Create(options, o);
+            o.WriteLine($"training {options.Steps} steps of {options.BatchSize} into {Path.GetFullPath(options.OutputDirectory)} (seed {options.Seed})");
+            var progress = new ProgressBar(o, terminal, options.Steps, "steps") { Start = trainer.Step };
+            trainer.Run(p => progress.Update(p.Step, Detail(p), keep: keepEvery is { } k && p.Step % k == 0));
+        }
+        var on = options.OnPolicy;
+        if (on.Rounds > 0)
+        {
+            var total = on.Rounds * on.StepsPerRound;
+            o.WriteLine($"on-policy phase: {on.Rounds} rounds of {on.Questions} questions searched at N={on.N}, then {on.StepsPerRound} steps each");
+            var progress = new ProgressBar(o, terminal, total, "on-policy steps");
+            ProgressBar? sampling = null;
+            OnPolicyPhase.Run(options, o,
+                p => progress.Update(p.Step, Detail(p), keep: keepEvery is { } k && p.Step % k == 0),
+                (done, count) =>
+                {
+                    sampling ??= new ProgressBar(o, terminal, count, "questions") { Label = "sampling " };
+                    sampling.Update(done);
+                    if (done == count)
+                        sampling = null;
+                });
+        }
         o.WriteLine($"saved {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
     }
+
+    private static string Detail(Training.Train.TrainProgress p) =>
+        string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s  {ProgressBar.Clock(p.Elapsed)} elapsed");
 
     /// <summary>"answers,captions,reasonings,judges,prechecks" shares, e.g. 0.55,0.24,0.15,0.04,0.02 (normalised).</summary>
     private static ExampleMix Mix(string value)

@@ -34,13 +34,13 @@ public static class ReasonEndpoints
         return app;
     }
 
-    private static async Task<IResult> ReasonAsync(HttpContext http, ReasonExecution execution, IOptions<ServerOptions> options)
+    private static async Task<IResult> ReasonAsync(HttpContext http, ReasonExecution execution, ModelService model, IOptions<ServerOptions> options)
     {
         var (parameters, problem) = await ReasonInput.ReadAsync(http, options.Value);
         if (problem is not null)
             return problem;
         var errors = new FieldErrors();
-        var request = parameters!.ToRequest(http.TraceIdentifier, options.Value, errors);
+        var request = parameters!.ToRequest(http.TraceIdentifier, options.Value, errors, model: model.Defaults);
         if (request is null)
             return errors.ToResult();
         var (run, startProblem) = await execution.StartAsync(request, http);
@@ -62,8 +62,7 @@ public static class ReasonEndpoints
                     accepted = a;
                     break;
                 case FinalAnswer f:
-                    var model = execution.Model;
-                    return TypedResults.Ok(new ReasonResponse(http.TraceIdentifier, model.Id, accepted!.Seed, accepted.PromptTokens, f.Result));
+                    return TypedResults.Ok(new ReasonResponse(http.TraceIdentifier, execution.Model.Id, accepted!.Seed, accepted.PromptTokens, f.Result));
                 case ReasonError:
                     return Problems.Internal(http);
             }

@@ -43,15 +43,18 @@ public sealed record ReasonParameters
     /// Parses the fields and checks them against the engine's limits (<see cref="RequestLimits"/>, the same check and
     /// messages the engine and the command line use); null with <paramref name="errors"/> filled when any is wrong.
     /// </summary>
-    public ReasonRequest? ToRequest(string requestId, ServerOptions limits, FieldErrors errors, Names? names = null)
+    /// <param name="model">The served model's defaults (<see cref="ReasonerSettings.Defaults"/>): the mode of a request that
+    /// names none, and the scorer of one that names neither mode nor scorer.</param>
+    public ReasonRequest? ToRequest(string requestId, ServerOptions limits, FieldErrors errors, Names? names = null, ReasonOptions? model = null)
     {
         names ??= new Names();
-        var defaults = new ReasonOptions();
+        var defaults = model ?? new ReasonOptions();
         var searchMode = defaults.Mode;
         var knownMode = true;
         if (Search.Mode is { } mode && !(knownMode = Modes.TryGetValue(mode, out searchMode)))
             errors.Add(names.Mode, ReasoningModes.Unknown(mode));
-        ScorerKind? scorer = null;
+        // The model's scorer goes with its mode: a request naming another mode gets that mode's own default.
+        var scorer = Search.Mode is null ? defaults.Scorer : null;
         if (Search.Scorer is { } scorerName)
         {
             if (Scorers.ByName.TryGetValue(scorerName, out var kind))

@@ -62,7 +62,7 @@ public sealed record RequestBodyDoc(IReadOnlyList<RequestBodyDoc.Body> Bodies, I
     public static RequestBodyDoc Chat { get; } = new(
     [
         new Body("application/json", [typeof(ChatCompletionRequest)], JsonNode.Parse($$$"""
-            {"model":"llavacot-demo-shapes","messages":[{"role":"user","content":[
+            {"model":"llavacot-demo-shapes-2","messages":[{"role":"user","content":[
                {"type":"text","text":"How many apples are on the table?"},
                {"type":"image_url","image_url":{"url":"{{{TinyPng}}}"}}]}],
              "stream":false,"max_tokens":256,"seed":42,"reasoning_mode":"stage_beam","beam_size":2}

@@ -40,6 +40,9 @@ public sealed class ModelService(
 
     public ServedModel Model => _model ?? throw new InvalidOperationException("the model is not loaded yet");
 
+    /// <summary>The options a request starts from: the model's default mode and scorer once it is loaded.</summary>
+    public ReasonOptions? Defaults => Volatile.Read(ref _host)?.Settings.Defaults;
+
     /// <summary>Completes when the model is loaded (faults when loading failed).</summary>
     public Task<ModelHost> Loaded => _loaded.Task;
 

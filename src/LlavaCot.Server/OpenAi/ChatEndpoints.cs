@@ -85,7 +85,8 @@ public static class ChatEndpoints
         var image = conversation?.Image is { } source && !errors.Any ? await images.ReadAsync(source, errors, http.RequestAborted) : null;
         var parameters = errors.Any ? null : ToParameters(body, conversation!, image, errors);
         var request = parameters?.ToRequest(http.TraceIdentifier, limits, errors, new ReasonParameters.Names(Question: "messages",
-            Mode: "reasoning_mode", MaxAnswerTokens: body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", History: "messages"));
+            Mode: "reasoning_mode", MaxAnswerTokens: body.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens", History: "messages"),
+            model.Defaults);
         if (request is null)
             return errors.ToResult();
         var requests = Choices(request, body.N ?? 1);

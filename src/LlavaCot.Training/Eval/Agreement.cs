@@ -20,6 +20,30 @@ public sealed record StageAgreement(int Comparisons, double Agreed)
     }
 }
 
+/// <summary>A candidate the verifier scored, and whether it is right.</summary>
+public sealed record ScoredCandidate(string Stage, double Score, bool Right);
+
+/// <summary>
+/// The verifier's cutoff on a stage: the P(correct) at or below which a candidate is taken as wrong that best separates
+/// right from wrong candidates (the highest balanced accuracy, the mean of the right and the wrong candidates' hit
+/// rates), for choosing the SWIRES cutoff on a validation set.
+/// </summary>
+public sealed record VerifierCutoff(double Cutoff, double BalancedAccuracy, int Right, int Wrong)
+{
+    public static VerifierCutoff? Best(IReadOnlyList<ScoredCandidate> scored)
+    {
+        var right = scored.Count(s => s.Right);
+        var wrong = scored.Count - right;
+        if (right == 0 || wrong == 0)
+            return null;
+        // Candidate cutoffs: each score seen; a score at or below the cutoff counts as "wrong".
+        return scored.Select(s => s.Score).Distinct().Order().Select(c => new VerifierCutoff(c,
+                0.5 * (scored.Count(s => s.Right && s.Score > c) / (double)right + scored.Count(s => !s.Right && s.Score <= c) / (double)wrong),
+                right, wrong))
+            .MaxBy(t => t.BalancedAccuracy);
+    }
+}
+
 /// <summary>One (right, wrong) pair of a stage's candidates and how the scorer treated it: 1 preferred the right one, 0 the wrong one, 0.5 a tie.</summary>
 public sealed record AgreementPair(string Stage, double Agreed);
 
@@ -94,6 +118,12 @@ public sealed class AgreementCounter(EvalItem item)
         }
         return pairs;
     }
+
+    /// <summary>Every verifier-scored candidate with a grading criterion: its stage, P(correct) and whether it is right.</summary>
+    public IReadOnlyList<ScoredCandidate> Scored() =>
+        _scores.SelectMany(s => s.Value.Select(c => (Stage: _stages.GetValueOrDefault(s.Key, ""), Index: s.Key, Candidate: c.Key, Score: c.Value)))
+            .Select(c => Right(c.Stage, c.Index, c.Candidate) is { } right ? new ScoredCandidate(c.Stage, c.Score, right) : null)
+            .OfType<ScoredCandidate>().ToList();
 
     /// <summary>Totals per stage over many searches' pairs.</summary>
     public static IReadOnlyDictionary<string, StageAgreement> Totals(IEnumerable<AgreementPair> pairs) =>

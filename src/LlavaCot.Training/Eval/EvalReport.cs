@@ -23,7 +23,8 @@ public static class EvalReport
     public static readonly string[] JudgedStages = ["caption", "reasoning", "conclusion", "answer", AgreementCounter.Vote];
 
     public const string ModelSecondsSource =
-        "model s/q: the model threads' own seconds per question (vision, prefill, decode and sampling counters, summed over the instances), not wall time";
+        "model s/q: the model threads' own seconds per question (vision, prefill, decode and sampling counters, summed over the instances), not wall time; " +
+        "median s/q: the median question's wall time from request to answer (with several workers, questions share the cores)";
 
     public const string TokenColumns =
         "tokens/q: candidate tokens generated; judge/q: judge reply tokens; decoded/q: tokens through decode steps (candidates and judge replies); " +
@@ -46,7 +47,7 @@ public static class EvalReport
         var inv = CultureInfo.InvariantCulture;
         string Points(double v) => (100 * v).ToString("+0.0;-0.0;0.0", inv);
         var width = results.Select(r => r.Label.Length).Append(3).Max();
-        o.WriteLine($"{"row".PadRight(width)}  count  accuracy  95% interval    vs single N=1, 95% interval   tags ok  caption ok  tokens/q  judge/q  decoded/q  prefilled/q  model s/q  seconds");
+        o.WriteLine($"{"row".PadRight(width)}  count  accuracy  95% interval    vs single N=1, 95% interval   tags ok  caption ok  tokens/q  judge/q  decoded/q  prefilled/q  model s/q  median s/q  seconds");
         foreach (var r in results)
         {
             var vsSingle = paired.FirstOrDefault(p => p.A == r.Label && p.B == EvalPlan.SingleLabel) is { } p
@@ -56,7 +57,7 @@ public static class EvalReport
                 $"{r.Label.PadRight(width)} {r.Count,6}  {100 * r.Accuracy,7:F1}%  [{100 * r.CiLow,5:F1}, {100 * r.CiHigh,5:F1}]  {vsSingle,-28}  {100 * r.TagsOk,6:F1}%  " +
                 $"{(r.CaptionOk is { } c ? $"{100 * c,9:F1}%" : "         -"),10}  {r.PerQuestion(r.Tokens),8:F0}  {r.PerQuestion(r.JudgeTokens),7:F0}  " +
                 $"{r.PerQuestion(r.DecodedTokens),9:F0}  {r.PerQuestion(r.PrefilledTokens),11:F0}  " +
-                $"{(r.ModelSeconds is { } m ? (m / Math.Max(1, r.Count)).ToString("F3", inv) : "-"),9}  {r.Seconds,7:F0}"));
+                $"{(r.ModelSeconds is { } m ? (m / Math.Max(1, r.Count)).ToString("F3", inv) : "-"),9}  {r.MedianSecondsPerQuestion,11:F3}  {r.Seconds,7:F0}"));
         }
         o.WriteLine(TokenColumns);
         o.WriteLine(ModelSecondsSource);
@@ -71,6 +72,10 @@ public static class EvalReport
             foreach (var r in scored)
                 o.WriteLine($"{r.Label.PadRight(width)} " + string.Join("  ", JudgedStages.Select(s => $"{Agreement(r, s),-20}")).TrimEnd());
         }
+        foreach (var r in results.Where(r => r.Cutoffs.Count > 0))
+            o.WriteLine($"{r.Label} verifier cutoff (P(correct) at or below it taken as wrong; best balanced accuracy): " + string.Join(", ",
+                r.Cutoffs.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => string.Create(inv,
+                    $"{c.Key} {c.Value.Cutoff:F3} ({100 * c.Value.BalancedAccuracy:F0}% of {c.Value.Right} right, {c.Value.Wrong} wrong)"))));
         foreach (var p in paired)
             o.WriteLine(string.Create(inv,
                 $"{p.A} vs {p.B} on the same {p.Count} questions: {Points(p.Difference)} points, 95% interval [{Points(p.CiLow)}, {Points(p.CiHigh)}] ({(p.Beats ? "beats it" : p.CiHigh < 0 ? "worse" : "no significant difference")})"));
@@ -109,6 +114,10 @@ public static class EvalReport
                     {
                         ["rate"] = p.Value.Rate, ["comparisons"] = p.Value.Comparisons, ["agreed"] = p.Value.Agreed, ["ci_low"] = p.Value.CiLow,
                     }))),
+                ["verifier_cutoffs"] = new JsonObject(r.Cutoffs.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)new JsonObject
+                {
+                    ["cutoff"] = c.Value.Cutoff, ["balanced_accuracy"] = c.Value.BalancedAccuracy, ["right"] = c.Value.Right, ["wrong"] = c.Value.Wrong,
+                }))),
                 ["tokens"] = r.Tokens,
                 ["judge_tokens"] = r.JudgeTokens,
                 ["judge_calls"] = r.JudgeCalls,
@@ -119,6 +128,7 @@ public static class EvalReport
                 ["vision_passes"] = r.VisionPasses,
                 ["seconds"] = r.Seconds,
                 ["model_seconds"] = r.ModelSeconds,
+                ["median_seconds_per_question"] = r.MedianSecondsPerQuestion,
                 ["accuracy_by_type"] = new JsonObject(r.AccuracyByType.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             }).ToArray()),
             ["paired"] = new JsonArray(paired.Select(p => (JsonNode)new JsonObject

@@ -58,6 +58,9 @@ public sealed record ModeResult
     /// <summary>The model threads' own seconds for the row, summed over the instances (null where not measured).</summary>
     public double? ModelSeconds { get; init; }
 
+    /// <summary>Per stage, the verifier cutoff that best separates right from wrong candidates (verifier rows).</summary>
+    public IReadOnlyDictionary<string, VerifierCutoff> Cutoffs { get; init; } = new Dictionary<string, VerifierCutoff>();
+
     /// <summary>Per question, in order: the answer was right (for paired comparisons).</summary>
     public required IReadOnlyList<bool> Correct { get; init; }
 
@@ -65,6 +68,9 @@ public sealed record ModeResult
 
     /// <summary>Per question, in order: the final answer's whole text.</summary>
     public required IReadOnlyList<string> Texts { get; init; }
+
+    /// <summary>The median of the questions' own search times (wall seconds from request to answer).</summary>
+    public double MedianSecondsPerQuestion { get; init; }
 
     /// <summary>Model seconds per question, else wall seconds per question.</summary>
     public double SecondsPerQuestion => (ModelSeconds ?? Seconds) / Math.Max(1, Count);
@@ -92,7 +98,8 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
     }
 
     /// <summary>What one question's search gave.</summary>
-    private sealed record Outcome(string Text, bool Correct, bool TagsOk, bool? CaptionRight, ReasonResult Result, IReadOnlyList<AgreementPair> Agreements);
+    private sealed record Outcome(string Text, bool Correct, bool TagsOk, bool? CaptionRight, ReasonResult Result, IReadOnlyList<AgreementPair> Agreements,
+        IReadOnlyList<ScoredCandidate> Scored);
 
     /// <summary>
     /// Each reasoner answers <paramref name="item"/> once, unrecorded: a model's first passes pay one-time costs (kernel
@@ -140,14 +147,24 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
             TagsOk = correct.Count == 0 ? 0 : outcomes.Count(x => x.TagsOk) / (double)correct.Count,
             CaptionOk = captions.Count == 0 ? null : captions.Count(x => x.CaptionRight == true) / (double)captions.Count,
             JudgeAgreement = AgreementCounter.Totals(outcomes.SelectMany(x => x.Agreements)),
+            Cutoffs = outcomes.SelectMany(x => x.Scored).GroupBy(c => c.Stage)
+                .Select(g => (g.Key, Cutoff: VerifierCutoff.Best(g.ToList()))).Where(g => g.Cutoff is not null).ToDictionary(g => g.Key, g => g.Cutoff!),
             Tokens = results.Sum(r => (long)r.GeneratedTokens), JudgeTokens = results.Sum(r => (long)r.JudgeTokens),
             JudgeCalls = results.Sum(r => (long)r.JudgeCalls), ScoreCalls = results.Sum(r => (long)r.ScoreCalls),
             ScoreTokens = results.Sum(r => (long)r.ScoreTokens),
             DecodedTokens = results.Sum(r => r.Cost?.DecodedTokens ?? 0), PrefilledTokens = results.Sum(r => r.Cost?.PrefilledTokens ?? 0),
             VisionPasses = results.Sum(r => r.Cost?.VisionPasses ?? 0),
             Seconds = clock.Elapsed.TotalSeconds, ModelSeconds = model,
+            MedianSecondsPerQuestion = results.Count == 0 ? 0 : Median(results.Select(r => r.ElapsedSeconds).ToList()),
             Correct = correct, AccuracyByType = byType, Texts = outcomes.Select(x => x.Text).ToList(),
         };
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var mid = values.Count / 2;
+        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     }
 
     /// <summary>One search, graded, with its scorer's preferences over right/wrong candidate pairs (<see cref="AgreementCounter"/>).</summary>
@@ -175,6 +192,6 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
         }
         var answer = result ?? throw new InvalidOperationException($"question {item.Id}: the search ended without an answer");
         return new Outcome(answer.Text, item.IsCorrect(answer.Conclusion), Grading.TagsOk(answer.Text), Grading.StageRight("caption", answer.Text, item),
-            answer, agreement.Pairs());
+            answer, agreement.Pairs(), agreement.Scored());
     }
 }

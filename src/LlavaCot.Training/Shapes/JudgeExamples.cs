@@ -54,10 +54,19 @@ public static class JudgeExamples
     public static TrainingExample Comparison(JudgeType type, ShapeScene scene, ShapeQuestion question, SeedStream rng)
     {
         var (first, second, firstIsGood) = Pair(type, scene, question, rng);
+        return Compared(type, question.Text, first, second, firstIsGood);
+    }
+
+    /// <summary>
+    /// The judge example for two candidate texts (each as the search holds it: the answer so far) of which the first or
+    /// the second is the right one.
+    /// </summary>
+    public static TrainingExample Compared(JudgeType type, string question, string first, string second, bool firstIsGood)
+    {
         var a = JudgeExtraction.From(type, first) ?? throw new InvalidOperationException($"{type}: candidate lacks its tags");
         var b = JudgeExtraction.From(type, second) ?? throw new InvalidOperationException($"{type}: candidate lacks its tags");
         // As in the search: the hint is the second candidate's (both share the earlier stages).
-        var prompt = JudgePrompts.Comparison(type, question.Text, b.Hint ?? a.Hint, [a.Content, b.Content]);
+        var prompt = JudgePrompts.Comparison(type, question, b.Hint ?? a.Hint, [a.Content, b.Content]);
         return new TrainingExample($"judge:{type.ToString().ToLowerInvariant()}", prompt, true,
             $"Since {Reasons[type]}, I choose response {(firstIsGood ? 1 : 2)}.");
     }

@@ -67,7 +67,11 @@ public sealed record ShapeQuestion(string Type, string? Colour = null, string? C
         _ => throw new InvalidOperationException($"unknown question type '{Type}'"),
     };
 
-    /// <summary>The REASONING: short steps from the caption's list to the answer.</summary>
+    /// <summary>
+    /// The REASONING: short steps from the caption's list to the answer. Questions that pick shapes out of the list walk
+    /// it shape by shape, each step naming the shape, the attribute that decides, and a running count where one counts:
+    /// every step is then a local decision, where a small decoder fails at picking all the members out in one go.
+    /// </summary>
     public string Reasoning(ShapeScene scene)
     {
         switch (Type)
@@ -76,33 +80,51 @@ public sealed record ShapeQuestion(string Type, string? Colour = null, string? C
                 return $"Counting the shapes in the caption one by one: {string.Join(", ", Enumerable.Range(1, scene.Shapes.Count))}. " +
                        $"There {Are(scene.Shapes.Count)} {Plural(scene.Shapes.Count, "shape")}.";
             case CountColour:
-                return Members(scene, s => s.Colour == Colour, $"{Colour} shape");
+                return Walk(scene.Shapes, s => $"is {s.Colour}", s => s.Colour == Colour) + $" That makes {Plural(scene.Count(s => s.Colour == Colour), $"{Colour} shape")}.";
             case CountKind:
-                return Members(scene, s => s.Kind == Kind, Kind!);
+                return Walk(scene.Shapes, s => $"is a {s.Kind}", s => s.Kind == Kind) + $" That makes {Plural(scene.Count(s => s.Kind == Kind), Kind!)}.";
             case ColourOfKind:
                 var only = scene.Shapes.Single(s => s.Kind == Kind);
-                return $"The only {Kind} is {only.Definite}. Its colour is {only.Colour}.";
+                return Walk(Through(scene, only), s => s == only ? $"is the {Kind}" : $"is a {s.Kind}") + $" Its colour is {only.Colour}.";
             case KindOfColour:
                 var one = scene.Shapes.Single(s => s.Colour == Colour);
-                return $"The only {Colour} object is {one.Definite}. It is a {one.Kind}.";
+                return Walk(Through(scene, one), s => s == one ? $"is the {Colour} one" : $"is {s.Colour}") + $" It is a {one.Kind}.";
             case Exists:
                 var found = scene.Shapes.FirstOrDefault(s => s.Colour == Colour && s.Kind == Kind);
-                return found is null
-                    ? $"None of the shapes in the caption is a {Colour} {Kind}. So the answer is No."
-                    : $"The caption lists {found.Phrase}, which is a {Colour} {Kind}. So the answer is Yes.";
+                return Walk(found is null ? scene.Shapes : Through(scene, found), s => s == found ? $"is a {Colour} {Kind}" : $"is not a {Colour} {Kind}") +
+                       $" So the answer is {(found is null ? "No" : "Yes")}.";
             case MoreThan:
                 var (first, second) = (scene.Count(s => s.Kind == Kind), scene.Count(s => s.Kind == Kind2));
-                return $"There {Are(first)} {Plural(first, Kind!)} and {Plural(second, Kind2!)}. " +
+                var counts = new Dictionary<string, int> { [Kind!] = 0, [Kind2!] = 0 };
+                var steps = scene.Shapes.Select(s => counts.ContainsKey(s.Kind)
+                    ? $"{s.Definite} is a {s.Kind} ({Plural(++counts[s.Kind], s.Kind)})"
+                    : $"{s.Definite} is a {s.Kind}");
+                return $"Going through the caption: {string.Join("; ", steps)}. There {Are(first)} {Plural(first, Kind!)} and {Plural(second, Kind2!)}. " +
                        (first > second ? $"{first} is more than {second}, so the answer is Yes." : $"{first} is not more than {second}, so the answer is No.");
             case LeftmostColour:
                 return $"The first shape from the left is {scene.Shapes[0].Definite}. Its colour is {scene.Shapes[0].Colour}.";
             case CountTwoColours:
-                var (a, b) = (scene.Count(s => s.Colour == Colour), scene.Count(s => s.Colour == Colour2));
-                return $"There {Are(a)} {Plural(a, $"{Colour} shape")} and {Plural(b, $"{Colour2} shape")}. {a} + {b} = {a + b}.";
+                var both = scene.Count(s => s.Colour == Colour || s.Colour == Colour2);
+                return Walk(scene.Shapes, s => $"is {s.Colour}", s => s.Colour == Colour || s.Colour == Colour2) +
+                       $" That makes {Plural(both, $"shape")} that {Are(both)} {Colour} or {Colour2}.";
             default:
                 throw new InvalidOperationException($"unknown question type '{Type}'");
         }
     }
+
+    /// <summary>
+    /// "Going through the caption: the small red circle is red; the large blue square is blue (1)." Each shape with what
+    /// it is, and where <paramref name="counts"/> holds for it, the running count.
+    /// </summary>
+    private static string Walk(IEnumerable<Shape> shapes, Func<Shape, string> what, Func<Shape, bool>? counts = null)
+    {
+        var n = 0;
+        var steps = shapes.Select(s => $"{s.Definite} {what(s)}" + (counts?.Invoke(s) == true ? $" ({++n})" : ""));
+        return $"Going through the caption: {string.Join("; ", steps)}.";
+    }
+
+    /// <summary>The shapes from the left up to and including <paramref name="last"/>: a search stops where it finds.</summary>
+    private static IEnumerable<Shape> Through(ShapeScene scene, Shape last) => scene.Shapes.Take(scene.Shapes.ToList().IndexOf(last) + 1);
 
     /// <summary>Every question with a well-defined answer for the scene, by template.</summary>
     public static IReadOnlyList<ShapeQuestion> Defined(ShapeScene scene, string type) => type switch
@@ -135,14 +157,6 @@ public sealed record ShapeQuestion(string Type, string? Colour = null, string? C
             return new ShapeQuestion(Exists, Colour: present.Colour, Kind: present.Kind);
         }
         return choices[rng.NextInt(choices.Count)];
-    }
-
-    private static string Members(ShapeScene scene, Func<Shape, bool> match, string noun)
-    {
-        var members = scene.Shapes.Where(match).ToList();
-        return members.Count == 0
-            ? $"No shape in the caption is a {noun}. That makes 0 {noun}s."
-            : $"The {noun}s in the caption are {Join(members.Select(m => m.Definite))}. That makes {Plural(members.Count, noun)}.";
     }
 
     internal static string Join(IEnumerable<string> items)

@@ -13,11 +13,24 @@ namespace LlavaCot.Training.Train;
 public sealed record ExampleMix(double Answers = 0.85, double Captions = 0, double Reasonings = 0, double Judges = 0.11, double PreChecks = 0.04)
 {
     public string Pick(double u) =>
-        u < Answers ? "answer"
-        : u < Answers + Captions ? "caption"
-        : u < Answers + Captions + Reasonings ? "reasoning"
-        : u < Answers + Captions + Reasonings + Judges ? "judge"
-        : "pre_check";
+        Shares.Pick(u, ("answer", Answers), ("caption", Captions), ("reasoning", Reasonings), ("judge", Judges), ("pre_check", PreChecks));
+}
+
+/// <summary>Picks a kind of batch by its share of the steps.</summary>
+public static class Shares
+{
+    /// <summary>The kind whose slice of [0, 1) holds <paramref name="u"/>, slices laid out in order; the last takes what is left.</summary>
+    public static string Pick(double u, params (string Kind, double Share)[] shares)
+    {
+        var upTo = 0.0;
+        foreach (var (kind, share) in shares[..^1])
+        {
+            upTo += share;
+            if (u < upTo)
+                return kind;
+        }
+        return shares[^1].Kind;
+    }
 }
 
 /// <summary>One training example and, when it shows the image, the scene it asks about.</summary>

@@ -7,7 +7,7 @@ public sealed record TrainOptions
     public required string OutputDirectory { get; init; }
 
     public ulong Seed { get; init; } = 1;
-    public int Steps { get; init; } = 3200;
+    public int Steps { get; init; } = 3000;
     public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 2e-3;
     public double MinLearningRate { get; init; } = 1e-4;
@@ -26,10 +26,16 @@ public sealed record TrainOptions
 
     public ExampleMix Mix { get; init; } = new();
 
+    /// <summary>The vision tower and the projector are not trained (the on-policy phase keeps the base's image features).</summary>
+    public bool FreezeVision { get; init; }
+
     /// <summary>Weight of the perception probe's loss on image batches (0: captions alone teach perception).</summary>
     public double PerceptionWeight { get; init; } = 1.0;
 
     public DemoArchitecture Architecture { get; init; } = new();
+
+    /// <summary>The phase that follows the steps above: the model learns from its own candidates (0 rounds: none).</summary>
+    public OnPolicyOptions OnPolicy { get; init; } = new();
 
     /// <summary>The date text-only training prompts carry (pinned: the same every run).</summary>
     public DateOnly Date { get; init; } = new(2024, 11, 26);

@@ -23,7 +23,7 @@ public sealed record TrainProgress(int Step, int Steps, double Loss, double Toke
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    private const string CheckpointFolder = "checkpoint";
+    public const string CheckpointFolder = "checkpoint";
     private const string StateFile = "state.json";
 
     private readonly TrainOptions _o;
@@ -46,8 +46,12 @@ public sealed class Trainer : IDisposable
         _inputs = inputs;
         if (o.PerceptionWeight > 0)
             _probe = new PerceptionProbe(model.Config.Text.HiddenSize);
-        _parameters = model.parameters().Concat(_probe?.parameters() ?? []).ToList();
-        foreach (var p in _parameters)
+        // Frozen image features: the vision tower and projector keep what they learned, and take no gradient.
+        var trained = model.named_parameters().Where(p => !o.FreezeVision || !IsVision(p.name)).Select(p => p.parameter);
+        _parameters = trained.Concat(_probe?.parameters() ?? []).ToList();
+        foreach (var (name, p) in model.named_parameters())
+            p.requires_grad_(!o.FreezeVision || !IsVision(name));
+        foreach (var p in _probe?.parameters() ?? [])
             p.requires_grad_(true);
         _optimizer = optim.AdamW(_parameters, o.LearningRate, weight_decay: o.WeightDecay);
         _stream = new ExampleStream(o.Seed);
@@ -71,10 +75,8 @@ public sealed class Trainer : IDisposable
             DemoCard.Write(dir);
             log.WriteLine($"tokenizer: {bpe.Tokens.Count} BPE tokens trained on {o.TokenizerSamples} samples");
         }
-        var config = MllamaConfig.Load(dir);
-        var inputs = ModelInputsBuilder.Load(dir, config);
-        var model = MllamaModel.Create(config, new RandomWeights((long)(o.Seed & long.MaxValue), ScalarType.Float32, CPU), ScalarType.Float32, CPU);
-        var trainer = new Trainer(o, model, inputs);
+        var trainer = Build(o);
+        var config = trainer._model.Config;
         log.WriteLine($"model: {trainer._parameters.Sum(p => p.numel()):N0} parameters; text {config.Text.NumHiddenLayers} layers, " +
                       $"vision {config.Vision.NumHiddenLayers}+{config.Vision.NumGlobalLayers} layers");
         if (File.Exists(Path.Combine(dir, CheckpointFolder, StateFile)))
@@ -84,6 +86,33 @@ public sealed class Trainer : IDisposable
         }
         return trainer;
     }
+
+    private static bool IsVision(string name) =>
+        name.StartsWith("vision_model.", StringComparison.Ordinal) || name.StartsWith("multi_modal_projector.", StringComparison.Ordinal);
+
+    /// <summary>A trainer on seeded random weights for the folder's config and tokenizer.</summary>
+    private static Trainer Build(TrainOptions o)
+    {
+        var config = MllamaConfig.Load(o.OutputDirectory);
+        var inputs = ModelInputsBuilder.Load(o.OutputDirectory, config);
+        var model = MllamaModel.Create(config, new RandomWeights((long)(o.Seed & long.MaxValue), ScalarType.Float32, CPU), ScalarType.Float32, CPU);
+        return new Trainer(o, model, inputs);
+    }
+
+    /// <summary>
+    /// A trainer that continues from the weights in <paramref name="weightsDir"/> with a fresh optimizer (the options'
+    /// rates; a perception weight of 0 trains without the probe). The folder's config and tokenizer are the output folder's.
+    /// </summary>
+    public static Trainer Continue(TrainOptions o, string weightsDir)
+    {
+        TorchNative.Initialize();
+        torch.set_num_threads(o.Threads);
+        var trainer = Build(o);
+        trainer.LoadWeights(weightsDir);
+        return trainer;
+    }
+
+    public ModelInputsBuilder Inputs => _inputs;
 
     /// <summary>The texts the tokenizer learns from: prompts and replies of every kind, and the chat template's own words.</summary>
     private static IEnumerable<string> TokenizerCorpus(TrainOptions o)
@@ -116,7 +145,8 @@ public sealed class Trainer : IDisposable
             var perStep = elapsed / (_step - first);
             progress?.Invoke(new TrainProgress(_step, _o.Steps, _loss, tokens / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed,
                 perStep * (_o.Steps - _step), kind));
-            if (_o.CheckpointEvery > 0 && _step % _o.CheckpointEvery == 0 && _step < _o.Steps)
+            // The last step checkpoints too: a run stopped after it (in the on-policy phase) need not redo any.
+            if (_o.CheckpointEvery > 0 && (_step % _o.CheckpointEvery == 0 || _step == _o.Steps))
                 WriteCheckpoint(Path.Combine(_o.OutputDirectory, CheckpointFolder));
         }
         Save(_o.OutputDirectory);
@@ -128,11 +158,18 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public (string Kind, double Loss, long Tokens) TrainStep()
     {
-        using var scope = NewDisposeScope();
         var kind = _o.Mix.Pick(_stream.NextDouble());
-        using var batch = TrainingBatch.Build(_stream.Batch(kind, _o.BatchSize), _inputs, _o.Date);
+        var (loss, tokens) = TrainOn(_stream.Batch(kind, _o.BatchSize), LearningRate.At(_step, _o));
+        return (kind, loss, tokens);
+    }
+
+    /// <summary>One optimisation step on <paramref name="samples"/> (all of one kind) at <paramref name="learningRate"/>.</summary>
+    public (double Loss, long Tokens) TrainOn(IReadOnlyList<Sample> samples, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        using var batch = TrainingBatch.Build(samples, _inputs, _o.Date);
         foreach (var group in _optimizer.ParamGroups)
-            group.LearningRate = LearningRate.At(_step, _o);
+            group.LearningRate = learningRate;
         _optimizer.zero_grad();
         var (logits, states) = Forward(batch);
         var loss = F.cross_entropy(logits.view(-1, logits.shape[^1]), batch.Targets.view(-1), ignore_index: TrainingBatch.Ignore);
@@ -144,8 +181,11 @@ public sealed class Trainer : IDisposable
         _optimizer.step();
         _loss = double.IsNaN(_loss) ? value : 0.98 * _loss + 0.02 * value;
         _step++;
-        return (kind, value, batch.Tokens);
+        return (value, batch.Tokens);
     }
+
+    /// <summary>The running loss (an exponential average over steps).</summary>
+    public double RunningLoss => _loss;
 
     /// <summary>The mean loss per reply token on <paramref name="samples"/> (all of one kind), without training.</summary>
     public double Loss(IReadOnlyList<Sample> samples)
@@ -172,19 +212,21 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Writes the weights as <c>model.safetensors</c> under their Hugging Face names.</summary>
-    public void Save(string dir)
+    /// <param name="note">What the file's metadata says of its training (default: this trainer's steps and seed).</param>
+    public void Save(string dir, string? note = null)
     {
         Directory.CreateDirectory(dir);
         var tensors = _model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.detach(), StringComparer.Ordinal);
         SafetensorsWriter.Write(Path.Combine(dir, Checkpoint.SingleFileName), tensors,
-            new Dictionary<string, string> { ["format"] = "pt", ["llavacot"] = $"trained {_step} steps, seed {_o.Seed}" });
+            new Dictionary<string, string> { ["format"] = "pt", ["llavacot"] = note ?? $"trained {_step} steps, seed {_o.Seed}" });
         foreach (var t in tensors.Values)
             t.Dispose();
     }
 
     private const string ProbeFile = "probe.bin";
 
-    private void WriteCheckpoint(string dir)
+    /// <summary>Weights, probe, optimizer state and step: what <see cref="LoadCheckpoint"/> restores.</summary>
+    public void WriteCheckpoint(string dir)
     {
         Save(dir);
         _probe?.save(Path.Combine(dir, ProbeFile));
@@ -196,23 +238,32 @@ public sealed class Trainer : IDisposable
 
     private void Resume(string dir)
     {
+        LoadCheckpoint(dir);
+        // The stream is replayed to where the checkpoint left it: the same batches follow, as without the stop.
+        for (var s = 0; s < _step; s++)
+            _stream.Batch(_o.Mix.Pick(_stream.NextDouble()), _o.BatchSize);
+    }
+
+    /// <summary>Restores what <see cref="WriteCheckpoint"/> wrote (the example stream stays where it is).</summary>
+    public void LoadCheckpoint(string dir)
+    {
         var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, StateFile)))
                     ?? throw new InvalidDataException($"{dir}: {StateFile} is empty");
-        using (var checkpoint = Checkpoint.Open(dir))
-        using (no_grad())
-        {
-            foreach (var (name, parameter) in _model.named_parameters())
-            {
-                using var saved = checkpoint.Read(name, parameter.dtype, parameter.device);
-                parameter.copy_(saved);
-            }
-        }
+        LoadWeights(dir);
         _probe?.load(Path.Combine(dir, ProbeFile));
         _optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin"));
-        // The stream is replayed to where the checkpoint left it: the same batches follow, as without the stop.
-        for (var s = 0; s < state.Step; s++)
-            _stream.Batch(_o.Mix.Pick(_stream.NextDouble()), _o.BatchSize);
         (_step, _loss) = (state.Step, state.Loss);
+    }
+
+    private void LoadWeights(string dir)
+    {
+        using var checkpoint = Checkpoint.Open(dir);
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in _model.named_parameters())
+        {
+            using var saved = checkpoint.Read(name, parameter.dtype, parameter.device);
+            parameter.copy_(saved);
+        }
     }
 
     public void Dispose()
