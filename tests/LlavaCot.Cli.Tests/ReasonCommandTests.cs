@@ -53,7 +53,7 @@ public class ReasonCommandTests
         using var temp = new TempDir();
         CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "1", "--seed", "31");
         var (code, output, err) = CliRunner.Run("reason", temp.File(Path.Combine("images", "000000.png")), "How many shapes are in the image?",
-            "--scorer", "verifier", "--n", "2", "--seed", "3");
+            "--mode", "stage_beam", "--scorer", "verifier", "--n", "2", "--seed", "3");
         Assert.True(code == 0, err + output);
         Assert.Contains("[stage_beam, beam 2, seed 3, scorer verifier,", output);
         // Two candidates in each of the four stages, each scored (or the same as the other) before its winner.

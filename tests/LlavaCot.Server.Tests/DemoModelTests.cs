@@ -38,6 +38,8 @@ public sealed class DemoServer : ServerUnderTest
                 }),
         }),
         ["seed"] = Seed,
+        // The tests that use it look at the stages of a stage search; the model's default mode answers in one.
+        ["reasoning_mode"] = "stage_beam",
     };
 
     /// <summary>The official OpenAI client pointed at this server's model.</summary>
@@ -48,9 +50,9 @@ public sealed class DemoServer : ServerUnderTest
 /// <summary>The committed demo model, served with no model configured, really reasons: tags, judge verdicts, the right answer.</summary>
 public partial class DemoModelTests(DemoServer server) : IClassFixture<DemoServer>
 {
-    // A held-out question whose candidates part in the reasoning stage (under seed 7): most of the demo's candidates are word for word the
+    // A held-out question whose candidates part in the caption stage (under seed 7): most of the demo's candidates are word for word the
     // same, and identical candidates are not judged.
-    private const int JudgedQuestionIndex = 5;
+    private const int JudgedQuestionIndex = 6;
 
     [GeneratedRegex(@"^Since .+, I choose response ([12])\.")]
     private static partial Regex Verdict();

@@ -72,7 +72,8 @@ public class StartupTests
         Assert.Equal(bundled.Name, (string?)card["id"]);
         Assert.Equal(bundled.Description, (string?)card["description"]);
         Assert.Contains("shapes", (string?)card["description"]);
-        using var answer = await client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "What is this?", ("max_new_tokens", "16")));
+        using var answer = await client.PostAsync("v1/reason", ServerUnderTest.Form(ServerUnderTest.Image(), "What is this?", ("max_new_tokens", "16"),
+            ("mode", "stage_beam")));
         var body = await ServerUnderTest.Json(answer);
         Assert.Equal((string?)card["id"], (string?)body["model"]);
         Assert.Equal(4, body["result"]!["stages"]!.AsArray().Count);
