@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LlavaCot.Model.Config;
 using LlavaCot.Model.Inputs;
+using LlavaCot.Training.Eval;
 using static TorchSharp.torch;
 
 namespace LlavaCot.Cli.Commands;
@@ -40,10 +41,10 @@ public static class BenchPreprocessCommand
         }
         o.WriteLine($"output: {layout!.Resized.Width}×{layout.Resized.Height} resized, {layout.TileRows}×{layout.TileCols} tiles, aspect_ratio_id {layout.AspectRatioId}");
         o.WriteLine($"runs: {runs} (after 1 warm-up), {Environment.ProcessorCount} cores");
-        o.WriteLine($"decode:     best {decode.Min(),7:F1} ms, median {Bench.Stats.Median(decode),7:F1} ms");
-        o.WriteLine($"preprocess: best {preprocess.Min(),7:F1} ms, median {Bench.Stats.Median(preprocess),7:F1} ms");
-        o.WriteLine($"total:      best {total.Min(),7:F1} ms, median {Bench.Stats.Median(total),7:F1} ms");
-        o.WriteLine($"target: median ≤ {TargetMs:F0} ms {(Bench.Stats.Median(total) <= TargetMs ? "met" : "NOT met")}");
+        o.WriteLine($"decode:     best {decode.Min(),7:F1} ms, median {Stats.Median(decode),7:F1} ms");
+        o.WriteLine($"preprocess: best {preprocess.Min(),7:F1} ms, median {Stats.Median(preprocess),7:F1} ms");
+        o.WriteLine($"total:      best {total.Min(),7:F1} ms, median {Stats.Median(total),7:F1} ms");
+        o.WriteLine($"target: median ≤ {TargetMs:F0} ms {(Stats.Median(total) <= TargetMs ? "met" : "NOT met")}");
         return 0;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LlavaCot.Cli.Bench;
 using LlavaCot.Reasoning.Scoring;
+using LlavaCot.Training.Eval;
 
 namespace LlavaCot.Cli.Commands;
 

@@ -155,16 +155,9 @@ public sealed class Evaluator(IReadOnlyList<Reasoner> reasoners, int maxNewToken
             DecodedTokens = results.Sum(r => r.Cost?.DecodedTokens ?? 0), PrefilledTokens = results.Sum(r => r.Cost?.PrefilledTokens ?? 0),
             VisionPasses = results.Sum(r => r.Cost?.VisionPasses ?? 0),
             Seconds = clock.Elapsed.TotalSeconds, ModelSeconds = model,
-            MedianSecondsPerQuestion = results.Count == 0 ? 0 : Median(results.Select(r => r.ElapsedSeconds).ToList()),
+            MedianSecondsPerQuestion = results.Count == 0 ? 0 : Stats.Median(results.Select(r => r.ElapsedSeconds).ToList()),
             Correct = correct, AccuracyByType = byType, Texts = outcomes.Select(x => x.Text).ToList(),
         };
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var mid = values.Count / 2;
-        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     }
 
     /// <summary>One search, graded, with its scorer's preferences over right/wrong candidate pairs (<see cref="AgreementCounter"/>).</summary>

@@ -1,4 +1,4 @@
-namespace LlavaCot.Cli.Bench;
+namespace LlavaCot.Training.Eval;
 
 /// <summary>Summaries of repeated timings.</summary>
 public static class Stats
