@@ -103,6 +103,8 @@ public static class OnPolicyPhase
     /// <summary>A batch of one kind; a kind whose pool is empty this round takes fresh answers instead.</summary>
     public static IReadOnlyList<Sample> Batch(string kind, OnPolicyPool pool, ExampleStream answers, SeedStream rng, int size)
     {
+        if (kind == "synthetic")
+            return answers.Batch("judge", size);
         IReadOnlyList<Sample> from = kind switch
         {
             "mistake" => pool.Mistakes,
@@ -111,11 +113,8 @@ public static class OnPolicyPhase
             "verdict" => rng.NextInt(Math.Max(1, pool.ImageVerdicts.Count + pool.TextVerdicts.Count)) < pool.ImageVerdicts.Count
                 ? pool.ImageVerdicts
                 : pool.TextVerdicts,
-            "synthetic" => answers.Batch("judge", size),
             _ => [],
         };
-        if (kind == "synthetic")
-            return from;
         return from.Count == 0 ? answers.Batch("answer", size) : Enumerable.Range(0, size).Select(_ => from[rng.NextInt(from.Count)]).ToList();
     }
 }
