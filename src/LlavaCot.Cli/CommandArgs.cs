@@ -83,6 +83,12 @@ public sealed class CommandArgs
     /// <summary>The option as a whole number of at least <paramref name="min"/>, or <paramref name="fallback"/>.</summary>
     public int Int(string name, int fallback, int min) => Int(name, min) ?? fallback;
 
+    /// <summary>The option as a number of at least 0 (seconds, say), or <paramref name="fallback"/>.</summary>
+    public double Seconds(string name, double fallback) =>
+        Option(name) is not { } v ? fallback
+        : double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x) && x >= 0 && double.IsFinite(x) ? x
+        : throw new UsageException($"--{name} needs a number of seconds of at least 0, got '{v}'");
+
     /// <summary>The option as a comma-separated list of distinct whole numbers in <paramref name="min"/>..<paramref name="max"/>.</summary>
     /// <param name="what">What each number is, for the message ("a beam size").</param>
     public IReadOnlyList<int> Ints(string name, string fallback, int min, int max, string what) =>

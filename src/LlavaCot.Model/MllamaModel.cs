@@ -70,8 +70,6 @@ public sealed class MllamaModel : nn.Module
         return model;
     }
 
-    public MllamaTextModel TextModel => language_model.Model;
-
     public int NumTextLayers => Config.Text.NumHiddenLayers;
 
     /// <summary>
@@ -84,7 +82,7 @@ public sealed class MllamaModel : nn.Module
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var vision = vision_model.Forward(pixelValues.to(Device), aspectRatioIds.to(Device), aspectRatioMask.to(Device), trace);
         var projected = multi_modal_projector.Forward(vision);
-        Counters.VisionRun(start);
+        Counters.VisionStep(start, finished: true);
         var tokens = Config.Vision.TokensPerTile;
         trace?.Record("cross_attention_states", projected.reshape(-1, tokens, Config.Text.HiddenSize));
         return projected.reshape(pixelValues.shape[0], -1, Config.Text.HiddenSize).MoveToOuterDisposeScope();
@@ -93,6 +91,65 @@ public sealed class MllamaModel : nn.Module
     /// <summary>The cross-attention keys and values of every cross layer, computed once per image set.</summary>
     public CrossAttentionCache PrecomputeCrossAttention(Tensor crossStates) =>
         language_model.Model.PrecomputeCrossAttention(crossStates);
+
+    /// <summary>Steps of <see cref="EncodeSteps"/>: the vision encoder's layers, the projector, each cross layer's keys and values.</summary>
+    public int EncodeStepCount => vision_model.Layers + 1 + language_model.Model.CrossLayers.Count;
+
+    /// <summary>
+    /// The image side of a request (the vision tower, the projector, every cross layer's keys and values) one step at a
+    /// time, so that a scheduler can decode other requests' rows between steps: each step is one vision encoder layer,
+    /// the projector, or one cross layer's projections, and gives the same bits as the whole pass
+    /// (<see cref="EncodeImages"/> then <see cref="PrecomputeCrossAttention"/>). Yields null after each step but the
+    /// last, then the keys and values (the caller's). Between steps nothing belongs to a dispose scope; disposing the
+    /// enumerator early frees what the pass holds.
+    /// </summary>
+    public IEnumerable<CrossAttentionCache?> EncodeSteps(Tensor pixelValues, Tensor aspectRatioIds, Tensor aspectRatioMask)
+    {
+        Tensor? vision = null, states = null;
+        var cache = new CrossAttentionCache();
+        var done = false;
+        try
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            foreach (var step in vision_model.Steps(pixelValues, aspectRatioIds, aspectRatioMask))
+            {
+                if (step is not null)
+                {
+                    vision = step;
+                    break;
+                }
+                Counters.VisionStep(start, finished: false);
+                yield return null;
+                start = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+            Counters.VisionStep(start, finished: false);
+            yield return null;
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
+            using (var scope = NewDisposeScope())
+                states = multi_modal_projector.Forward(vision!).reshape(pixelValues.shape[0], -1, Config.Text.HiddenSize).DetachFromDisposeScope();
+            vision!.Dispose();
+            vision = null;
+            var crossLayers = language_model.Model.CrossLayers;
+            for (var i = 0; i < crossLayers.Count; i++)
+            {
+                Counters.VisionStep(start, finished: false);
+                yield return null;
+                start = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var scope = NewDisposeScope();
+                crossLayers[i].Precompute(states, cache);
+            }
+            Counters.VisionStep(start, finished: true);
+            done = true;
+            yield return cache;
+        }
+        finally
+        {
+            vision?.Dispose();
+            states?.Dispose();
+            if (!done)
+                cache.Dispose();
+        }
+    }
 
     /// <summary>
     /// A prefill pass over ids [B, n] (appended to <paramref name="cache"/> when given). Returns fp32 logits of

@@ -37,9 +37,11 @@ public sealed class ModelCounters
     /// <summary>The model thread's own seconds: vision, prefill, decode and sampling together.</summary>
     public double TotalSeconds => VisionSeconds + PrefillSeconds + DecodeSeconds + SampleSeconds;
 
-    internal void VisionRun(long startTimestamp)
+    /// <summary>A step of a vision pass (or a whole one) took the time since <paramref name="startTimestamp"/>.</summary>
+    internal void VisionStep(long startTimestamp, bool finished)
     {
-        Interlocked.Increment(ref _visionRuns);
+        if (finished)
+            Interlocked.Increment(ref _visionRuns);
         Interlocked.Add(ref _visionTicks, Stopwatch.GetTimestamp() - startTimestamp);
     }
 

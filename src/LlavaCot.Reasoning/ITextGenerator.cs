@@ -13,9 +13,8 @@ public interface ITextGenerator
 }
 
 /// <param name="Image">Encoded image bytes, or null for a text-only question.</param>
-/// <param name="Naive">Re-run the vision tower and re-prefill everything on every call, as the reference code does.</param>
 /// <param name="Date">The date text-only prompts carry; null: the generator's own setting, else today.</param>
-public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, bool Naive = false, DateOnly? Date = null)
+public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, DateOnly? Date = null)
 {
     /// <summary>The conversation before the question, rendered into the answer's prompt (judge prompts ask the question alone).</summary>
     public IReadOnlyList<PriorTurn> History { get; init; } = [];
@@ -38,9 +37,15 @@ public sealed record SessionInfo(DateOnly Date, [property: JsonPropertyName("dty
 /// <param name="PrefixCacheEvictions">Cached prefixes freed to make room for this request's.</param>
 public sealed record ModelCost(long VisionPasses, long PrefilledTokens, long DecodedTokens,
     long ImageCacheHits = 0, long ImageCacheMisses = 0, long ImageCacheEvictions = 0,
-    long PrefixCacheHits = 0, long PrefixCacheMisses = 0, long PrefixCacheEvictions = 0);
+    long PrefixCacheHits = 0, long PrefixCacheMisses = 0, long PrefixCacheEvictions = 0)
+{
+    public static ModelCost operator +(ModelCost a, ModelCost b) => new(a.VisionPasses + b.VisionPasses,
+        a.PrefilledTokens + b.PrefilledTokens, a.DecodedTokens + b.DecodedTokens,
+        a.ImageCacheHits + b.ImageCacheHits, a.ImageCacheMisses + b.ImageCacheMisses, a.ImageCacheEvictions + b.ImageCacheEvictions,
+        a.PrefixCacheHits + b.PrefixCacheHits, a.PrefixCacheMisses + b.PrefixCacheMisses, a.PrefixCacheEvictions + b.PrefixCacheEvictions);
+}
 
-/// <summary>One request's model state (prompt ids, and in optimised mode the cached image features).</summary>
+/// <summary>One request's model state (prompt ids, the image's cached features).</summary>
 public interface IGenerationSession : IAsyncDisposable
 {
     /// <summary>The rendered prompt: the prefix every candidate's ids start with.</summary>

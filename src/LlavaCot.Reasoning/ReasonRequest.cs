@@ -92,9 +92,6 @@ public sealed record ReasonOptions
     /// </summary>
     public DateOnly? Date { get; init; }
 
-    /// <summary>Re-run everything per call, like the reference code (benchmarks, equivalence tests).</summary>
-    public bool Naive { get; init; }
-
     /// <summary>
     /// Record the answer's token log-probabilities with this many alternatives per token (0..<see cref="MaxTopLogProbs"/>;
     /// OpenAI's logprobs and top_logprobs); null (the default) records nothing.

@@ -22,7 +22,5 @@ public sealed record StopCondition(IReadOnlyList<string> StopStrings, int MaxNew
 {
     public const int DefaultMaxNewTokens = 2048;
 
-    public static StopCondition AtString(string stop, int maxNewTokens = DefaultMaxNewTokens) => new([stop], maxNewTokens);
-
     public static StopCondition EosOnly(int maxNewTokens = DefaultMaxNewTokens) => new([], maxNewTokens);
 }

@@ -39,28 +39,41 @@ public sealed class ImageFeatureCache(long budgetBytes) : CacheCounters(budgetBy
     }
 
     /// <summary>
-    /// The features of the image with <paramref name="key"/>, computed by <paramref name="encode"/> on a miss. The
-    /// lease keeps them alive until it is disposed (on the worker). <paramref name="evicted"/>: entries this call freed.
+    /// A lease on the features of the image with <paramref name="key"/> if the cache holds them (a hit), else null (a
+    /// miss: encode the image and <see cref="Add"/> it). The lease keeps them alive until it is disposed (on the worker).
     /// </summary>
-    public Lease Rent(string key, Func<ImageFeatures> encode, out bool hit, out int evicted)
+    public Lease? TryRent(string key)
     {
-        if (_entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(key, out var entry))
+            return null;
+        Looked(hit: true);
+        return Leased(entry, out _);
+    }
+
+    /// <summary>
+    /// Keeps features just encoded (a miss) and leases them; <paramref name="evicted"/>: entries this call freed. Features
+    /// larger than the whole budget are leased and freed with their lease, never kept.
+    /// </summary>
+    public Lease Add(string key, ImageFeatures features, out int evicted)
+    {
+        Looked(hit: false);
+        var entry = new Entry(key, features, SizeOf(features.Kv));
+        if (entry.Bytes <= BudgetBytes)
         {
-            hit = true;
-            Looked(hit: true);
-        }
-        else
-        {
-            hit = false;
-            Looked(hit: false);
-            var features = encode();
-            entry = new Entry(key, features, SizeOf(features.Kv));
-            if (entry.Bytes <= BudgetBytes)
+            if (_entries.Remove(key, out var old))
             {
-                _entries[key] = entry;
-                AddBytes(entry.Bytes);
+                AddBytes(-old.Bytes);
+                if (old.Users == 0)
+                    old.Features.Kv.Dispose();
             }
+            _entries[key] = entry;
+            AddBytes(entry.Bytes);
         }
+        return Leased(entry, out evicted);
+    }
+
+    private Lease Leased(Entry entry, out int evicted)
+    {
         entry.Users++;
         entry.LastUsed = ++_clock;
         evicted = Trim();

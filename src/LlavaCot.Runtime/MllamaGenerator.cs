@@ -34,6 +34,22 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
         PrefixCache.Clear();
     }
 
+    /// <summary>
+    /// Prompt tokens per prefill chunk for work started from now on (0: whole prompts, and each image encoded in one
+    /// step); from <see cref="RuntimeOptions.PrefillChunkTokens"/>, changed by benchmarks that compare both.
+    /// </summary>
+    public int PrefillChunkTokens { get; set; } = options.PrefillChunkTokens;
+
+    /// <summary>
+    /// The same model behind a generator of its own whose image and prefix caches are 0: every session encodes its image
+    /// and prefills its prompts from nothing (the reference's call pattern, for benchmarks and equivalence tests).
+    /// </summary>
+    public MllamaGenerator WithoutCaches() =>
+        new(model, inputs, generation, worker, options with { ImageCacheBytes = 0, PrefixCacheBytes = 0 }, cpuFeatures)
+        {
+            PrefillChunkTokens = PrefillChunkTokens,
+        };
+
     public MllamaModel Model => model;
     public ModelInputsBuilder Inputs => inputs;
     public ModelWorker Worker => worker;
@@ -69,11 +85,10 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
         // Decoding runs before the session reaches the model thread, so a bad image fails without queueing.
         var image = request.Image is { } bytes ? ImageDecoder.Decode(bytes.Span, options.ImageLimits) : null;
         // Hashed off the model thread too: the worker only looks the key up.
-        var key = image is null || request.Naive ? null : ImageFeatureCache.Key(image);
+        var key = image is null ? null : ImageFeatureCache.Key(image);
         // Fixed once per request, so every text-only prompt of a search carries the same date, even across midnight.
         var date = request.Date ?? options.Date ?? inputs.Today;
-        return await worker.RunAsync<IGenerationSession>(
-            () => new MllamaSession(this, image, key, AnswerPrompt(request, image is not null, date), request.Naive, date), cancellationToken);
+        return await MllamaSession.OpenAsync(this, image, key, AnswerPrompt(request, image is not null, date), date, cancellationToken);
     }
 
     /// <summary>

@@ -8,26 +8,24 @@ using static TorchSharp.torch;
 namespace LlavaCot.Runtime;
 
 /// <summary>
-/// One request on the model. Optimised: the image goes through the vision tower and the cross-attention
-/// projections once, or not at all when the shared image cache holds it from an earlier request; prompts reuse cached prefixes and the N candidates of a call decode as one batch from a forked
-/// cache. Naive: every candidate and judge call re-encodes the image and re-prefills its whole prompt, one at a time,
-/// like the reference. Both produce the same tokens for the same seeds. All tensor work runs on the model worker.
+/// One request on the model. The image goes through the vision tower and the cross-attention projections once (a
+/// layer per scheduler step), or not at all when the shared image cache holds it from an earlier request; prompts reuse
+/// cached prefixes and prefill in chunks between other requests' decode steps, and the N candidates of a call decode as
+/// one batch from a forked cache. All tensor work runs on the model worker.
 /// </summary>
 internal sealed class MllamaSession : IGenerationSession
 {
     private static readonly string[] JudgeNoise = ["<|eot_id|>", "<|endoftext|>"];
 
     private readonly MllamaGenerator _owner;
-    private readonly ImageBatch? _images;
     private readonly bool _hasImage;
     private readonly IReadOnlyList<int> _numTiles;
-    private readonly bool _naive;
     private readonly DateOnly _date;
     private ImageFeatureCache.Lease? _imageLease;
     private readonly string? _imageKey;
     private int _disposed;
     private long _visionPasses, _prefilledTokens, _decodedTokens, _prefixHits, _prefixMisses, _prefixEvictions;
-    private readonly int _imageCacheHits, _imageCacheMisses, _imageCacheEvictions;
+    private int _imageCacheHits, _imageCacheMisses, _imageCacheEvictions;
 
     public IReadOnlyList<int> PromptIds { get; }
 
@@ -37,52 +35,82 @@ internal sealed class MllamaSession : IGenerationSession
         _imageCacheHits, _imageCacheMisses, _imageCacheEvictions,
         Interlocked.Read(ref _prefixHits), Interlocked.Read(ref _prefixMisses), Interlocked.Read(ref _prefixEvictions));
 
-    /// <summary>The image's cross-attention keys and values (optimised mode), shared with other requests on the same image.</summary>
+    /// <summary>The image's cross-attention keys and values, shared with other requests on the same image.</summary>
     private CrossAttentionCache? ImageKv => _imageLease?.Features.Kv;
 
     private MllamaGenerator Owner => _owner;
     private MllamaModel Model => _owner.Model;
     private ITokenizer Tokenizer => _owner.Inputs.Tokenizer;
 
-    /// <summary>
-    /// Runs on the worker: renders the prompt; naive mode processes the image for its calls, optimised mode takes the
-    /// image's features from the shared cache (encoding them on a miss).
-    /// </summary>
-    /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>); given with an image in optimised mode.</param>
-    /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
-    internal MllamaSession(MllamaGenerator owner, RgbImage? image, string? imageKey, IReadOnlyList<PromptSegment> prompt, bool naive, DateOnly date)
+    /// <summary>Prompt tokens per prefill chunk (0: whole prompts, and the image encoded in one step).</summary>
+    private int Chunk => _owner.PrefillChunkTokens;
+
+    private MllamaSession(MllamaGenerator owner, ImageBatch? images, string? imageKey, IReadOnlyList<int> promptIds, DateOnly date)
     {
         _owner = owner;
-        var before = Counted();
-        _naive = naive;
         _date = date;
         _imageKey = imageKey;
-        _hasImage = image is not null;
+        _hasImage = images is not null;
+        _numTiles = images is null ? [] : TilesOf(images);
+        PromptIds = promptIds;
         Info = new SessionInfo(date, DTypeChoice.Describe(owner.Model.DType, owner.Model.MatrixDType), owner.Model.Device.ToString(), owner.CpuFeatures);
+    }
+
+    /// <summary>
+    /// Tokenises the prompt and processes the image off the model thread, then takes the image's features from the
+    /// shared cache, or encodes them in the vision lane, a layer per step.
+    /// </summary>
+    /// <param name="imageKey">The image's content key (<see cref="ImageFeatureCache.Key"/>); given with an image.</param>
+    /// <param name="date">The date every text-only prompt of this request carries, fixed once so all agree.</param>
+    internal static async Task<MllamaSession> OpenAsync(MllamaGenerator owner, RgbImage? image, string? imageKey,
+        IReadOnlyList<PromptSegment> prompt, DateOnly date, CancellationToken ct)
+    {
+        var ids = owner.Inputs.Tokenizer.Encode(prompt);
+        // Made on this thread and freed on it once the model thread no longer reads it.
+        using var images = image is null ? null : owner.Inputs.Images.Process(image);
+        var session = new MllamaSession(owner, images, imageKey, ids, date);
         try
         {
-            if (image is null)
-                _numTiles = [];
-            else if (naive)
-            {
-                _images = owner.Inputs.Images.Process(image);
-                _numTiles = TilesOf(_images);
-            }
-            else
+            if (images is not null)
             {
                 ArgumentNullException.ThrowIfNull(imageKey);
-                _imageLease = owner.ImageCache.Rent(imageKey, () => Encode(image), out var hit, out var evicted);
-                _numTiles = _imageLease.Features.NumTiles;
-                (_imageCacheHits, _imageCacheMisses, _imageCacheEvictions) = (hit ? 1 : 0, hit ? 0 : 1, evicted);
+                if (!await owner.Worker.RunAsync(session.TryCachedImage, ct))
+                    await owner.Worker.RunSlicedAsync(Lane.Vision, session.Booked(session.Encoding(images)), () => true, ct);
             }
-            PromptIds = Tokenizer.Encode(prompt);
-            Book(before);
+            return session;
         }
         catch
         {
-            DisposeTensors();
+            await session.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Leases the image's features if the shared cache holds them (on the worker).</summary>
+    private bool TryCachedImage()
+    {
+        _imageLease = Owner.ImageCache.TryRent(_imageKey!);
+        _imageCacheHits = _imageLease is null ? 0 : 1;
+        return _imageLease is not null;
+    }
+
+    /// <summary>A cache miss: the image encoded a step at a time, then kept in the shared cache.</summary>
+    private IEnumerable<int> Encoding(ImageBatch images)
+    {
+        // Another request may have encoded the same picture while this one waited.
+        if (TryCachedImage())
+            yield break;
+        CrossAttentionCache? kv = null;
+        var whole = Chunk == 0;
+        foreach (var step in Model.EncodeSteps(images.PixelValues, images.AspectRatioIds, images.AspectRatioMask))
+        {
+            if (step is not null)
+                kv = step;
+            else if (!whole)
+                yield return 0;
+        }
+        _imageLease = Owner.ImageCache.Add(_imageKey!, new ImageFeatures(kv!, _numTiles), out var evicted);
+        (_imageCacheMisses, _imageCacheEvictions) = (1, evicted);
     }
 
     public async Task<IReadOnlyList<Candidate>> SampleAsync(SampleRequest request, Action<int, string>? onDelta, CancellationToken ct)
@@ -111,17 +139,16 @@ internal sealed class MllamaSession : IGenerationSession
         return ToCompletion(request, generated[0]);
     }
 
-    /// <summary>Optimised sessions answer several prompts as one decode batch (judge calls of a knockout wave).</summary>
-    public bool BatchesCompletions => !_naive;
+    /// <summary>Several prompts answer as one decode batch (judge calls of a knockout wave).</summary>
+    public bool BatchesCompletions => true;
 
     public async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct)
     {
-        if (_naive || requests.Count < 2)
+        if (requests.Count < 2)
             return await IGenerationSession.OneByOneAsync(this, requests, ct);
         // Rows of one job share the image or its absence; the two jobs then run side by side.
         var groups = Enumerable.Range(0, requests.Count).GroupBy(i => UsesImage(requests[i])).Select(g => g.ToList()).ToList();
-        var generated = await Task.WhenAll(groups.Select(rows =>
-            DecodeBookedAsync(() => StartStacked(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct), ct)));
+        var generated = await Task.WhenAll(groups.Select(rows => DecodeStackedAsync(rows.Select(i => requests[i]).ToList(), UsesImage(requests[rows[0]]), ct)));
         var results = new Completion[requests.Count];
         for (var g = 0; g < groups.Count; g++)
             for (var k = 0; k < groups[g].Count; k++)
@@ -130,8 +157,8 @@ internal sealed class MllamaSession : IGenerationSession
     }
 
     /// <summary>
-    /// Scores every request's continuations in one work item on the model worker (between decode steps): each prompt is
-    /// prefilled on its own, reusing cached prefixes, and nothing is decoded.
+    /// Scores every request's continuations without decoding, in the prompt lane (a chunk per step): each prompt is
+    /// prefilled on its own, reusing cached prefixes.
     /// </summary>
     public Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct)
     {
@@ -143,64 +170,75 @@ internal sealed class MllamaSession : IGenerationSession
             var shared = Math.Clamp(PrefixCache.CommonPrefix(Tokenizer.Encode(Prompt(r.Instruction, withImage)), prompt), 1, prompt.Count - 1);
             return new ScoreSpec(prompt, shared, r.Continuations.Select(Tokenizer.EncodeUser).ToList(), withImage);
         }).ToList();
-        return Owner.Worker.RunAsync(Booked<IReadOnlyList<ScoreResult>>(() => specs.Select(s =>
-        {
-            ct.ThrowIfCancellationRequested();
-            return new ScoreResult(Score(s), s.Prompt.Count + s.Continuations.Sum(c => c.Count));
-        }).ToList()), ct);
+        var results = new List<ScoreResult>();
+        return Owner.Worker.RunSlicedAsync<IReadOnlyList<ScoreResult>>(Lane.Prompt, Booked(Scoring(specs, results)), () => results, ct);
     }
 
+    private static int Tokens(ScoreSpec s) => s.Prompt.Count + s.Continuations.Sum(c => c.Count);
+
     /// <summary>
-    /// One scoring prompt, in two chunks whatever else is scored: its instruction (through the prefix cache, where the
+    /// Each scoring prompt in two parts whatever else is scored: its instruction (through the prefix cache, where the
     /// other candidates of its stage find it whole), then on a copy the candidate and the reply header. Its scores thus
-    /// never depend on the prompts beside it. Naive (the reference pattern), the same chunks from nothing, with the image
-    /// encoded again.
+    /// never depend on the prompts beside it.
     /// </summary>
-    private IReadOnlyList<IReadOnlyList<double>> Score(ScoreSpec spec)
+    private IEnumerable<int> Scoring(IReadOnlyList<ScoreSpec> specs, List<ScoreResult> results)
     {
-        using var scope = NewDisposeScope();
-        var instruction = spec.Prompt.Take(spec.Shared).ToList();
-        using var encoded = spec.WithImage && _naive ? Encode(_images!) : null;
-        var kv = spec.WithImage ? encoded ?? ImageKv : null;
-        KvCache shared;
-        if (_naive)
+        foreach (var spec in specs)
         {
-            shared = Model.NewCache(1, spec.Prompt.Count);
-            using var bias = spec.WithImage ? Bias(instruction, 0) : null;
-            if (instruction.Count > 0)
-                Model.Prefill(Ids(instruction, 0), shared, kv, bias);
+            KvCache? shared = null;
+            foreach (var n in PrefilledWhole(spec.Prompt.Take(spec.Shared).ToList(), spec.WithImage, c => shared = c))
+                yield return n;
+            var kv = spec.WithImage ? ImageKv : null;
+            var copy = shared!.Fork(1, spec.Prompt.Count - spec.Shared + spec.Continuations.Max(c => c.Count));
+            try
+            {
+                var tail = new PrefillResult();
+                foreach (var n in ChunkedPrefill.Run(Model, spec.Prompt, spec.Shared, copy, kv, Rows(spec.Prompt, spec.WithImage), Chunk, tail))
+                    yield return n;
+                tail.Continuation?.Dispose();
+                var scores = TokenScoring.Continue(Model, copy, tail.Logits!, kv,
+                    c => spec.WithImage ? Bias([.. spec.Prompt, .. c.Take(c.Count - 1)], spec.Prompt.Count) : null, spec.Continuations);
+                results.Add(new ScoreResult(scores, Tokens(spec)));
+            }
+            finally
+            {
+                copy.Dispose();
+            }
         }
-        else
-            shared = PrefilledWhole(instruction, spec.WithImage);
-        using var copy = shared.Fork(1, spec.Prompt.Count - spec.Shared + spec.Continuations.Max(c => c.Count));
-        if (_naive)
-            shared.Dispose();
-        using var tail = spec.WithImage ? Bias(spec.Prompt, spec.Shared) : null;
-        var last = Model.Prefill(Ids(spec.Prompt, spec.Shared), copy, kv, tail).select(1, 0);
-        return TokenScoring.Continue(Model, copy, last, kv,
-            c => spec.WithImage ? Bias([.. spec.Prompt, .. c.Take(c.Count - 1)], spec.Prompt.Count) : null, spec.Continuations);
     }
 
     /// <summary>
-    /// Optimised: a decode job beside the other requests' jobs. Naive: the reference's pattern, on its own.
-    /// <paramref name="chain"/>: the prefix is the search's stage chain, which the next stage extends (pinned).
+    /// A decode job beside the other requests' jobs, after its prompt's chunks. <paramref name="chain"/>: the prefix is
+    /// the search's stage chain, which the next stage extends (pinned).
     /// </summary>
-    private Task<IReadOnlyList<GeneratedSequence>> GenerateAsync(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, bool chain, CancellationToken ct) =>
-        _naive
-            ? Owner.Worker.RunAsync(Booked(() => GenerateNaive(prefix, withImage, rows, onDelta, ct)), ct)
-            : DecodeBookedAsync(() => StartForked(prefix, withImage, rows, onDelta, chain, ct), ct);
+    private async Task<IReadOnlyList<GeneratedSequence>> GenerateAsync(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
+        Action<int, string>? onDelta, bool chain, CancellationToken ct)
+    {
+        DecodeJob? job = null;
+        IEnumerable<int> Prefill()
+        {
+            KvCache? cache = null;
+            var prefill = new PrefillResult();
+            foreach (var n in PrefillPooled(prefix, withImage, chain, prefill, c => cache = c))
+                yield return n;
+            var fork = cache!.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens)));
+            IDisposable[] owned = prefill.Continuation is null ? [fork] : [fork, prefill.Continuation];
+            job = new DecodeJob(Model, fork, prefill.Logits!, withImage ? ImageKv : null, prefill.Continuation, rows, Tokenizer, onDelta,
+                owned: owned, cancellation: ct);
+        }
+        return await DecodeBookedAsync(Prefill(), () => job!, ct);
+    }
 
     /// <summary>
-    /// Builds a decode job on the model worker (its prefill booked to this session), then waits while it decodes
-    /// beside other requests' jobs, and books the tokens it decoded.
+    /// Runs <paramref name="prefill"/> a chunk per step in the prompt lane (booked to this session), then the decode
+    /// job <paramref name="start"/> builds beside the other requests' jobs, and books the tokens it decoded.
     /// </summary>
-    private async Task<IReadOnlyList<GeneratedSequence>> DecodeBookedAsync(Func<DecodeJob> start, CancellationToken ct)
+    private async Task<IReadOnlyList<GeneratedSequence>> DecodeBookedAsync(IEnumerable<int> prefill, Func<DecodeJob> start, CancellationToken ct)
     {
         DecodeJob? job = null;
         try
         {
-            return await Owner.Worker.DecodeAsync(Booked(() => job = start()), ct);
+            return await Owner.Worker.DecodeAsync(Booked(prefill), () => job = start(), ct);
         }
         finally
         {
@@ -209,22 +247,27 @@ internal sealed class MllamaSession : IGenerationSession
         }
     }
 
-    /// <summary>
-    /// <paramref name="work"/>, booking what the model counted while it ran to this session: a work item runs alone on
-    /// the model worker, so all of it is this session's.
-    /// </summary>
-    private Func<T> Booked<T>(Func<T> work) => () =>
+    /// <summary>Sliced work, each slice booked to this session as it runs (a slice runs alone on the worker).</summary>
+    private IEnumerable<int> Booked(IEnumerable<int> slices)
     {
-        var before = Counted();
-        try
+        using var e = slices.GetEnumerator();
+        while (true)
         {
-            return work();
+            var before = Counted();
+            bool more;
+            try
+            {
+                more = e.MoveNext();
+            }
+            finally
+            {
+                Book(before);
+            }
+            if (!more)
+                yield break;
+            yield return e.Current;
         }
-        finally
-        {
-            Book(before);
-        }
-    };
+    }
 
     private (long Vision, long Prefilled, long Decoded) Counted() =>
         (Model.Counters.VisionRuns, Model.Counters.PrefilledTokens, Model.Counters.DecodedTokens);
@@ -262,95 +305,101 @@ internal sealed class MllamaSession : IGenerationSession
 
     private string TokenText(int id) => Tokenizer.Decode([id], skipSpecialTokens: false, cleanUpTokenizationSpaces: false);
 
-    /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes), stacked right-aligned into one job.</summary>
-    private DecodeJob StartStacked(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)
+    /// <summary>Different prompts, each prefilled on its own (reusing cached prefixes, a chunk per step), stacked right-aligned into one job.</summary>
+    private Task<IReadOnlyList<GeneratedSequence>> DecodeStackedAsync(IReadOnlyList<CompletionRequest> requests, bool withImage, CancellationToken ct)
     {
-        using var scope = NewDisposeScope();
-        var copies = new List<KvCache>();
-        var firstLogits = new List<Tensor>();
-        var rows = new List<SequenceSpec>();
-        CrossAttentionBias? continuation = null;
-        try
+        DecodeJob? job = null;
+        IEnumerable<int> Prefills()
         {
-            foreach (var request in requests)
+            var copies = new List<KvCache>();
+            var firstLogits = new List<Tensor>();
+            var rows = new List<SequenceSpec>();
+            CrossAttentionBias? continuation = null;
+            try
             {
-                var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
-                var (cache, logits, next) = PrefillPooled(ids, withImage, pin: false);
-                firstLogits.Add(logits);
-                // A copy: the pool may reuse or evict its cache for the next prompt.
-                copies.Add(cache.Fork(1, 0));
-                // Every image prompt's following tokens see the whole image: one row serves all.
-                if (continuation is null)
-                    continuation = next;
-                else
-                    next?.Dispose();
-                rows.Add(Spec(request, ids));
+                foreach (var request in requests)
+                {
+                    var ids = Tokenizer.Encode(Prompt(request.UserText, withImage));
+                    KvCache? cache = null;
+                    var prefill = new PrefillResult();
+                    foreach (var n in PrefillPooled(ids, withImage, pin: false, prefill, c => cache = c))
+                        yield return n;
+                    firstLogits.Add(prefill.Logits!.DetachFromDisposeScope());
+                    // A copy: the pool may reuse or evict its cache for the next prompt.
+                    copies.Add(cache!.Fork(1, 0));
+                    // Every image prompt's following tokens see the whole image: one row serves all.
+                    if (continuation is null)
+                        continuation = prefill.Continuation;
+                    else
+                        prefill.Continuation?.Dispose();
+                    rows.Add(Spec(request, ids));
+                }
+                var stacked = KvCache.Stack(copies, Reserve(requests.Max(r => r.Stop.MaxNewTokens)));
+                IDisposable[] owned = continuation is null ? [stacked] : [stacked, continuation];
+                job = new DecodeJob(Model, stacked, cat(firstLogits), withImage ? ImageKv : null, continuation, rows, Tokenizer,
+                    owned: owned, cancellation: ct);
             }
-            var stacked = KvCache.Stack(copies, Reserve(requests.Max(r => r.Stop.MaxNewTokens)));
-            IDisposable[] owned = continuation is null ? [stacked] : [stacked, continuation];
-            return new DecodeJob(Model, stacked, cat(firstLogits), withImage ? ImageKv : null, continuation, rows, Tokenizer,
-                owned: owned, cancellation: ct);
+            finally
+            {
+                copies.ForEach(c => c.Dispose());
+                firstLogits.ForEach(l => l.Dispose());
+                if (job is null)
+                    continuation?.Dispose();
+            }
         }
-        catch
-        {
-            continuation?.Dispose();
-            throw;
-        }
-        finally
-        {
-            copies.ForEach(c => c.Dispose());
-        }
+        return DecodeBookedAsync(Prefills(), () => job!, ct);
     }
-
-    /// <summary>One prefix (from the pool) forked into a row per sequence.</summary>
-    private DecodeJob StartForked(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, bool chain, CancellationToken ct)
-    {
-        using var scope = NewDisposeScope();
-        var (cache, logits, continuation) = PrefillPooled(prefix, withImage, pin: chain);
-        var fork = cache.Fork(rows.Count, Reserve(rows.Max(r => r.Stop.MaxNewTokens)));
-        IDisposable[] owned = continuation is null ? [fork] : [fork, continuation];
-        return new DecodeJob(Model, fork, logits, withImage ? ImageKv : null, continuation, rows, Tokenizer, onDelta,
-            owned: owned, cancellation: ct);
-    }
-
-    /// <summary>The reference's call pattern: one full generate per candidate, each encoding the image again.</summary>
-    private IReadOnlyList<GeneratedSequence> GenerateNaive(IReadOnlyList<int> prefix, bool withImage, IReadOnlyList<SequenceSpec> rows,
-        Action<int, string>? onDelta, CancellationToken ct) =>
-        rows.Select((row, i) => GenerateAlone(prefix, withImage, row, onDelta is null ? null : (_, d) => onDelta(i, d), ct)).ToList();
 
     /// <summary>
-    /// Prefills <paramref name="ids"/> into a cache of the shared prefix cache, reusing its longest cached prefix.
-    /// Returns the cache (the prefix cache's: copy or fork it before the next prompt), the last position's logits and
-    /// the cross-attention row of the tokens that will follow. <paramref name="pin"/>: these ids are this search's
-    /// stage chain, which the next stage extends.
+    /// Prefills <paramref name="ids"/> in chunks into a cache of the shared prefix cache, reusing its longest cached
+    /// prefix. Leaves the last position's logits and the cross-attention row of the tokens that will follow in
+    /// <paramref name="result"/>, and gives the cache (the prefix cache's: copy or fork it in the same slice) to
+    /// <paramref name="done"/>. <paramref name="pin"/>: these ids are this search's stage chain, which the next stage extends.
     /// </summary>
-    private (KvCache Cache, Tensor Logits, CrossAttentionBias? Continuation) PrefillPooled(IReadOnlyList<int> ids, bool withImage, bool pin)
+    private IEnumerable<int> PrefillPooled(IReadOnlyList<int> ids, bool withImage, bool pin, PrefillResult result, Action<KvCache> done)
     {
         var prefixes = Owner.PrefixCache;
         var (cache, reused, evicted) = prefixes.Acquire(withImage ? _imageKey! : "", ids, pin ? this : null);
-        using var rows = withImage ? Bias(ids, reused) : null;
-        var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows).select(1, 0);
-        BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
-        return (cache, logits, rows?.LastRow());
+        try
+        {
+            foreach (var n in ChunkedPrefill.Run(Model, ids, reused, cache, withImage ? ImageKv : null, Rows(ids, withImage), Chunk, result))
+                yield return n;
+            BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
+            done(cache);
+        }
+        finally
+        {
+            prefixes.Release(cache);
+        }
     }
 
     /// <summary>
-    /// A cache of the shared prefix cache holding all of <paramref name="ids"/>, prefilling only what no cached
-    /// sequence holds (no logits are needed, so a prefix cached whole is not run again). Copy it before the next prompt.
+    /// A cache of the shared prefix cache holding all of <paramref name="ids"/>, prefilling (in chunks) only what no
+    /// cached sequence holds (no logits are needed, so a prefix cached whole is not run again); given to
+    /// <paramref name="done"/>, to copy in the same slice.
     /// </summary>
-    private KvCache PrefilledWhole(IReadOnlyList<int> ids, bool withImage)
+    private IEnumerable<int> PrefilledWhole(IReadOnlyList<int> ids, bool withImage, Action<KvCache> done)
     {
         var prefixes = Owner.PrefixCache;
         var (cache, reused, evicted) = prefixes.Acquire(withImage ? _imageKey! : "", ids, logits: false);
-        if (reused < ids.Count)
+        try
         {
-            using var rows = withImage ? Bias(ids, reused) : null;
-            using var logits = Model.Prefill(Ids(ids, reused), cache, withImage ? ImageKv : null, rows);
+            var ignored = new PrefillResult();
+            foreach (var n in ChunkedPrefill.Run(Model, ids, reused, cache, withImage ? ImageKv : null, Rows(ids, withImage), Chunk, ignored))
+                yield return n;
+            ignored.Continuation?.Dispose();
+            BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
+            done(cache);
         }
-        BookPrefix(reused, evicted + prefixes.Commit(cache, ids));
-        return cache;
+        finally
+        {
+            prefixes.Release(cache);
+        }
     }
+
+    /// <summary>The cross-attention rows of a prompt's positions [start, end) (null without the image).</summary>
+    private Func<int, int, CrossAttentionBias?> Rows(IReadOnlyList<int> ids, bool withImage) =>
+        (start, end) => withImage ? Bias(ids.Take(end).ToList(), start) : null;
 
     private void BookPrefix(int reused, int evicted)
     {
@@ -358,37 +407,10 @@ internal sealed class MllamaSession : IGenerationSession
         Interlocked.Add(ref _prefixEvictions, evicted);
     }
 
-
     /// <summary>Decode room reserved up front; the cache grows past it if a long generation needs more.</summary>
     private static long Reserve(int maxNewTokens) => Math.Min(maxNewTokens, 256);
 
-    private GeneratedSequence GenerateAlone(IReadOnlyList<int> prefix, bool withImage, SequenceSpec row,
-        Action<int, string>? onDelta, CancellationToken ct)
-    {
-        using var scope = NewDisposeScope();
-        using var kv = withImage ? Encode(_images!) : null;
-        using var bias = withImage ? Bias(prefix, 0) : null;
-        using var cache = Model.NewCache(1, prefix.Count + Reserve(row.Stop.MaxNewTokens));
-        var logits = Model.Prefill(Ids(prefix, 0), cache, kv, bias).select(1, 0);
-        using var continuation = bias?.LastRow();
-        return Decoder.Run(Model, cache, logits, kv, continuation, [row], Tokenizer, onDelta, ct: ct)[0];
-    }
-
-    /// <summary>The vision tower and every cross layer's key and value projections on processed images.</summary>
-    private CrossAttentionCache Encode(ImageBatch images) =>
-        ImageContext.Encode(Model, images.PixelValues, images.AspectRatioIds, images.AspectRatioMask);
-
-    /// <summary>A cache miss: the image processed and encoded.</summary>
-    private ImageFeatures Encode(RgbImage image)
-    {
-        using var images = Owner.Inputs.Images.Process(image);
-        return new ImageFeatures(Encode(images), TilesOf(images));
-    }
-
     private static IReadOnlyList<int> TilesOf(ImageBatch images) => images.Images[0].Select(t => t.NumTiles).ToList();
-
-    private static Tensor Ids(IReadOnlyList<int> ids, int from) =>
-        tensor(ids.Skip(from).Select(i => (long)i).ToArray()).view(1, -1);
 
     /// <summary>The cross-attention rows of positions from..end of a sequence, from its image token positions.</summary>
     private CrossAttentionBias Bias(IReadOnlyList<int> ids, int from)
@@ -423,6 +445,5 @@ internal sealed class MllamaSession : IGenerationSession
         Owner.PrefixCache.Unpin(this);
         _imageLease?.Dispose();
         _imageLease = null;
-        _images?.Dispose();
     }
 }

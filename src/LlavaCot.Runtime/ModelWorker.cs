@@ -6,9 +6,9 @@ namespace LlavaCot.Runtime;
 
 /// <summary>
 /// The one thread that touches the model. Torch dispose scopes and inference mode are thread-local, so all model
-/// work is queued here and runs in order, inside inference mode; callers await the result. Decoding is not one
-/// work item: a request's decode job joins the <see cref="DecodeScheduler"/>, which steps every running job together,
-/// and queued work (prefills, new jobs, clean-up) runs between steps.
+/// work is queued here and runs inside inference mode; callers await the result. Model work runs in steps of the
+/// <see cref="StepScheduler"/>: image encodings a vision layer at a time, prompts a chunk at a time, and every running
+/// decode job together; short work items (opening and closing sessions) run between steps.
 /// </summary>
 public sealed class ModelWorker : IDisposable
 {
@@ -17,24 +17,19 @@ public sealed class ModelWorker : IDisposable
 
     private readonly BlockingCollection<Action> _queue = new();
     private readonly Thread _thread;
-    private readonly DecodeScheduler _scheduler;
-    private int _pending;
+    private readonly StepScheduler _scheduler;
     private int _disposed;
 
     public ModelWorker(string name = "llavacot-model", int maxBatchRows = DefaultMaxBatchRows)
     {
-        _scheduler = new DecodeScheduler(maxBatchRows);
+        _scheduler = new StepScheduler(maxBatchRows);
         _thread = new Thread(Loop) { IsBackground = true, Name = name };
         _thread.Start();
     }
 
-    /// <summary>Work items waiting or running.</summary>
-    public int Pending => Volatile.Read(ref _pending);
-
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Interlocked.Increment(ref _pending);
         try
         {
             _queue.Add(() =>
@@ -52,15 +47,10 @@ public sealed class ModelWorker : IDisposable
                 {
                     done.SetException(ex);
                 }
-                finally
-                {
-                    Interlocked.Decrement(ref _pending);
-                }
             }, CancellationToken.None);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {
-            Interlocked.Decrement(ref _pending);
             throw new ObjectDisposedException(nameof(ModelWorker), "the model worker has stopped");
         }
         return done.Task;
@@ -74,17 +64,33 @@ public sealed class ModelWorker : IDisposable
         }, cancellationToken);
 
     /// <summary>
-    /// Starts a decode job on the model thread (<paramref name="start"/> prefills and builds it) and waits for its
-    /// sequences while it runs beside the other requests' jobs; cancelling drops its rows within one step.
+    /// Queues sliced work (<see cref="StepScheduler.Add{T}"/>) in its lane and waits for its result; the slices run
+    /// between other requests' decode steps.
     /// </summary>
-    public async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(Func<DecodeJob> start, CancellationToken cancellationToken)
+    public async Task<T> RunSlicedAsync<T>(Lane lane, IEnumerable<int> slices, Func<T> result, CancellationToken cancellationToken)
     {
-        var running = await RunAsync(() => _scheduler.Add(start()), cancellationToken);
+        var queued = await RunAsync(() => _scheduler.Add(lane, slices, result, cancellationToken), cancellationToken);
+        return await queued;
+    }
+
+    /// <summary>
+    /// Prefills in chunks (<paramref name="prefill"/>, in the prompt lane), then starts the decode job
+    /// <paramref name="start"/> builds and waits for its sequences while it runs beside the other requests' jobs;
+    /// cancelling drops its work within one step.
+    /// </summary>
+    public async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(IEnumerable<int> prefill, Func<DecodeJob> start,
+        CancellationToken cancellationToken)
+    {
+        var running = await RunAsync(() => _scheduler.Decode(prefill, start, cancellationToken), cancellationToken);
         return await running;
     }
 
     /// <summary>Decode steps so far, the rows they ran (mean batch = rows / steps), and the most rows of one step.</summary>
-    public (long Steps, long Rows, long PeakRows) DecodeSteps => (_scheduler.Steps, _scheduler.SteppedRows, _scheduler.PeakRows);
+    public (long Steps, long Rows, long PeakRows) DecodeSteps =>
+        (_scheduler.Statistics.DecodeSteps.Count, _scheduler.Statistics.DecodeRows, _scheduler.Statistics.PeakRows);
+
+    /// <summary>What the steps ran, queue waits and decode gaps.</summary>
+    public StepStatistics Steps => _scheduler.Statistics;
 
     /// <summary>Tensor work belongs on this worker's thread (dispose scopes are thread-local); anything else is a bug.</summary>
     public void ThrowIfNotCurrent()
@@ -92,9 +98,6 @@ public sealed class ModelWorker : IDisposable
         if (Thread.CurrentThread != _thread)
             throw new InvalidOperationException($"tensor work must run on the model thread '{_thread.Name}', not '{Thread.CurrentThread.Name}'");
     }
-
-    /// <summary>Live tensors created on the model thread (DisposeScopeManager statistics read on that thread).</summary>
-    public Task<long> LiveTensorsAsync() => RunAsync(() => DisposeScopeManager.Statistics.ThreadTotalLiveCount);
 
     private void Loop()
     {

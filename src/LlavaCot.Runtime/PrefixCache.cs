@@ -11,7 +11,8 @@ namespace LlavaCot.Runtime;
 /// template tokens, and from each other after their instructions; text-only pre-checks share their system prompt and
 /// instructions across requests; a retry shares its whole prompt). Entries are keyed by the image their rows attend
 /// to (its content key; empty for text-only prompts): rows before the image token attend to it too, so keys differ.
-/// An entry is used within one work item on the model worker (prefilled, then copied or forked), never across calls;
+/// An entry is used by one prompt at a time (the prompt lane runs one prompt's chunks after another), from its
+/// acquisition through its chunks to its commit, then copied or forked in the same slice;
 /// past the byte budget the least recently used entries go. A running search's stage chain is pinned and stays (it
 /// counts toward the budget; there is one per running search) until the search ends. A hit is a prompt that reused
 /// cached positions; a miss, one that reused none.
@@ -27,6 +28,9 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
         public List<int> Ids { get; set; } = [];
         public long LastUsed { get; set; }
         public HashSet<object> Pins { get; } = [];
+
+        /// <summary>Being prefilled (between <see cref="Acquire"/> and <see cref="Commit"/> or <see cref="Release"/>): never freed.</summary>
+        public bool InUse { get; set; }
     }
 
     private readonly List<Entry> _entries = [];
@@ -69,6 +73,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
         }
         Looked(hit: reused > 0);
         target.Ids = ids.Take(reused).ToList();
+        target.InUse = true;
         target.LastUsed = ++_clock;
         if (pinFor is not null)
         {
@@ -84,7 +89,18 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
     {
         var entry = _entries.Single(e => e.Cache == cache);
         entry.Ids = ids.ToList();
+        entry.InUse = false;
         return Evict(keep: entry);
+    }
+
+    /// <summary>
+    /// A prefill into <paramref name="cache"/> stopped before its <see cref="Commit"/> (cancelled): the entry keeps only
+    /// the positions it held when acquired (the next use truncates the rest) and may be freed again.
+    /// </summary>
+    public void Release(KvCache cache)
+    {
+        if (_entries.FirstOrDefault(e => e.Cache == cache) is { } entry)
+            entry.InUse = false;
     }
 
     /// <summary>The search is over: its stage chain is evicted like any other entry (now, if the cache is over budget).</summary>
@@ -101,7 +117,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
         var evicted = 0;
         while (Measure() > BudgetBytes)
         {
-            var victim = _entries.Where(e => e != keep && e.Pins.Count == 0).MinBy(e => e.LastUsed);
+            var victim = _entries.Where(e => e != keep && e.Pins.Count == 0 && !e.InUse).MinBy(e => e.LastUsed);
             if (victim is null)
                 break;
             victim.Cache.Dispose();
@@ -129,10 +145,10 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
         return i;
     }
 
-    /// <summary>Frees every entry no running search has pinned.</summary>
+    /// <summary>Frees every entry no running search has pinned and no prefill is filling.</summary>
     public void Clear()
     {
-        foreach (var e in _entries.Where(e => e.Pins.Count == 0).ToList())
+        foreach (var e in _entries.Where(e => e.Pins.Count == 0 && !e.InUse).ToList())
         {
             e.Cache.Dispose();
             _entries.Remove(e);

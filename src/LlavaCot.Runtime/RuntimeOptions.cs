@@ -72,6 +72,14 @@ public sealed record RuntimeOptions
     /// </summary>
     public int MaxBatchRows { get; init; } = ModelWorker.DefaultMaxBatchRows;
 
+    /// <summary>
+    /// Prompt tokens a prefill chunk runs between two decode steps (chunk ends are multiples of it counted from the
+    /// prompt's start); 0 prefills each prompt whole.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = DefaultPrefillChunkTokens;
+
+    public const int DefaultPrefillChunkTokens = 128;
+
     /// <summary>The date text-only prompts carry when a request names none; null: today.</summary>
     public DateOnly? Date { get; init; }
 

@@ -31,7 +31,7 @@ public class JudgeFixtureTests
                 expected.GetProperty("verdict").GetInt32());
         }
 
-        public Task<JudgeVerdict> RunAsync(Judge judge) => judge.CompareAsync(Type, Question, First, Second, CancellationToken.None);
+        public async Task<JudgeVerdict> RunAsync(Judge judge) => (await judge.CompareManyAsync(Type, Question, [(First, Second)], CancellationToken.None))[0];
     }
 
     public static TheoryData<int> CaseIndices()

@@ -4,31 +4,17 @@ namespace LlavaCot.Runtime.Tests;
 
 public class GeneratorTests(TinyHost tiny) : IClassFixture<TinyHost>
 {
-    private async Task<IReadOnlyList<Candidate>> Sample(bool naive, SamplingOptions sampling, ulong[] seeds, int maxNew = 12)
+    private async Task<IReadOnlyList<Candidate>> Sample(SamplingOptions sampling, ulong[] seeds, int maxNew = 12)
     {
-        await using var session = await tiny.Host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "What is this", naive), default);
+        await using var session = await tiny.Host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "What is this"), default);
         return await session.SampleAsync(new SampleRequest(session.PromptIds, seeds, StopCondition.EosOnly(maxNew), sampling), null, default);
-    }
-
-    [Fact]
-    public async Task Batched_forked_decoding_equals_naive_per_candidate_decoding()
-    {
-        ulong[] seeds = [11, 22, 33];
-        foreach (var sampling in new[] { SamplingOptions.Greedy, SamplingOptions.Default, new SamplingOptions(1.0, 0, 1.0) })
-        {
-            var batched = await Sample(naive: false, sampling, seeds);
-            var naive = await Sample(naive: true, sampling, seeds);
-            Assert.Equal(naive.Select(c => c.Ids), batched.Select(c => c.Ids));
-            Assert.Equal(naive.Select(c => c.Text), batched.Select(c => c.Text));
-            Assert.Equal(naive.Select(c => c.StopReason), batched.Select(c => c.StopReason));
-        }
     }
 
     [Fact]
     public async Task The_same_seed_gives_the_same_tokens_and_seeds_differ()
     {
-        var first = await Sample(false, SamplingOptions.Default, [5, 6, 7]);
-        var again = await Sample(false, SamplingOptions.Default, [5, 6, 7]);
+        var first = await Sample(SamplingOptions.Default, [5, 6, 7]);
+        var again = await Sample(SamplingOptions.Default, [5, 6, 7]);
         Assert.Equal(first.Select(c => c.Ids), again.Select(c => c.Ids));
         Assert.NotEqual(first[0].Ids, first[1].Ids);
         Assert.All(first, c => Assert.Equal(12, c.NewTokens));
@@ -37,7 +23,7 @@ public class GeneratorTests(TinyHost tiny) : IClassFixture<TinyHost>
     [Fact]
     public async Task Greedy_candidates_continue_the_prompt_with_the_models_argmax()
     {
-        var candidates = await Sample(false, SamplingOptions.Greedy, [1, 2]);
+        var candidates = await Sample(SamplingOptions.Greedy, [1, 2]);
         Assert.Equal(candidates[0].Ids, candidates[1].Ids);
         Assert.Equal(StopReason.MaxTokens, candidates[0].StopReason);
     }
@@ -56,7 +42,7 @@ public class GeneratorTests(TinyHost tiny) : IClassFixture<TinyHost>
     public async Task A_stop_string_ends_the_candidate_on_the_token_that_completes_it()
     {
         // Greedy continuation of the tiny model is fixed: find a character it writes, then stop on it.
-        var free = (await Sample(false, SamplingOptions.Greedy, [1], maxNew: 30))[0];
+        var free = (await Sample(SamplingOptions.Greedy, [1], maxNew: 30))[0];
         var stop = free.NewText.FirstOrDefault(c => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z').ToString();
         Assert.False(string.IsNullOrEmpty(stop.Trim('\0')), $"greedy text has no letter: {free.NewText}");
         await using var session = await tiny.Host.Generator.OpenSessionAsync(new SessionRequest(TinyHost.Image(), "What is this"), default);

@@ -141,6 +141,13 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
             foreach (var phase in new[] { "vision", "prefill", "decode", "sample" })
                 Assert.Matches($@"llavacot_model_seconds_total\{{phase=""{phase}""\}} (0\.0*[1-9]|[1-9])", metrics);
             Assert.Contains("llavacot_stage_duration_seconds_bucket{stage=\"reasoning\",le=\"+Inf\"}", metrics);
+            // The scheduler's steps: vision layers and prefill chunks ran as slices, searches decoded with gaps between steps.
+            Assert.Matches(@"llavacot_scheduler_steps_total [1-9]", metrics);
+            foreach (var lane in new[] { "vision", "prompt" })
+                Assert.Matches($@"llavacot_scheduler_slice_seconds_count\{{lane=""{lane}""\}} [1-9]", metrics);
+            Assert.Matches(@"llavacot_scheduler_decode_gap_seconds_count [1-9]", metrics);
+            Assert.Matches(@"llavacot_scheduler_queue_wait_seconds_count [1-9]", metrics);
+            Assert.Contains($"llavacot_scheduler_prefill_chunk_tokens {LlavaCot.Runtime.RuntimeOptions.DefaultPrefillChunkTokens}\n", metrics);
         }
         finally
         {

@@ -15,7 +15,7 @@ public class JudgeExamplesTests
             prompts.AddRange(requests);
             return Task.FromResult<IReadOnlyList<Completion>>(requests.Select(_ => new Completion("I choose response 1", 4, StopReason.EndOfSequence)).ToList());
         }, SamplingOptions.Default, 2048, new SeedStream(1));
-        await judge.CompareAsync(type, question, first, second, CancellationToken.None);
+        await judge.CompareManyAsync(type, question, [(first, second)], CancellationToken.None);
         return prompts.Single(p => p.WithImage).UserText;
     }
 

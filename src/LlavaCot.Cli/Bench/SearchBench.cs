@@ -26,6 +26,7 @@ public sealed class SearchBench : IDisposable
     private readonly ModelHost _host;
     private readonly Reasoner _reasoner;
     private readonly Reasoner _instant;
+    private readonly Reasoner _reference;
     private readonly byte[] _image;
     private readonly int _side;
 
@@ -35,13 +36,15 @@ public sealed class SearchBench : IDisposable
     public MllamaModel Model => _host.Model;
     public ModelWorker Worker => _host.Worker;
 
-    private SearchBench(ModelHost host, int side, string question, string tokenizerName, ScalarType dtype)
+    /// <param name="uncached">The same model with image and prefix caches of 0, for the reference pattern.</param>
+    private SearchBench(ModelHost host, ITextGenerator uncached, int side, string question, string tokenizerName, ScalarType dtype)
     {
         (_host, _side, Question, TokenizerName, DType) = (host, side, question, tokenizerName, dtype);
         _image = Image(0);
         var workload = new FixedLengthWorkload(host.Generator, CandidateTokens, JudgeTokens);
         _reasoner = new Reasoner(workload, host.Reasoner.Settings);
         _instant = new Reasoner(new InstantScorer(workload), host.Reasoner.Settings);
+        _reference = new Reasoner(new FixedLengthWorkload(new ReferencePattern(uncached), CandidateTokens, JudgeTokens), host.Reasoner.Settings);
     }
 
     /// <param name="int8">The text decoder's and projector's linear weights quantized to int8, as <c>--quantize int8</c> serves them.</param>
@@ -63,9 +66,10 @@ public sealed class SearchBench : IDisposable
         var inputs = new ModelInputsBuilder(tokenizer, preprocessor, config);
         var options = new RuntimeOptions { ModelDirectory = configDir, Device = "cpu", DType = dtype.ToString() };
         var host = ModelHost.Create(options, model, worker, inputs, generation);
+        var uncached = host.Generator.WithoutCaches();
         // A square image at least two tiles a side: the 2×2 grid, 4 tiles (the photo generator wants some size).
         var side = Math.Max(preprocessor.TileSize * 2, 640);
-        return new SearchBench(host, side, SizedQuestion(inputs), name, dtype);
+        return new SearchBench(host, uncached, side, SizedQuestion(inputs), name, dtype);
     }
 
     /// <summary>
@@ -120,10 +124,10 @@ public sealed class SearchBench : IDisposable
     /// <summary>The bench image number <paramref name="index"/>: the same size (4 tiles), different content.</summary>
     public byte[] Image(int index) => SyntheticPhoto.Jpeg(_side, _side, 7 + index, 90);
 
-    public ReasonRequest Request(int n, bool naive, ScorerKind scorer = ScorerKind.Pairwise, ReasoningMode mode = ReasoningMode.StageBeam) =>
+    public ReasonRequest Request(int n, ScorerKind scorer = ScorerKind.Pairwise, ReasoningMode mode = ReasoningMode.StageBeam) =>
         new($"bench-{n}", _image, Question, new ReasonOptions
         {
-            Mode = mode, BeamSize = n, Naive = naive, Seed = SearchSeed, Scorer = scorer,
+            Mode = mode, BeamSize = n, Seed = SearchSeed, Scorer = scorer,
         });
 
     /// <summary>Search number <paramref name="index"/> of a serving workload: its own image and seed.</summary>
@@ -133,10 +137,10 @@ public sealed class SearchBench : IDisposable
             Mode = ReasoningMode.StageBeam, BeamSize = n, Seed = SearchSeed + (ulong)index, Scorer = scorer,
         });
 
-    /// <summary>Runs one search to its final event; returns wall seconds and the result.</summary>
-    public async Task<(double Seconds, ReasonResult Result)> SearchAsync(ReasonRequest request)
+    /// <summary>Runs one search in the reference's call pattern (<see cref="ReferencePattern"/>); returns wall seconds and the result.</summary>
+    public async Task<(double Seconds, ReasonResult Result)> ReferenceSearchAsync(ReasonRequest request)
     {
-        var timed = await TimedSearchAsync(request);
+        var timed = await TimedSearchAsync(request, reference: true);
         return (timed.Seconds, timed.Result);
     }
 
@@ -144,23 +148,28 @@ public sealed class SearchBench : IDisposable
     /// One search's wall seconds, its result, and the seconds its scorer took: <paramref name="JudgeSeconds"/> summed over
     /// its judge comparisons, <paramref name="ScoreSeconds"/> over its verifier batches (each batch once).
     /// </summary>
-    public sealed record Timed(double Seconds, ReasonResult Result, double JudgeSeconds, double ScoreSeconds);
+    /// <param name="FirstTokenSeconds">From the call to the search's first token.</param>
+    public sealed record Timed(double Seconds, ReasonResult Result, double JudgeSeconds, double ScoreSeconds, double FirstTokenSeconds);
 
     /// <summary>
     /// Runs one search to its final event. <paramref name="instantScorer"/>: its judge calls and verifier scores answer
-    /// at once without the model (<see cref="InstantScorer"/>), which leaves the search's judge-free floor.
+    /// at once without the model (<see cref="InstantScorer"/>), which leaves the search's judge-free floor;
+    /// <paramref name="reference"/>: the reference's call pattern.
     /// </summary>
-    public async Task<Timed> TimedSearchAsync(ReasonRequest request, bool instantScorer = false)
+    public async Task<Timed> TimedSearchAsync(ReasonRequest request, bool instantScorer = false, bool reference = false)
     {
         var clock = Stopwatch.StartNew();
         ReasonResult? result = null;
         var judge = 0.0;
         // A verifier batch reports its time on each candidate it scored: counted once per stage.
         var scoring = new Dictionary<(string, int), double>();
-        await foreach (var e in (instantScorer ? _instant : _reasoner).ReasonAsync(request, CancellationToken.None))
+        double? firstToken = null;
+        await foreach (var e in (reference ? _reference : instantScorer ? _instant : _reasoner).ReasonAsync(request, CancellationToken.None))
         {
             if (e is ReasonError error)
                 throw new InvalidOperationException($"search failed: {error.Message}");
+            if (e is TokenDelta && firstToken is null)
+                firstToken = clock.Elapsed.TotalSeconds;
             if (e is JudgeComparison comparison)
                 judge += comparison.ElapsedSeconds;
             if (e is CandidateScored scored)
@@ -169,7 +178,7 @@ public sealed class SearchBench : IDisposable
                 result = final.Result;
         }
         return new Timed(clock.Elapsed.TotalSeconds, result ?? throw new InvalidOperationException("search ended without an answer"), judge,
-            scoring.Values.Sum());
+            scoring.Values.Sum(), firstToken ?? clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The model's seconds per phase so far (vision, prefill, decode, sampling), and the tokens it prefilled.</summary>
@@ -184,6 +193,16 @@ public sealed class SearchBench : IDisposable
     /// bench's searches share their image, question and seed). The image's features stay cached.
     /// </summary>
     public Task ForgetPromptsAsync() => Worker.RunAsync(() => _host.Generator.PrefixCache.Clear());
+
+    /// <summary>Prompt tokens per prefill chunk of the work started from now on (0: whole prompts and images).</summary>
+    public int PrefillChunkTokens
+    {
+        get => _host.Generator.PrefillChunkTokens;
+        set => _host.Generator.PrefillChunkTokens = value;
+    }
+
+    /// <summary>Empties the image and prompt caches, so that a run starts as the first did.</summary>
+    public Task ClearCachesAsync() => Worker.RunAsync(_host.Generator.ClearCaches);
 
     /// <summary>The image features shared across searches (hits and misses).</summary>
     public ImageFeatureCache ImageCache => _host.Generator.ImageCache;

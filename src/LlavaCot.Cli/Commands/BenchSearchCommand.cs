@@ -66,7 +66,7 @@ public static class BenchSearchCommand
                     // Each figure is printed as soon as it is measured: a late failure loses nothing already measured.
                     await bench.ForgetPromptsAsync();
                     var before = bench.PhasesNow();
-                    var fast = await bench.TimedSearchAsync(bench.Request(n, naive: false, scorer));
+                    var fast = await bench.TimedSearchAsync(bench.Request(n, scorer));
                     var phases = bench.PhasesNow() - before;
                     Add(searches, (n, scorer), fast.Seconds);
                     o.Write(string.Create(inv, $"{n,-2} {fast.Seconds,11:F1}"));
@@ -74,7 +74,7 @@ public static class BenchSearchCommand
                     if (withNaive && run == 1)
                     {
                         await bench.ForgetPromptsAsync();
-                        var (slow, _) = await bench.SearchAsync(bench.Request(n, naive: true, scorer));
+                        var (slow, _) = await bench.ReferenceSearchAsync(bench.Request(n, scorer));
                         naive[(n, scorer)] = slow;
                         o.Write(string.Create(inv, $"  {slow,7:F1}  {slow / fast.Seconds,7:F2}x"));
                     }
@@ -91,7 +91,7 @@ public static class BenchSearchCommand
                 }
                 await bench.ForgetPromptsAsync();
                 var floorBefore = bench.PhasesNow();
-                var floor = await bench.TimedSearchAsync(bench.Request(n, naive: false, scorers[0]), instantScorer: true);
+                var floor = await bench.TimedSearchAsync(bench.Request(n, scorers[0]), instantScorer: true);
                 var floorPhases = bench.PhasesNow() - floorBefore;
                 Add(floors, n, floor.Seconds);
                 o.WriteLine(string.Create(inv,

@@ -8,12 +8,14 @@ namespace LlavaCot.Cli.Commands;
 
 /// <summary>
 /// <c>llavacot bench serve [&lt;config dir&gt;] [--k 1,2,4,8] [--n 4] [--scorer pairwise|verifier] [--dtype bf16|fp32] [--quantize int8]
-/// [--tokenizer dir]</c>: K stage searches at once against the same K one after another (each with its own image and seed,
-/// the bench search's fixed workload), on the real model's layer shapes with random weights.
+/// [--tokenizer dir] [--stagger S [--runs R]]</c>: K stage searches at once against the same K one after another (each with
+/// its own image and seed, the bench search's fixed workload), on the real model's layer shapes with random weights. With
+/// <c>--stagger</c>, K searches arriving S seconds apart, with prefill chunks and layer-by-layer vision on and off
+/// (<see cref="StaggerBench"/>).
 /// </summary>
 public static class BenchServeCommand
 {
-    public static readonly string[] Options = ["k", "n", "dtype", "quantize", "tokenizer", "scorer"];
+    public static readonly string[] Options = ["k", "n", "dtype", "quantize", "tokenizer", "scorer", "stagger", "runs"];
 
     private sealed record Measured(
         double Wall, IReadOnlyList<double> Latencies, double Vision, double Prefill, double Decode, double Sample, double Judge,
@@ -37,6 +39,8 @@ public static class BenchServeCommand
             _ => throw new UsageException("--scorer: bench serve takes one scorer"),
         };
         using var bench = await SearchBench.FromArgsAsync(args, o);
+        if (args.Option("stagger") is not null)
+            return await StaggerBench.RunAsync(bench, ks.Count == 1 ? ks[0] : 4, n, scorer, args.Seconds("stagger", 0), args.Int("runs", 3, 1), o);
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine($"workload: stage search N={n} with the {Scorers.Name(scorer)} scorer, one 4-tile image per search (all different), {SearchBench.CandidateTokens} tokens per " +
                     $"candidate, {SearchBench.JudgeTokens} per judge reply; at most {ModelWorker.DefaultMaxBatchRows} rows per decode step");
@@ -88,7 +92,7 @@ public static class BenchServeCommand
     }
 
     /// <summary>Nearest-rank percentile.</summary>
-    private static double Percentile(IReadOnlyList<double> values, double p)
+    internal static double Percentile(IReadOnlyList<double> values, double p)
     {
         var sorted = values.Order().ToList();
         return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

@@ -9,7 +9,7 @@ namespace LlavaCot.Model.Generation;
 /// samples every active row from the logits it was last given (its own settings and uniform source), applies its
 /// EOS set, stop strings and budget, drops finished rows from the cache, and hands back the tokens to feed. The
 /// caller runs the model on them, alone (<see cref="Decoder"/>) or beside other requests' rows
-/// (<see cref="DecodeScheduler"/>), and returns the logits.
+/// (<see cref="StepScheduler"/>), and returns the logits.
 /// </summary>
 public sealed class DecodeJob : IDisposable
 {

@@ -6,7 +6,7 @@ namespace LlavaCot.Model.Generation;
 
 /// <summary>
 /// The decode loop of one request on its own: its <see cref="DecodeJob"/> stepped until every row has finished,
-/// checking cancellation every step. (<see cref="DecodeScheduler"/> steps the jobs of many requests together.)
+/// checking cancellation every step. (<see cref="StepScheduler"/> steps the jobs of many requests together.)
 /// </summary>
 public static class Decoder
 {

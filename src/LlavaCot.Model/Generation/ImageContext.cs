@@ -40,6 +40,8 @@ public sealed class ImageContext : IDisposable
     public static CrossAttentionCache Encode(MllamaModel model, Tensor pixelValues, Tensor aspectRatioIds, Tensor aspectRatioMask,
         ForwardTrace? trace = null)
     {
+        if (trace is null)
+            return model.EncodeSteps(pixelValues, aspectRatioIds, aspectRatioMask).Last()!;
         using var scope = NewDisposeScope();
         var states = model.EncodeImages(pixelValues, aspectRatioIds, aspectRatioMask, trace);
         return model.PrecomputeCrossAttention(states);

@@ -50,7 +50,7 @@ public sealed class KvCache : IDisposable
         using var scope = NewDisposeScope();
         var keys = arange(Length + 1, ScalarType.Int64, device).view(1, -1);
         var padded = keys.lt(tensor(_padding, ScalarType.Int64, device).view(-1, 1));
-        var mask = where(padded, full(1, Layers.Masks.MinValue(dtype), dtype, device), zeros(1, dtype: dtype, device: device));
+        var mask = where(padded, full(1, Layers.Scalars.Of(Layers.Masks.MinValue(dtype)), dtype, device), zeros(1, dtype: dtype, device: device));
         return mask.view(Batch, 1, 1, Length + 1).MoveToOuterDisposeScope();
     }
 

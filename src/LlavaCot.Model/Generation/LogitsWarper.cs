@@ -14,13 +14,13 @@ public static class LogitsWarper
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
         if (s.Temperature != 1.0)
-            scores = scores / s.Temperature;
+            scores = scores.div(Layers.Scalars.Of(s.Temperature));
         if (s.TopK > 0)
         {
             // Ties with the k-th largest all stay.
             var k = (int)Math.Min(s.TopK, scores.shape[^1]);
             var kth = scores.topk(k).values.narrow(-1, k - 1, 1);
-            scores = scores.masked_fill(scores.lt(kth), float.NegativeInfinity);
+            scores = scores.masked_fill(scores.lt(kth), Layers.Scalars.Of(double.NegativeInfinity));
         }
         if (s.TopP < 1.0)
             scores = TopP(scores, s.TopP);
@@ -64,7 +64,7 @@ public static class LogitsWarper
             }
         }
         using var cuts = tensor(cut, [rows, 1]).to(scores.device);
-        var kept = scores.masked_fill(scores.lt(cuts), float.NegativeInfinity);
+        var kept = scores.masked_fill(scores.lt(cuts), Layers.Scalars.Of(double.NegativeInfinity));
         if (tiedAtCut.Count > 0)
         {
             // One sort call for all of them: libtorch sorts the rows of a batch in parallel, each as it would alone.
@@ -79,7 +79,7 @@ public static class LogitsWarper
     {
         var (sorted, order) = scores.sort(-1, descending: false);
         var remove = RemoveMask(sorted, topP);
-        return scores.masked_fill(remove.scatter(-1, order, remove), float.NegativeInfinity);
+        return scores.masked_fill(remove.scatter(-1, order, remove), Layers.Scalars.Of(double.NegativeInfinity));
     }
 
     /// <summary>Per row of ascending scores, how many of the lowest HF removes.</summary>
@@ -92,7 +92,7 @@ public static class LogitsWarper
     /// <summary>Over ascending scores: the low tail whose mass is at most 1 - top_p; the most likely token always stays.</summary>
     private static Tensor RemoveMask(Tensor sorted, double topP)
     {
-        var remove = sorted.softmax(-1).cumsum(-1).le(1 - topP);
+        var remove = sorted.softmax(-1).cumsum(-1).le(Layers.Scalars.Of(1 - topP));
         remove.narrow(-1, remove.shape[^1] - 1, 1).fill_(false);
         return remove;
     }

@@ -66,14 +66,6 @@ public sealed class MllamaImageProcessor
     public ImageBatch Process(IReadOnlyList<IReadOnlyList<RgbImage>> batch) =>
         Pack(batch.Select(images => (IReadOnlyList<ImageTiles>)images.Select(Prepare).ToList()).ToList());
 
-    /// <summary>The tiles of one image, float32 [num_tiles, 3, tile, tile]; the caller owns the tensor.</summary>
-    public Tensor TilePixels(ImageTiles image)
-    {
-        var tiles = zeros([image.NumTiles, 3, TileSize, TileSize], ScalarType.Float32);
-        WriteTiles(image, tiles);
-        return tiles;
-    }
-
     /// <summary>
     /// Packs prepared images. Tile slots past an image's tiles, and the slots of missing images, are exactly 0;
     /// a missing image has aspect-ratio id 0 and num_tiles 0, and like in HF its first mask entry is still 1.

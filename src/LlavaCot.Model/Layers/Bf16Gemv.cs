@@ -56,7 +56,7 @@ public static unsafe class Bf16Gemv
             ParallelRows.For(outF, inF * 2L * rows, (start, end) => Rows((ushort*)wPtr, (float*)xPtr, (float*)yPtr, start, end, inF, outF, rows));
         }
         if (bias is not null)
-            y.add_(bias.to(ScalarType.Float32));
+            y.PlusInPlace(bias.to(ScalarType.Float32));
         return y.to(x2d.dtype).MoveToOuterDisposeScope();
     }
 

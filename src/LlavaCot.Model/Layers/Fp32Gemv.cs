@@ -48,7 +48,7 @@ public static unsafe class Fp32Gemv
         var (wPtr, xPtr, yPtr) = (TensorMemory.Address(weight), TensorMemory.Address(x), TensorMemory.Address(y));
         ParallelRows.For(outF, inF * 4L * rows, (start, end) => Rows((float*)wPtr, (float*)xPtr, (float*)yPtr, start, end, inF, outF, rows));
         if (bias is not null)
-            y.add_(bias);
+            y.PlusInPlace(bias);
         return y.MoveToOuterDisposeScope();
     }
 

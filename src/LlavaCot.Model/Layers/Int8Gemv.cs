@@ -47,7 +47,7 @@ public static unsafe class Int8Gemv
         ParallelRows.For(outF, (long)inF * rows, (start, end) =>
             Rows((sbyte*)wPtr, (float*)xPtr, (float*)sPtr, (float*)yPtr, start, end, inF, outF, rows));
         if (bias is not null)
-            y.add_(bias.to(ScalarType.Float32));
+            y.PlusInPlace(bias.to(ScalarType.Float32));
         return y.to(x2d.dtype).MoveToOuterDisposeScope();
     }
 

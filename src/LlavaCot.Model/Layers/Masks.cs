@@ -16,5 +16,5 @@ public static class Masks
 
     /// <summary>Causal mask for n new queries after <paramref name="past"/> cached keys: [1, 1, n, past + n].</summary>
     public static Tensor Causal(long n, long past, ScalarType dtype, Device device) =>
-        full(n, past + n, MinValue(dtype), dtype, device).triu_(past + 1).view(1, 1, n, past + n);
+        full(n, past + n, Scalars.Of(MinValue(dtype)), dtype, device).triu_(past + 1).view(1, 1, n, past + n);
 }

@@ -19,7 +19,7 @@ public sealed class RmsNorm : nn.Module
     {
         using var scope = NewDisposeScope();
         var xf = x.to(ScalarType.Float32);
-        var normed = xf * xf.pow(2).mean([-1], keepdim: true).add_(_eps).rsqrt_();
+        var normed = xf * xf.pow(Scalars.Of(2)).mean([-1], keepdim: true).PlusInPlace(_eps).rsqrt_();
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }

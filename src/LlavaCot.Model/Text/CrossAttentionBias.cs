@@ -24,9 +24,9 @@ public sealed class CrossAttentionBias : IDisposable
     {
         using var scope = NewDisposeScope();
         var (b, l) = (dense.shape[0], dense.shape[1]);
-        var visible = dense.to(device).gt(0).repeat_interleave(tokensPerTile, dim: 3).reshape(b, l, -1);
+        var visible = dense.to(device).gt(Scalars.Of(0)).repeat_interleave(tokensPerTile, dim: 3).reshape(b, l, -1);
         var rows = visible.any(-1, keepdim: true).to(dtype);
-        var additive = where(visible, zeros(1, dtype: dtype, device: device), full(1, Masks.MinValue(dtype), dtype, device)) * rows;
+        var additive = where(visible, zeros(1, dtype: dtype, device: device), full(1, Scalars.Of(Masks.MinValue(dtype)), dtype, device)) * rows;
         return new CrossAttentionBias(additive.unsqueeze(1), rows.unsqueeze(1));
     }
 

@@ -56,10 +56,10 @@ public sealed class CrossAttentionDecoderLayer : DecoderLayer
     private Tensor Gated(Tensor x, IReadOnlyList<RowGroup> groups)
     {
         var attended = cross_attn.Forward(input_layernorm.Forward(x), groups);
-        x = x + cross_attn_attn_gate.tanh() * attended;
+        x = x.Plus(cross_attn_attn_gate.tanh() * attended);
         // A group's row mask has one row per sequence or one shared by all its sequences.
         var rows = groups.Select(g => g.CrossMask!.RowMask.squeeze(1).expand(g.Count, -1, -1)).ToList();
         var fed = mlp.Forward(post_attention_layernorm.Forward(x)) * RowGroup.Join(rows);
-        return x + cross_attn_mlp_gate.tanh() * fed;
+        return x.Plus(cross_attn_mlp_gate.tanh() * fed);
     }
 }

@@ -33,10 +33,13 @@ public sealed class MllamaTextModel : nn.Module
     public CrossAttentionCache PrecomputeCrossAttention(Tensor crossStates)
     {
         var cache = new CrossAttentionCache();
-        foreach (var layer in layers.OfType<CrossAttentionDecoderLayer>())
+        foreach (var layer in CrossLayers)
             layer.Precompute(crossStates, cache);
         return cache;
     }
+
+    /// <summary>The cross-attention layers, in order (each projects the image states into its keys and values).</summary>
+    public IReadOnlyList<CrossAttentionDecoderLayer> CrossLayers => layers.OfType<CrossAttentionDecoderLayer>().ToList();
 
     /// <summary>
     /// Runs n new tokens per sequence, ids [B, n], at positions cache.Length.. (0 without a cache) and returns

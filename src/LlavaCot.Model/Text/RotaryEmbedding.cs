@@ -1,4 +1,5 @@
 using LlavaCot.Model.Config;
+using LlavaCot.Model.Layers;
 using static TorchSharp.torch;
 
 namespace LlavaCot.Model.Text;
@@ -61,7 +62,7 @@ public sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         var half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => _inverseFrequencies.Dispose();

@@ -24,7 +24,7 @@ public sealed class SelfAttentionDecoderLayer : DecoderLayer
     public override Tensor Forward(Tensor x, DecoderContext context)
     {
         using var scope = NewDisposeScope();
-        x = x + self_attn.Forward(input_layernorm.Forward(x), context);
-        return (x + mlp.Forward(post_attention_layernorm.Forward(x))).MoveToOuterDisposeScope();
+        x = x.Plus(self_attn.Forward(input_layernorm.Forward(x), context));
+        return x.Plus(mlp.Forward(post_attention_layernorm.Forward(x))).MoveToOuterDisposeScope();
     }
 }

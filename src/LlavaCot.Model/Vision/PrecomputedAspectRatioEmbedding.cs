@@ -27,6 +27,6 @@ public sealed class PrecomputedAspectRatioEmbedding : nn.Module
     {
         using var scope = NewDisposeScope();
         var perTile = embedding.Forward(aspectRatioIds).view(-1, _tiles, 1, _hidden);
-        return (x + gate.tanh() * perTile).MoveToOuterDisposeScope();
+        return x.Plus(gate.tanh() * perTile).MoveToOuterDisposeScope();
     }
 }

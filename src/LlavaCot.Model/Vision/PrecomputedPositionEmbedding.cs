@@ -31,8 +31,8 @@ public sealed class PrecomputedPositionEmbedding : nn.Module
     {
         using var scope = NewDisposeScope();
         var g = gate.tanh();
-        x = x + (1 - g) * embedding.view(1, 1, _tokens, _hidden);
+        x = x.Plus(ones_like(g).add(g, Scalars.Of(-1)) * embedding.view(1, 1, _tokens, _hidden));
         var tiles = tile_embedding.Forward(aspectRatioIds).view(-1, _tiles, _tokens, _hidden);
-        return (x + g * tiles).MoveToOuterDisposeScope();
+        return x.Plus(g * tiles).MoveToOuterDisposeScope();
     }
 }

@@ -34,10 +34,10 @@ public sealed class VisionEncoderLayer : nn.Module
         var attended = self_attn.Forward(input_layernorm.Forward(x), mask);
         if (gate_attn is not null)
             attended = gate_attn.tanh() * attended;
-        x = x + attended;
+        x = x.Plus(attended);
         var fed = mlp.Forward(post_attention_layernorm.Forward(x));
         if (gate_ffn is not null)
             fed = gate_ffn.tanh() * fed;
-        return (x + fed).MoveToOuterDisposeScope();
+        return x.Plus(fed).MoveToOuterDisposeScope();
     }
 }

@@ -45,9 +45,6 @@ public sealed class Judge(
         public void Decide(int winner, string decision) => Verdict = new JudgeVerdict(winner, decision, Calls, _clock.Elapsed.TotalSeconds);
     }
 
-    public async Task<JudgeVerdict> CompareAsync(JudgeType type, string question, string first, string second, CancellationToken ct) =>
-        (await CompareManyAsync(type, question, [(first, second)], ct))[0];
-
     /// <summary>
     /// Judges several independent pairs (texts of the first and second candidate). <paramref name="identical"/>, where
     /// given, names per pair the side that wins without a call because both generated the same ids (null: judge it);

@@ -47,6 +47,9 @@ public sealed class ServerOptions
     /// <summary>Sequences one decode step runs, all searches together; more wait for the next step.</summary>
     public int MaxBatchRows { get; set; } = ModelWorker.DefaultMaxBatchRows;
 
+    /// <summary>Prompt tokens prefilled between two decode steps (a chunk); 0 prefills each prompt whole.</summary>
+    public int PrefillChunkTokens { get; set; } = RuntimeOptions.DefaultPrefillChunkTokens;
+
     /// <summary>Searches that may wait for a slot; beyond that requests get 429.</summary>
     public int QueueLength { get; set; } = 8;
 
@@ -122,6 +125,7 @@ public sealed class ServerOptions
         ImageLimits = new ImageLimits { MaxPixels = MaxImagePixels },
         PrefixCacheBytes = PrefixCacheMegabytes * 1024L * 1024,
         MaxBatchRows = MaxBatchRows,
+        PrefillChunkTokens = PrefillChunkTokens,
         ImageCacheBytes = ImageCacheMegabytes * 1024L * 1024,
         Date = ParseDate(Date),
         Reasoning = Reasoning,
@@ -177,6 +181,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(ServerOptions.ReasoningFormats.Contains(o.ReasoningFormat), $"{nameof(o.ReasoningFormat)} must be split or tagged, got '{o.ReasoningFormat}'");
         Require(o.MaxBatchRows is >= 1 and <= Model.Layers.DecodeScope.MaxRows,
             $"{nameof(o.MaxBatchRows)} must lie in 1..{Model.Layers.DecodeScope.MaxRows} (decode is batch-invariant up to there), got {o.MaxBatchRows}");
+        Require(o.PrefillChunkTokens >= 0, $"{nameof(o.PrefillChunkTokens)} must be 0 (whole prompts) or more, got {o.PrefillChunkTokens}");
         Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
         Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using LlavaCot.Model;
+using LlavaCot.Model.Generation;
 using LlavaCot.Runtime;
 using LlavaCot.Server.Hosting;
 
@@ -63,6 +64,7 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
             Total(text, "llavacot_model_prefilled_tokens_total", "Prompt tokens prefilled.", c.PrefilledTokens);
             Total(text, "llavacot_model_vision_runs_total", "Vision tower runs.", c.VisionRuns);
             Phases(text, c);
+            Scheduler(text, model.Host.Worker.Steps, model.Host.Options.PrefillChunkTokens);
             Cache(text, "image_cache", "image features", model.Host.Generator.ImageCache);
             Cache(text, "prefix_cache", "prompt prefixes", model.Host.Generator.PrefixCache);
         }
@@ -76,6 +78,39 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
         Header(text, name, "Seconds the model spent per phase: the vision tower, prompt prefills, decode steps, and sampling decode rows' tokens.", "counter");
         foreach (var (phase, seconds) in new[] { ("vision", c.VisionSeconds), ("prefill", c.PrefillSeconds), ("decode", c.DecodeSeconds), ("sample", c.SampleSeconds) })
             text.Append(name).Append('{').Append(Labels([("phase", phase)])).Append("} ").Append(Number(seconds)).Append('\n');
+    }
+
+    /// <summary>
+    /// The model thread's steps: each may run a vision slice (one encoder layer), a prompt slice (one prefill chunk) and
+    /// a decode step; how often each part was used, how long it took, how long work waited, and the gaps between two
+    /// decode steps of a running search.
+    /// </summary>
+    private static void Scheduler(StringBuilder text, StepStatistics s, int chunkTokens)
+    {
+        Total(text, "llavacot_scheduler_steps_total", "Scheduler steps (each: at most one vision slice, one prompt slice, one decode step).", s.Steps);
+        Gauge(text, "llavacot_scheduler_prefill_chunk_tokens", "Prompt tokens per prefill chunk (0: whole prompts).", chunkTokens);
+        const string slices = "llavacot_scheduler_slice_seconds";
+        Header(text, slices, "Seconds of the steps' slices by lane: vision (an encoder layer, the projector or a cross layer's keys and values), prompt (a prefill chunk).", "summary");
+        foreach (var (lane, series) in new[] { ("vision", s.VisionSlices), ("prompt", s.PromptSlices) })
+            SummaryLines(text, slices, series, ("lane", lane));
+        Summary(text, "llavacot_scheduler_decode_step_seconds", "Seconds of each decode step (sampling every running row, one model call).", s.DecodeSteps);
+        Summary(text, "llavacot_scheduler_queue_wait_seconds", "Seconds a vision pass or prompt waited in its lane before its first slice.", s.QueueWaits);
+        Summary(text, "llavacot_scheduler_decode_gap_seconds", "Seconds between two decode steps of a running search.", s.DecodeGaps);
+        Gauge(text, "llavacot_scheduler_decode_gap_max_seconds", "The longest gap between two decode steps of a running search.", s.DecodeGaps.Max);
+        Gauge(text, "llavacot_scheduler_queue_wait_max_seconds", "The longest wait of a vision pass or prompt before its first slice.", s.QueueWaits.Max);
+    }
+
+    private static void Summary(StringBuilder text, string name, string help, DurationSeries series)
+    {
+        Header(text, name, help, "summary");
+        SummaryLines(text, name, series);
+    }
+
+    private static void SummaryLines(StringBuilder text, string name, DurationSeries series, params (string, string)[] labels)
+    {
+        var l = labels.Length > 0 ? $"{{{Labels(labels)}}}" : "";
+        text.Append(name).Append("_sum").Append(l).Append(' ').Append(Number(series.Sum)).Append('\n');
+        text.Append(name).Append("_count").Append(l).Append(' ').Append(Number(series.Count)).Append('\n');
     }
 
     /// <summary>A shared cache's hits, misses, evictions, size and budget as llavacot_{name}_*.</summary>

@@ -67,7 +67,7 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
         var owned = new List<IDisposable>();
         try
         {
-            var scheduler = new DecodeScheduler(64);
+            var scheduler = new StepScheduler(64);
             var done = requests.Select(r =>
             {
                 using var c = FixtureCase.Open(Fixtures.MllamaTiny, r.Case);
@@ -79,7 +79,7 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
                     owned.Add(image);
                 var logits = tiny.Model.Prefill(inputs.InputIds, prompt, image?.Kv, image?.Prompt).select(1, 0);
                 var fork = prompt.Fork(r.Rows.Length, 16);
-                return scheduler.Add(new DecodeJob(tiny.Model, fork, logits, image?.Kv, image?.Continuation, r.Rows, owned: [fork]));
+                return scheduler.Join(new DecodeJob(tiny.Model, fork, logits, image?.Kv, image?.Continuation, r.Rows, owned: [fork]));
             }).ToList();
             while (scheduler.HasWork)
                 scheduler.Step();
