@@ -16,9 +16,18 @@ public interface ITextGenerator
 /// <param name="Date">The date text-only prompts carry; null: the generator's own setting, else today.</param>
 public sealed record SessionRequest(ReadOnlyMemory<byte>? Image, string Question, DateOnly? Date = null)
 {
+    /// <summary>The image as the generator already decoded and checked it (before admission); null: decode <see cref="Image"/>.</summary>
+    public PreparedImage? Prepared { get; init; }
+
     /// <summary>The conversation before the question, rendered into the answer's prompt (judge prompts ask the question alone).</summary>
     public IReadOnlyList<PriorTurn> History { get; init; } = [];
 }
+
+/// <summary>
+/// An image a generator decoded and checked from a request's bytes before the request waited for the model (a bad
+/// upload fails at once); the session then opens from it instead of decoding again. Opaque to the search.
+/// </summary>
+public abstract class PreparedImage;
 
 /// <summary>
 /// What a session's outputs depend on beyond the request and its seed: exact replay is promised only for the same

@@ -103,6 +103,9 @@ public sealed record ReasonOptions
 /// <param name="Question">The last user turn's text: what the answer and the judge's prompts are about.</param>
 public sealed record ReasonRequest(string RequestId, ReadOnlyMemory<byte>? Image, string Question, ReasonOptions Options)
 {
+    /// <summary><see cref="Image"/> as the server's generator decoded and checked it before admission (null: not yet).</summary>
+    public PreparedImage? PreparedImage { get; init; }
+
     /// <summary>The conversation before the question (empty: the question alone, as LLaVA-CoT asks it).</summary>
     public IReadOnlyList<PriorTurn> History { get; init; } = [];
 }

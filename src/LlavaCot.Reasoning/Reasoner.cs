@@ -27,7 +27,7 @@ public sealed class Reasoner(ITextGenerator generator, ReasonerSettings? setting
         var seed = request.Options.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         request = request with { Options = request.Options with { Seed = seed } };
         var o = request.Options;
-        var session = await generator.OpenSessionAsync(new SessionRequest(request.Image, request.Question, o.Date) { History = request.History },
+        var session = await generator.OpenSessionAsync(new SessionRequest(request.Image, request.Question, o.Date) { History = request.History, Prepared = request.PreparedImage },
             cancellationToken);
         var indices = indexSource?.Invoke(seed) ?? new SeededIndexSource(new SeedStream(seed ^ KnockoutStream));
         return new ReasoningRun(session, request, Settings, new SeedStream(seed), indices);

@@ -49,26 +49,16 @@ public static class DTypePolicy
     /// <param name="parameters">Parameter count of the checkpoint.</param>
     public static DTypeChoice Choose(string setting, string bf16Support, string? checkpointDType, long parameters, bool cuda, HostFacts host)
     {
-        var native = cuda || bf16Support.Trim().ToLowerInvariant() switch
-        {
-            "native" => true,
-            "emulated" => false,
-            "auto" => host.NativeBf16,
-            _ => throw new ArgumentException($"bf16 support '{bf16Support}' is not one of auto, native, emulated"),
-        };
+        var native = cuda || (ParseBf16Support(bf16Support) ?? host.NativeBf16);
         var lacks = "the CPU has no native bf16 (libtorch would emulate it, ~3x slower)" + Forced(bf16Support, "no avx512_bf16/amx_bf16");
-        switch (setting.Trim().ToLowerInvariant())
+        switch (ParseSetting(setting))
         {
-            case "float32" or "fp32" or "f32":
+            case ScalarType.Float32:
                 return new DTypeChoice(ScalarType.Float32, "float32 as configured");
-            case "bfloat16" or "bf16":
+            case ScalarType.BFloat16:
                 return native
                     ? new DTypeChoice(ScalarType.BFloat16, "bfloat16 as configured")
                     : new DTypeChoice(ScalarType.Float32, $"bfloat16 weights as configured, computed in float32: {lacks}", ScalarType.BFloat16);
-            case "auto":
-                break;
-            default:
-                throw new ArgumentException($"dtype '{setting}' is not one of auto, float32, bfloat16");
         }
         var fp32Bytes = parameters * 4;
         if (fp32Bytes <= SmallModelBytes)
@@ -90,6 +80,23 @@ public static class DTypePolicy
             $"auto: bfloat16 weights computed in float32: {lacks}, and fp32 weights {Gb(fp32Bytes)} + reserve {Gb(need - fp32Bytes)} {room}",
             ScalarType.BFloat16);
     }
+
+    /// <summary>The DType setting: a dtype, or null for auto; throws naming the value otherwise.</summary>
+    public static ScalarType? ParseSetting(string setting) => setting.Trim().ToLowerInvariant() switch
+    {
+        "auto" => null,
+        "float32" or "fp32" or "f32" or "bfloat16" or "bf16" => TorchSettings.ParseDType(setting),
+        _ => throw new ArgumentException($"dtype '{setting}' is not one of auto, float32, bfloat16"),
+    };
+
+    /// <summary>The Bf16Support setting: whether bf16 is native (forced), or null for auto (from the CPU flags).</summary>
+    public static bool? ParseBf16Support(string bf16Support) => bf16Support.Trim().ToLowerInvariant() switch
+    {
+        "native" => true,
+        "emulated" => false,
+        "auto" => null,
+        _ => throw new ArgumentException($"bf16 support '{bf16Support}' is not one of auto, native, emulated"),
+    };
 
     private static string Forced(string support, string detected) =>
         support.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? $" ({detected})" : $" (Bf16Support={support.Trim()})";

@@ -67,25 +67,31 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
     /// </summary>
     internal SequenceSpec Spec(StopCondition stop, SamplingOptions sampling, ulong seed, string promptText, bool skipSpecialTokens,
         int? topLogProbs = null) =>
-        new(new SamplerSettings(sampling.Temperature, sampling.TopK, sampling.TopP), new SeedStream(seed).NextDouble,
-            new StopRule(stop.IgnoreEos ? NoIds : Eos, stop.MaxNewTokens, stop.StopStrings, stop.StopAtPeriod), promptText, skipSpecialTokens,
-            topLogProbs);
+        new(sampling, new SeedStream(seed).NextDouble, StopRule.Of(stop, Eos), promptText, skipSpecialTokens, topLogProbs);
 
-    private static readonly IReadOnlySet<int> NoIds = new HashSet<int>();
-
-    internal static StopReason ToStopReason(FinishReason reason) => reason switch
+    /// <summary>
+    /// Decodes and checks an image (the configured limits), and hashes it for the image cache, off the model thread: the
+    /// server does this before admission, so a bad upload gets its answer without waiting in the queue.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The bytes are not an image this server takes.</exception>
+    public PreparedImage Prepare(ReadOnlyMemory<byte> bytes)
     {
-        FinishReason.StopString => StopReason.StopString,
-        FinishReason.EndOfSequence => StopReason.EndOfSequence,
-        _ => StopReason.MaxTokens,
-    };
+        var image = ImageDecoder.Decode(bytes.Span, options.ImageLimits);
+        return new DecodedImage(image, ImageFeatureCache.Key(image));
+    }
+
+    /// <summary>A decoded, checked image and its cache key.</summary>
+    private sealed class DecodedImage(RgbImage image, string key) : PreparedImage
+    {
+        public RgbImage Image { get; } = image;
+        public string Key { get; } = key;
+    }
 
     public async Task<IGenerationSession> OpenSessionAsync(SessionRequest request, CancellationToken cancellationToken)
     {
-        // Decoding runs before the session reaches the model thread, so a bad image fails without queueing.
-        var image = request.Image is { } bytes ? ImageDecoder.Decode(bytes.Span, options.ImageLimits) : null;
-        // Hashed off the model thread too: the worker only looks the key up.
-        var key = image is null ? null : ImageFeatureCache.Key(image);
+        // Decoded before the session reaches the model thread (by the server before admission, else here).
+        var decoded = request.Image is not { } bytes ? null : request.Prepared as DecodedImage ?? (DecodedImage)Prepare(bytes);
+        var (image, key) = (decoded?.Image, decoded?.Key);
         // Fixed once per request, so every text-only prompt of a search carries the same date, even across midnight.
         var date = request.Date ?? options.Date ?? inputs.Today;
         return await MllamaSession.OpenAsync(this, image, key, AnswerPrompt(request, image is not null, date), date, cancellationToken);

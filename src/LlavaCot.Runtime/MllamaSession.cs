@@ -119,16 +119,10 @@ internal sealed class MllamaSession : IGenerationSession
         var rows = request.Seeds.Select(seed => Owner.Spec(request.Stop, request.Sampling, seed, promptText, skipSpecialTokens: true,
             request.TopLogProbs)).ToList();
         var sequences = await GenerateAsync(request.Prefix, _hasImage, rows, onDelta, chain: true, ct);
+        // The earlier stages' text once per call; each candidate's own text is what the engine released while decoding it.
         var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
-        return sequences.Select(s =>
-        {
-            var ids = request.Prefix.Concat(s.NewIds).ToList();
-            var text = Tokenizer.Decode(ids.Skip(PromptIds.Count), skipSpecialTokens: true);
-            var newText = text.StartsWith(before, StringComparison.Ordinal)
-                ? text[before.Length..]
-                : Tokenizer.Decode(s.NewIds, skipSpecialTokens: true);
-            return new Candidate(ids, text, newText, s.NewIds.Count, MllamaGenerator.ToStopReason(s.Reason)) { LogProbs = LogProbs(s.LogProbs) };
-        }).ToList();
+        return sequences.Select(s => new Candidate(request.Prefix.Concat(s.NewIds).ToList(), before + s.Text, s.Text!, s.NewIds.Count,
+            s.Reason) { LogProbs = LogProbs(s.LogProbs) }).ToList();
     }
 
     public async Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct)
@@ -289,10 +283,10 @@ internal sealed class MllamaSession : IGenerationSession
 
     private Completion ToCompletion(CompletionRequest request, GeneratedSequence generated)
     {
-        var text = Tokenizer.Decode(generated.NewIds, skipSpecialTokens: !request.KeepSpecialTokens);
+        var text = generated.Text!;
         if (request.KeepSpecialTokens)
             text = JudgeNoise.Aggregate(text, (t, noise) => t.Replace(noise, "", StringComparison.Ordinal));
-        return new Completion(text, generated.NewIds.Count, MllamaGenerator.ToStopReason(generated.Reason)) { LogProbs = LogProbs(generated.LogProbs) };
+        return new Completion(text, generated.NewIds.Count, generated.Reason) { LogProbs = LogProbs(generated.LogProbs) };
     }
 
     /// <summary>

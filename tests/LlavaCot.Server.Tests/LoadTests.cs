@@ -92,6 +92,34 @@ public class LoadTests(ServerUnderTest server) : IClassFixture<ServerUnderTest>
         Assert.Contains("llavacot_queue_depth 0", metrics);
         Assert.DoesNotContain("status=\"5", metrics);
     }
+    /// <summary>The image is decoded and checked before admission: a corrupt upload is answered at once, even with every slot and the queue taken.</summary>
+    [Fact]
+    public async Task A_corrupt_image_gets_its_422_while_the_queue_is_full()
+    {
+        var held = server.Gate.Hold();
+        var calls = new List<Task<HttpResponseMessage>>();
+        try
+        {
+            calls.AddRange(Enumerable.Range(0, Admitted).Select(Ask));
+            await held;
+            // One search running, the queue full: another image request would get a 429.
+            while (server.Admission.Waiting < Admitted - 1)
+                await Task.Delay(10);
+            Assert.Equal(1, server.Admission.Running);
+
+            var corrupt = ServerUnderTest.Image()[..40];
+            using var response = await server.Client.PostAsync("v1/reason", ServerUnderTest.Form(corrupt, "What is this?"));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(Admitted - 1, server.Admission.Waiting);
+        }
+        finally
+        {
+            server.Gate.Release();
+            foreach (var r in await Task.WhenAll(calls))
+                r.Dispose();
+        }
+    }
 }
 
 [Collection(nameof(Alone))]

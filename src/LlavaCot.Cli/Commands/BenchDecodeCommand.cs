@@ -92,7 +92,7 @@ public static class BenchDecodeCommand
         o.WriteLine("row-invariant GEMM (bf16 rows padded to a multiple measured per weight shape; none: the fixed-order kernel):");
         foreach (var line in RowInvariantGemm.Measured)
             o.WriteLine($"  {line}");
-        var sampling = new SamplerSettings(0.6, 0, 0.9);
+        var sampling = new SamplingOptions(0.6, 0, 0.9);
         o.WriteLine(string.Create(inv, $"sampling (temperature {sampling.Temperature}, top-p {sampling.TopP}, {config.Text.VocabSize} tokens): " +
                                        $"{SampleMilliseconds(config.Text.VocabSize, 1, steps, sampling):F1} ms at batch 1, " +
                                        $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling):F1} ms at batch 4; " +
@@ -139,7 +139,7 @@ public static class BenchDecodeCommand
     }
 
     /// <summary>Milliseconds to sample one token for each of <paramref name="batch"/> rows of random logits (median of the steps).</summary>
-    private static double SampleMilliseconds(int vocab, int batch, int steps, SamplerSettings settings, ScalarType logitsDType = ScalarType.Float32)
+    private static double SampleMilliseconds(int vocab, int batch, int steps, SamplingOptions settings, ScalarType logitsDType = ScalarType.Float32)
     {
         using var mode = inference_mode();
         using var scope = NewDisposeScope();

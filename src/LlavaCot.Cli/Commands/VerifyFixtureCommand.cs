@@ -128,7 +128,7 @@ public static class VerifyFixtureCommand
         using var expected = file.Read(idsName);
         using var scope = NewDisposeScope();
         var stepLogits = new List<Tensor>();
-        var greedy = new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length((int)expected.shape[^1]));
+        var greedy = new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length((int)expected.shape[^1]));
         var generated = Decoder.Generate(model, inputs, Enumerable.Repeat(greedy, (int)inputs.InputIds.shape[0]).ToList(),
             observe: (logits, _) => stepLogits.Add(logits.clone().DetachFromDisposeScope()));
         var all = stack(stepLogits);

@@ -19,8 +19,9 @@ public sealed class DecodeJob : IDisposable
     private readonly CrossAttentionBias? _continuation;
     private readonly IReadOnlyList<SequenceSpec> _rows;
     private readonly SequenceText?[] _texts;
+    private readonly System.Text.StringBuilder?[] _released;
     private readonly List<int>[] _ids;
-    private readonly FinishReason[] _reasons;
+    private readonly StopReason[] _reasons;
     private readonly List<SampledLogProbs>?[] _logProbs;
     private readonly Action<int, string>? _onText;
     private readonly Decoder.LogitsObserver? _observe;
@@ -52,12 +53,13 @@ public sealed class DecodeJob : IDisposable
         (Model, _cache, _owned, _kv, _continuation, _rows, _onText, _observe, Cancellation) =
             (model, cache, owned ?? [], kv, continuation, rows, onText, observe, cancellation);
         _texts = rows.Select(r => tokenizer is null ? null : new SequenceText(tokenizer, r.SkipSpecialTokens, r.PromptText, r.Stop)).ToArray();
+        _released = rows.Select(_ => tokenizer is null ? null : new System.Text.StringBuilder()).ToArray();
         _ids = rows.Select(_ => new List<int>()).ToArray();
-        _reasons = new FinishReason[rows.Count];
+        _reasons = new StopReason[rows.Count];
         _logProbs = rows.Select(r => r.TopLogProbs is null ? null : new List<SampledLogProbs>()).ToArray();
         _active = Enumerable.Range(0, rows.Count).Where(i => rows[i].Stop.MaxNewTokens > 0).ToList();
         foreach (var i in Enumerable.Range(0, rows.Count).Except(_active))
-            _reasons[i] = FinishReason.MaxTokens;
+            _reasons[i] = StopReason.MaxTokens;
         if (_active.Count == 0)
             return;
         if (_active.Count < rows.Count)
@@ -69,7 +71,8 @@ public sealed class DecodeJob : IDisposable
     }
 
     /// <summary>Each row's new ids, why it stopped and, where asked, their log-probabilities (complete once <see cref="Step"/> returns null).</summary>
-    public IReadOnlyList<GeneratedSequence> Results => _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i], _logProbs[i])).ToList();
+    public IReadOnlyList<GeneratedSequence> Results =>
+        _ids.Select((l, i) => new GeneratedSequence(l, _reasons[i], _logProbs[i]) { Text = _released[i]?.ToString() }).ToList();
 
     /// <summary>
     /// Samples a token for every active row from the last logits; returns what the next model step takes for the rows
@@ -97,9 +100,9 @@ public sealed class DecodeJob : IDisposable
             if (logProbs[row] is { } recorded)
                 _logProbs[i]!.Add(recorded);
             var (delta, stopped) = _texts[i]?.Add(token) ?? ("", false);
-            FinishReason? reason = _rows[i].Stop.Eos.Contains(token) ? FinishReason.EndOfSequence
-                : stopped ? FinishReason.StopString
-                : _ids[i].Count >= _rows[i].Stop.MaxNewTokens ? FinishReason.MaxTokens
+            StopReason? reason = _rows[i].Stop.Eos.Contains(token) ? StopReason.EndOfSequence
+                : stopped ? StopReason.StopString
+                : _ids[i].Count >= _rows[i].Stop.MaxNewTokens ? StopReason.MaxTokens
                 : null;
             if (reason is { } r)
             {
@@ -109,7 +112,10 @@ public sealed class DecodeJob : IDisposable
             else
                 continuing.Add(row);
             if (delta.Length > 0)
+            {
+                _released[i]!.Append(delta);
                 _onText?.Invoke(i, delta);
+            }
         }
         if (continuing.Count < _active.Count && continuing.Count > 0)
             _cache.Keep(continuing.Select(r => (long)r).ToList());

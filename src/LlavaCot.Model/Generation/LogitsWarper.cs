@@ -9,7 +9,7 @@ namespace LlavaCot.Model.Generation;
 /// </summary>
 public static class LogitsWarper
 {
-    public static Tensor Warp(Tensor logits, SamplerSettings s)
+    public static Tensor Warp(Tensor logits, SamplingOptions s)
     {
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
@@ -98,7 +98,7 @@ public static class LogitsWarper
     }
 
     /// <summary>The distribution sampled from: softmax of the warped scores (0 for removed tokens).</summary>
-    public static Tensor Probabilities(Tensor logits, SamplerSettings s)
+    public static Tensor Probabilities(Tensor logits, SamplingOptions s)
     {
         using var scope = NewDisposeScope();
         return Warp(logits, s).softmax(-1).MoveToOuterDisposeScope();

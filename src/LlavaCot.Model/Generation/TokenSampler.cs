@@ -11,7 +11,7 @@ public static class TokenSampler
 {
     /// <param name="settings">Each row's settings; rows that share settings are warped together.</param>
     /// <param name="uniforms">One source of uniform numbers in [0, 1) per row.</param>
-    public static long[] Sample(Tensor logits, IReadOnlyList<SamplerSettings> settings, IReadOnlyList<Func<double>> uniforms)
+    public static long[] Sample(Tensor logits, IReadOnlyList<SamplingOptions> settings, IReadOnlyList<Func<double>> uniforms)
     {
         if (uniforms.Count != logits.shape[0] || settings.Count != logits.shape[0])
             throw new ArgumentException($"{settings.Count} settings and {uniforms.Count} random sources for {logits.shape[0]} rows");
@@ -31,7 +31,7 @@ public static class TokenSampler
     }
 
     /// <param name="uniforms">One source of uniform numbers in [0, 1) per row.</param>
-    public static long[] Sample(Tensor logits, SamplerSettings settings, IReadOnlyList<Func<double>> uniforms)
+    public static long[] Sample(Tensor logits, SamplingOptions settings, IReadOnlyList<Func<double>> uniforms)
     {
         if (uniforms.Count != logits.shape[0])
             throw new ArgumentException($"{uniforms.Count} random sources for {logits.shape[0]} rows");

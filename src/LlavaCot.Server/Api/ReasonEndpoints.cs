@@ -43,10 +43,10 @@ public static class ReasonEndpoints
         var request = parameters!.ToRequest(http.TraceIdentifier, options.Value, errors, model: model.Defaults);
         if (request is null)
             return errors.ToResult();
-        var (run, startProblem) = await execution.StartAsync(request, http);
+        var (search, startProblem) = await execution.StartAsync(request, http);
         if (startProblem is not null)
             return startProblem;
-        var events = execution.EventsAsync(run!, http, http.RequestAborted);
+        var events = execution.EventsAsync(search!, http, http.RequestAborted);
         if (WantsEventStream(http.Request))
         {
             ApiJson.StreamUnbuffered(http.Response);

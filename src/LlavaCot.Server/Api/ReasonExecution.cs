@@ -36,14 +36,21 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
 {
     public ServedModel Model => model.Model;
 
-    private readonly ConditionalWeakTable<ReasoningRun, ReasonTrace> _traces = new();
-    private readonly ConditionalWeakTable<ReasoningRun, RunLease> _leases = new();
+    /// <summary>A started search as the endpoints hold it: its run, the trace its events fill, and its slot.</summary>
+    public sealed class Search
+    {
+        internal Search(ReasoningRun run, ReasonTrace trace, RunLease lease) => (Run, Trace, Lease) = (run, trace, lease);
+
+        public ReasoningRun Run { get; }
+        internal ReasonTrace Trace { get; }
+        internal RunLease Lease { get; }
+    }
 
     /// <summary>
     /// Starts the search once a slot is free. The run and the admission ticket are released when the response is
     /// done, however it ends (finished, client gone, error).
     /// </summary>
-    public Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http) =>
+    public Task<(Search? Search, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http) =>
         StartAsync(request, http, null, logged: true, http.RequestAborted);
 
     /// <summary>
@@ -57,6 +64,11 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         var o = options.Value;
         if (!model.IsReady)
             return (null, Problems.ModelNotReady(http, o.RetryAfterSeconds));
+        // The searches share the request's image: decoded and checked once, before any waits for a slot.
+        var (prepared, bad) = Prepare(requests[0]);
+        if (bad is not null)
+            return (null, Problems.BadImage(bad));
+        requests = requests.Select(r => r with { PreparedImage = prepared.PreparedImage }).ToList();
         var tickets = admission.TryEnter(requests.Count);
         if (tickets is null)
             return (null, Problems.RetryLater(http, StatusCodes.Status429TooManyRequests, "Too many requests",
@@ -75,34 +87,33 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
     private async IAsyncEnumerable<ReasonEvent> Later(ReasonRequest request, Admission.Ticket ticket, HttpContext http,
         [EnumeratorCancellation] CancellationToken ct)
     {
-        var (run, _) = await StartAsync(request, http, ticket, logged: false, ct);
-        if (run is null)
+        var (search, _) = await StartAsync(request, http, ticket, logged: false, ct);
+        if (search is null)
         {
             yield return new ReasonError("this choice's search could not start");
             yield break;
         }
-        await foreach (var e in Ending(run, http, ct))
+        await foreach (var e in Ending(search, http, ct))
             yield return e;
     }
 
     /// <summary>The run's events; when they end, the run ends and its slot goes to the next search.</summary>
-    private async IAsyncEnumerable<ReasonEvent> Ending(ReasoningRun run, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
+    private async IAsyncEnumerable<ReasonEvent> Ending(Search search, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
     {
         try
         {
-            await foreach (var e in EventsAsync(run, http, ct))
+            await foreach (var e in EventsAsync(search, http, ct))
                 yield return e;
         }
         finally
         {
-            if (_leases.TryGetValue(run, out var lease))
-                await lease.DisposeAsync();
+            await search.Lease.DisposeAsync();
         }
     }
 
     /// <param name="admitted">A ticket already taken (one of several searches); null takes one or answers 429.</param>
     /// <param name="logged">Whether this search's trace is the request's log line.</param>
-    private async Task<(ReasoningRun? Run, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http, Admission.Ticket? admitted,
+    private async Task<(Search? Search, IResult? Problem)> StartAsync(ReasonRequest request, HttpContext http, Admission.Ticket? admitted,
         bool logged, CancellationToken ct)
     {
         var o = options.Value;
@@ -117,6 +128,13 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         };
         if (logged)
             http.Features.Set(trace);
+        (request, var bad) = Prepare(request);
+        if (bad is not null)
+        {
+            admitted?.Dispose();
+            trace.Outcome = "bad_image";
+            return (null, Problems.BadImage(bad));
+        }
         var ticket = admitted ?? admission.TryEnter();
         if (ticket is null)
         {
@@ -135,24 +153,17 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
             {
                 run = await model.Reasoner.StartAsync(request, ct);
             }
-            catch (ImageDecodeException ex)
-            {
-                trace.Outcome = "bad_image";
-                return (null, Problems.BadImage(ex.Message));
-            }
             catch (InvalidReasonRequestException ex)
             {
                 trace.Outcome = "invalid";
                 return (null, Problems.Fields(ex.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray())));
             }
             var lease = new RunLease(run, ticket);
-            _leases.Add(run, lease);
-            _traces.Add(run, trace);
             http.Response.RegisterForDisposeAsync(lease);
             handedOver = true;
             trace.Outcome = "started";
             trace.Seed = run.Request.Options.Seed;
-            return (run, null);
+            return (new Search(run, trace, lease), null);
         }
         finally
         {
@@ -161,10 +172,28 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
         }
     }
 
-    /// <summary>The run's events, recorded into metrics and the request's trace as they pass.</summary>
-    public async IAsyncEnumerable<ReasonEvent> EventsAsync(ReasoningRun run, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// The request with its image decoded and checked (off the model thread, before it waits for a slot), or why the
+    /// image is unusable.
+    /// </summary>
+    private (ReasonRequest Request, string? Problem) Prepare(ReasonRequest request)
     {
-        var trace = _traces.TryGetValue(run, out var t) ? t : throw new InvalidOperationException("the run was not started here");
+        if (request.Image is not { } bytes || request.PreparedImage is not null)
+            return (request, null);
+        try
+        {
+            return (request with { PreparedImage = model.Host.Generator.Prepare(bytes) }, null);
+        }
+        catch (ImageDecodeException ex)
+        {
+            return (request, ex.Message);
+        }
+    }
+
+    /// <summary>The run's events, recorded into metrics and the request's trace as they pass.</summary>
+    public async IAsyncEnumerable<ReasonEvent> EventsAsync(Search search, HttpContext http, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var (run, trace) = (search.Run, search.Trace);
         var clock = Stopwatch.StartNew();
         var stageStarts = new Dictionary<int, TimeSpan>();
         trace.Outcome = "cancelled";
@@ -225,7 +254,7 @@ public sealed class ReasonExecution(ModelService model, Admission admission, Ser
     }
 
     /// <summary>Ends the search (freeing its tensors) before giving its slot to the next request; once, whoever asks first.</summary>
-    private sealed class RunLease(ReasoningRun run, Admission.Ticket ticket) : IAsyncDisposable
+    internal sealed class RunLease(ReasoningRun run, Admission.Ticket ticket) : IAsyncDisposable
     {
         private int _disposed;
 

@@ -161,8 +161,6 @@ public sealed class ServerOptions
 /// <summary>Checks the settings at start, the model folder included, so a bad setting stops the server with a clear message.</summary>
 public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
 {
-    private static readonly string[] DTypes = ["auto", "float32", "fp32", "f32", "bfloat16", "bf16"];
-
     public ValidateOptionsResult Validate(string? name, ServerOptions o)
     {
         var errors = new List<string>();
@@ -170,6 +168,18 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         {
             if (!ok)
                 errors.Add($"{ServerOptions.Section}:{message}");
+        }
+        // The settings the runtime parses are checked by the same parsers, so both agree on what is valid.
+        void Parses(string setting, Action parse)
+        {
+            try
+            {
+                parse();
+            }
+            catch (ArgumentException ex)
+            {
+                errors.Add($"{ServerOptions.Section}:{setting}: {ex.Message}");
+            }
         }
         Require(o.MaxConcurrentSearches >= 1, $"{nameof(o.MaxConcurrentSearches)} must be at least 1, got {o.MaxConcurrentSearches}");
         Require(o.QueueLength >= 0, $"{nameof(o.QueueLength)} must be 0 or more, got {o.QueueLength}");
@@ -184,8 +194,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.PrefillChunkTokens >= 0, $"{nameof(o.PrefillChunkTokens)} must be 0 (whole prompts) or more, got {o.PrefillChunkTokens}");
         Require(o.PrefixCacheMegabytes is null or >= 0, $"{nameof(o.PrefixCacheMegabytes)} must be 0 (off) or more, got {o.PrefixCacheMegabytes}");
         Require(o.ImageCacheMegabytes is null or >= 0, $"{nameof(o.ImageCacheMegabytes)} must be 0 (off) or more, got {o.ImageCacheMegabytes}");
-        Require(o.Bf16Support.Trim().ToLowerInvariant() is "auto" or "native" or "emulated",
-            $"{nameof(o.Bf16Support)} must be auto, native or emulated, got '{o.Bf16Support}'");
+        Parses(nameof(o.Bf16Support), () => DTypePolicy.ParseBf16Support(o.Bf16Support));
         Require(IsDate(o.Date), $"{nameof(o.Date)} must be a date as YYYY-MM-DD (or empty for today), got '{o.Date}'");
         Require(o.MaxImagePixels is >= 1 and <= ImageLimits.MaxSupportedPixels,
             $"{nameof(o.MaxImagePixels)} must lie in 1..{ImageLimits.MaxSupportedPixels}, got {o.MaxImagePixels}");
@@ -194,11 +203,9 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
         Require(o.ImageUrlHostList.All(h => !h.Contains('/') && !h.Contains(':') || System.Net.IPAddress.TryParse(h.Trim('[', ']'), out _)),
             $"{nameof(o.ImageUrlHosts)} lists host names, *.domain or IP literals (no scheme, path or port), got '{o.ImageUrlHosts}'");
         Require(o.LogFormat is "text" or "json", $"{nameof(o.LogFormat)} must be text or json, got '{o.LogFormat}'");
-        var device = o.Device.Trim().ToLowerInvariant();
-        Require(device is "cpu" or "auto" or "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out _),
-            $"{nameof(o.Device)} must be cpu, cuda, cuda:N or auto, got '{o.Device}'");
-        Require(o.Quantize.Trim().ToLowerInvariant() is "none" or "int8", $"{nameof(o.Quantize)} must be none or int8, got '{o.Quantize}'");
-        Require(DTypes.Contains(o.DType.Trim().ToLowerInvariant()), $"{nameof(o.DType)} must be auto, float32 or bfloat16, got '{o.DType}'");
+        Parses(nameof(o.Device), () => TorchSettings.ParseDevice(o.Device));
+        Parses(nameof(o.Quantize), () => RuntimeOptions.IsInt8(o.Quantize));
+        Parses(nameof(o.DType), () => DTypePolicy.ParseSetting(o.DType));
         if (CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
             errors.Add(o.UsesBundledModel
                 ? $"{ServerOptions.Section}:{nameof(o.ModelDirectory)} is not set and the bundled demo model at '{o.ResolvedModelDirectory}' " +

@@ -38,10 +38,10 @@ public class DecoderTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     {
         SequenceSpec[] Rows() =>
         [
-            new(SamplerSettings.Greedy, () => 0, StopRule.Length(6)),
-            new(new SamplerSettings(1.0, 0, 1), Uniform(1), StopRule.Length(3)),
-            new(new SamplerSettings(0.7, 5, 0.9), Uniform(2), StopRule.Length(5)),
-            new(SamplerSettings.Greedy, () => 0, StopRule.Length(0)),
+            new(SamplingOptions.Greedy, () => 0, StopRule.Length(6)),
+            new(new SamplingOptions(1.0, 0, 1), Uniform(1), StopRule.Length(3)),
+            new(new SamplingOptions(0.7, 5, 0.9), Uniform(2), StopRule.Length(5)),
+            new(SamplingOptions.Greedy, () => 0, StopRule.Length(0)),
         ];
         var steps = new List<IReadOnlyList<int>>();
         var together = Run(Rows(), steps);
@@ -49,7 +49,7 @@ public class DecoderTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
         for (var i = 0; i < alone.Count; i++)
             Assert.Equal(alone[i].NewIds, together[i].NewIds);
         Assert.Equal([6, 3, 5, 0], together.Select(s => s.NewIds.Count));
-        Assert.All(together, s => Assert.Equal(FinishReason.MaxTokens, s.Reason));
+        Assert.All(together, s => Assert.Equal(StopReason.MaxTokens, s.Reason));
         // Finished rows leave the batch: the empty one never enters it, the short one leaves after its third token.
         Assert.Equal([0, 1, 2], steps[0]);
         Assert.Equal([0, 2], steps[3]);
@@ -59,11 +59,11 @@ public class DecoderTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     [Fact]
     public void A_row_stops_on_its_own_end_ids_only()
     {
-        var first = Run([new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(4))])[0].NewIds[0];
-        var ending = new SequenceSpec(SamplerSettings.Greedy, () => 0, new StopRule(new HashSet<int> { first }, 4, []));
-        var plain = new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(4));
+        var first = Run([new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(4))])[0].NewIds[0];
+        var ending = new SequenceSpec(SamplingOptions.Greedy, () => 0, new StopRule(new HashSet<int> { first }, new StopCondition([], 4)));
+        var plain = new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(4));
         var both = Run([ending, plain]);
-        Assert.Equal(FinishReason.EndOfSequence, both[0].Reason);
+        Assert.Equal(StopReason.EndOfSequence, both[0].Reason);
         Assert.Equal([first], both[0].NewIds);
         Assert.Equal(4, both[1].NewIds.Count);
     }
@@ -71,7 +71,7 @@ public class DecoderTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     [Fact]
     public void Stop_strings_without_a_tokenizer_are_refused()
     {
-        var row = new SequenceSpec(SamplerSettings.Greedy, () => 0, new StopRule(new HashSet<int>(), 4, ["."]));
+        var row = new SequenceSpec(SamplingOptions.Greedy, () => 0, new StopRule(new HashSet<int>(), new StopCondition(["."], 4)));
         Assert.Throws<ArgumentException>(() => Run([row]));
     }
 }

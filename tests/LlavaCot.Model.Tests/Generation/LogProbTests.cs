@@ -18,7 +18,7 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
         using var inputs = c.Inputs();
         var expectedIds = c.ReadIds("generated_new_ids");
         var generated = Decoder.Generate(tiny.Model, inputs,
-            [new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(expectedIds.Length), TopLogProbs: 5)])[0];
+            [new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(expectedIds.Length), TopLogProbs: 5)])[0];
         Assert.Equal(expectedIds, generated.NewIds.Select(i => (long)i));
         var recorded = generated.LogProbs!;
         Assert.Equal(expectedIds.Length, recorded.Count);
@@ -94,12 +94,12 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     [Fact]
     public void A_requests_log_probabilities_are_the_same_bits_alone_or_beside_other_requests_rows()
     {
-        SequenceSpec[] First() => [new(SamplerSettings.Greedy, () => 0, StopRule.Length(6), TopLogProbs: 3)];
+        SequenceSpec[] First() => [new(SamplingOptions.Greedy, () => 0, StopRule.Length(6), TopLogProbs: 3)];
         SequenceSpec[] Second() =>
         [
-            new(new SamplerSettings(1.0, 0, 1), Uniform(1), StopRule.Length(4), TopLogProbs: 20),
-            new(new SamplerSettings(0.7, 5, 0.9), Uniform(2), StopRule.Length(5)),
-            new(new SamplerSettings(0.7, 5, 0.9), Uniform(3), StopRule.Length(6), TopLogProbs: 0),
+            new(new SamplingOptions(1.0, 0, 1), Uniform(1), StopRule.Length(4), TopLogProbs: 20),
+            new(new SamplingOptions(0.7, 5, 0.9), Uniform(2), StopRule.Length(5)),
+            new(new SamplingOptions(0.7, 5, 0.9), Uniform(3), StopRule.Length(6), TopLogProbs: 0),
         ];
         var together = Scheduled(("case0", First()), ("case1", Second()));
         var alone = new[] { Scheduled(("case0", First()))[0], Scheduled(("case1", Second()))[0] };
@@ -149,7 +149,7 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     public void A_sampled_rows_log_probabilities_are_those_of_the_raw_logits_before_temperature_top_k_and_top_p()
     {
         var raw = new List<float>();
-        var generated = Run([new SequenceSpec(new SamplerSettings(0.5, 3, 0.8), Uniform(4), StopRule.Length(5), TopLogProbs: 1)],
+        var generated = Run([new SequenceSpec(new SamplingOptions(0.5, 3, 0.8), Uniform(4), StopRule.Length(5), TopLogProbs: 1)],
             (logits, _) => raw.Add(logits.log_softmax(-1)[0].max().item<float>()))[0];
         var recorded = generated.LogProbs!;
         Assert.Equal(5, recorded.Count);
@@ -161,7 +161,7 @@ public class LogProbTests(TinyModelFixture tiny) : IClassFixture<TinyModelFixtur
     [Fact]
     public void More_than_twenty_alternatives_are_refused()
     {
-        var row = new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(2), TopLogProbs: SampledLogProbs.MaxTop + 1);
+        var row = new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(2), TopLogProbs: SampledLogProbs.MaxTop + 1);
         Assert.Throws<ArgumentException>(() => Run([row]));
     }
 }

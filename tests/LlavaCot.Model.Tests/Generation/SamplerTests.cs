@@ -22,7 +22,7 @@ public class SamplerTests
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(CasesFile));
         var c = doc.RootElement.GetProperty("cases").EnumerateArray().Single(x => x.GetProperty("name").GetString() == name);
-        var settings = new SamplerSettings(c.GetProperty("temperature").GetDouble(), c.GetProperty("top_k").GetInt32(), c.GetProperty("top_p").GetDouble());
+        var settings = new SamplingOptions(c.GetProperty("temperature").GetDouble(), c.GetProperty("top_k").GetInt32(), c.GetProperty("top_p").GetDouble());
         using var scope = NewDisposeScope();
         var logits = tensor(c.GetProperty("logits").EnumerateArray().Select(x => x.GetSingle()).ToArray()).view(1, -1);
         var warped = LogitsWarper.Warp(logits, settings)[0];
@@ -38,7 +38,7 @@ public class SamplerTests
     {
         using var scope = NewDisposeScope();
         var logits = tensor(new float[] { 0, 5, 1, 9, 2, 3 }).view(2, 3);
-        Assert.Equal([1L, 0L], TokenSampler.Sample(logits, new SamplerSettings(0, 50, 0.9), [() => 0.5, () => 0.5]));
+        Assert.Equal([1L, 0L], TokenSampler.Sample(logits, new SamplingOptions(0, 50, 0.9), [() => 0.5, () => 0.5]));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public class SamplerTests
         using var scope = NewDisposeScope();
         var row = tensor(new float[] { 1f, 3f, 2f, -10f });
         var logits = stack([row, row]);
-        var settings = new SamplerSettings(1, 2, 1);
+        var settings = new SamplingOptions(1, 2, 1);
         // Top-2 keeps ids 1 (p ≈ 0.731) and 2 (p ≈ 0.269); the draw walks them in index order.
         Assert.Equal([1L, 2L], TokenSampler.Sample(logits, settings, [() => 0.1, () => 0.99]));
         var counts = new int[4];

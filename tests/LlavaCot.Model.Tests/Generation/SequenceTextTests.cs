@@ -11,7 +11,7 @@ public class SequenceTextTests
     private static readonly Lazy<ITokenizer> Llama3 = new(() =>
         TokenizerLoader.Load(Fixtures.Path("llama3-tokenizer"), MllamaConfig.Load(Fixtures.Path("mllama-bench-config"))));
 
-    private static readonly StopRule Sentence = new(new HashSet<int>(), 100, ["</CONCLUSION>"], StopAtPeriod: true);
+    private static readonly StopRule Sentence = new(new HashSet<int>(), new StopCondition(["</CONCLUSION>"], 100, StopAtPeriod: true));
 
     /// <summary>Feeds the ids of <paramref name="pieces"/> one piece at a time; returns the step at which the rule stopped, or -1.</summary>
     private static (int StoppedAt, string Text) Feed(ITokenizer tokenizer, string prompt, StopRule stop, params string[] pieces)
@@ -73,7 +73,7 @@ public class SequenceTextTests
     {
         var tokenizer = Llama3.Value;
         // A stop string ending in a space: the released text lacks the space until the next token, the full text has it.
-        var stop = new StopRule(new HashSet<int>(), 100, ["end "]);
+        var stop = new StopRule(new HashSet<int>(), new StopCondition(["end "], 100));
         var (stoppedAt, _) = Feed(tokenizer, "", stop, "the", " end", " ", "x");
         Assert.Equal(2, stoppedAt);
     }

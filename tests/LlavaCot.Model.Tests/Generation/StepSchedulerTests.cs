@@ -104,7 +104,7 @@ public class StepSchedulerTests(TinyModelFixture tiny) : IClassFixture<TinyModel
         using var c = FixtureCase.Open(Fixtures.MllamaTiny, "case0");
         using var inputs = c.Inputs();
         using var image = ImageContext.Create(m, inputs)!;
-        SequenceSpec[] Rows() => [new(SamplerSettings.Greedy, () => 0, StopRule.Length(2 * m.EncodeStepCount))];
+        SequenceSpec[] Rows() => [new(SamplingOptions.Greedy, () => 0, StopRule.Length(2 * m.EncodeStepCount))];
         IReadOnlyList<int> Alone()
         {
             using var cache = m.NewCache(1, inputs.Length);

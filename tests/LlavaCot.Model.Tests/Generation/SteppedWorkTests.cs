@@ -92,7 +92,7 @@ public class SteppedWorkTests(TinyModelFixture tiny, ITestOutputHelper output) :
         }
         result.Continuation?.Dispose();
         var logits = result.Logits!;
-        var rows = new[] { new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(6)) };
+        var rows = new[] { new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(6)) };
         var generated = Decoder.Run(m, cache, logits, image?.Kv, image?.Continuation, rows)[0];
         return (logits, generated.NewIds.ToList());
     }

@@ -34,7 +34,7 @@ public class TopPTests
             logits.narrow(1, 1000, 40).add_(randn(6, 40, generator: generator).mul_(3).add_(12));
         if (bf16Logits)
             logits = logits.to(ScalarType.BFloat16).to(ScalarType.Float32);
-        var settings = new SamplerSettings(temperature, topK, topP);
+        var settings = new SamplingOptions(temperature, topK, topP);
 
         var warped = LogitsWarper.Warp(logits, settings);
         var reference = LogitsWarper.Warp(logits, settings with { TopP = 1.0 });
@@ -51,7 +51,7 @@ public class TopPTests
         // Two tokens tie at the value where the cut falls: which one HF keeps depends on its sort's order of ties.
         var logits = tensor(new float[] { 0f, 1f, 1f, 5f, 0.5f, 1f }).view(1, -1);
         foreach (var topP in new[] { 0.94, 0.95, 0.96 })
-            Assert.True(LogitsWarper.Warp(logits, new SamplerSettings(1, 0, topP)).equal(HfTopP(logits, topP)).all().item<bool>(), $"top_p {topP}");
+            Assert.True(LogitsWarper.Warp(logits, new SamplingOptions(1, 0, topP)).equal(HfTopP(logits, topP)).all().item<bool>(), $"top_p {topP}");
     }
 
     [Fact]

@@ -234,7 +234,7 @@ public class GenerationTests(TinyModelFixture tiny) : IClassFixture<TinyModelFix
     private static (long[] Ids, Tensor StepLogits) Greedy(MllamaModel model, Model.Inputs.ModelInputs inputs, int steps)
     {
         var observed = new List<Tensor>();
-        var generated = Decoder.Generate(model, inputs, [new SequenceSpec(SamplerSettings.Greedy, () => 0, StopRule.Length(steps))],
+        var generated = Decoder.Generate(model, inputs, [new SequenceSpec(SamplingOptions.Greedy, () => 0, StopRule.Length(steps))],
             observe: (logits, _) => observed.Add(logits.select(0, 0).clone().DetachFromDisposeScope()));
         var stacked = stack(observed);
         observed.ForEach(t => t.Dispose());

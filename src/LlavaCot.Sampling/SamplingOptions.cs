@@ -1,4 +1,4 @@
-namespace LlavaCot.Reasoning;
+namespace LlavaCot.Sampling;
 
 /// <summary>
 /// Sampling settings of every generate call, judge calls included. Defaults are LLaVA-CoT's (temperature 0.6,

@@ -1,4 +1,4 @@
-namespace LlavaCot.Reasoning;
+namespace LlavaCot.Sampling;
 
 /// <summary>Why a generation ended.</summary>
 public enum StopReason
