@@ -11,20 +11,20 @@ namespace LlavaCot.Runtime;
 public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs, GenerationConfig generation,
     ModelWorker worker, RuntimeOptions options, string cpuFeatures) : ITextGenerator
 {
-    /// <summary>What the caches shared by the requests on this model hold (both used on the worker only).</summary>
-    private sealed record SharedCaches(ImageFeatureCache Images, PrefixCache Prefixes);
+    /// <summary>The model's shared work: both cache budgets come from one reading of the memory available now, after the weights are loaded.</summary>
+    public Engine Engine { get; } = Create(model, inputs, options, options.Host().AvailableMemoryBytes);
 
-    /// <summary>Both budgets come from one reading of the memory available now, after the weights are loaded.</summary>
-    private readonly SharedCaches _caches = Budget(model, options, options.Host().AvailableMemoryBytes);
-
-    private static SharedCaches Budget(MllamaModel model, RuntimeOptions options, long? available) =>
-        new(new ImageFeatureCache(options.ImageCacheBudget(available)), new PrefixCache(model, options.PrefixCacheBudget(available)));
+    private static Engine Create(MllamaModel model, ModelInputsBuilder inputs, RuntimeOptions options, long? available) =>
+        new(model, new ImageFeatureCache(options.ImageCacheBudget(available)), new PrefixCache(model, options.PrefixCacheBudget(available)), inputs)
+        {
+            ChunkTokens = options.PrefillChunkTokens,
+        };
 
     /// <summary>Image features of recent images, so a second question about one skips the vision tower.</summary>
-    public ImageFeatureCache ImageCache => _caches.Images;
+    public ImageFeatureCache ImageCache => Engine.Images;
 
     /// <summary>Keys and values of recent prompts, so a prompt prefills only what no cached one shares with it.</summary>
-    public PrefixCache PrefixCache => _caches.Prefixes;
+    public PrefixCache PrefixCache => Engine.Prefixes;
 
     /// <summary>Empties both shared caches of what no running request uses (on the worker).</summary>
     public void ClearCaches()
@@ -38,7 +38,11 @@ public sealed class MllamaGenerator(MllamaModel model, ModelInputsBuilder inputs
     /// Prompt tokens per prefill chunk for work started from now on (0: whole prompts, and each image encoded in one
     /// step); from <see cref="RuntimeOptions.PrefillChunkTokens"/>, changed by benchmarks that compare both.
     /// </summary>
-    public int PrefillChunkTokens { get; set; } = options.PrefillChunkTokens;
+    public int PrefillChunkTokens
+    {
+        get => Engine.ChunkTokens;
+        set => Engine.ChunkTokens = value;
+    }
 
     /// <summary>
     /// The same model behind a generator of its own whose image and prefix caches are 0: every session encodes its image

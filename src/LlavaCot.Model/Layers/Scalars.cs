@@ -27,3 +27,45 @@ public static class Scalars
     /// <summary><paramref name="a"/> += <paramref name="value"/> in place, with kept scalars.</summary>
     public static Tensor PlusInPlace(this Tensor a, double value) => a.add_(Of(value), One);
 }
+
+/// <summary>
+/// Work run with the garbage collector held off, for TorchSharp code we cannot change (its optimizers and utilities pass
+/// implicitly converted Scalars, see <see cref="Scalars"/>): with no collection during the work, no such Scalar is
+/// finalized while a native call reads it. One region at a time (callers on other threads wait); past the allocation
+/// budget the runtime collects anyway, so the budget is far above what a training step allocates.
+/// </summary>
+public static class CollectionPause
+{
+    private const long Budget = 128L << 20;
+    private static readonly object Gate = new();
+
+    public static T Run<T>(Func<T> work)
+    {
+        lock (Gate)
+        {
+            var held = TryStart();
+            try
+            {
+                return work();
+            }
+            finally
+            {
+                if (held && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
+                    GC.EndNoGCRegion();
+            }
+        }
+    }
+
+    private static bool TryStart()
+    {
+        try
+        {
+            return GC.TryStartNoGCRegion(Budget);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // The runtime's ephemeral space is smaller than the budget: run unprotected rather than not at all.
+            return false;
+        }
+    }
+}

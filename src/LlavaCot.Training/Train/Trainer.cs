@@ -164,7 +164,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One optimisation step on <paramref name="samples"/> (all of one kind) at <paramref name="learningRate"/>.</summary>
-    public (double Loss, long Tokens) TrainOn(IReadOnlyList<Sample> samples, double learningRate)
+    /// <remarks>Without garbage collections: TorchSharp's AdamW and gradient clipping pass Scalars a collection could free mid-call.</remarks>
+    public (double Loss, long Tokens) TrainOn(IReadOnlyList<Sample> samples, double learningRate) =>
+        CollectionPause.Run(() => Optimise(samples, learningRate));
+
+    private (double Loss, long Tokens) Optimise(IReadOnlyList<Sample> samples, double learningRate)
     {
         using var scope = NewDisposeScope();
         using var batch = TrainingBatch.Build(samples, _inputs, _o.Date);

@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
-using LlavaCot.Model.Generation;
 using LlavaCot.Model.Inputs;
 
-namespace LlavaCot.Runtime;
+namespace LlavaCot.Model.Generation;
 
 /// <summary>What one image became on the model: every cross layer's keys and values, and the tiles of each image.</summary>
 public sealed record ImageFeatures(CrossAttentionCache Kv, IReadOnlyList<int> NumTiles);

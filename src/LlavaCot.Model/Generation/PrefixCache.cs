@@ -1,7 +1,5 @@
-using LlavaCot.Model;
-using LlavaCot.Model.Generation;
 
-namespace LlavaCot.Runtime;
+namespace LlavaCot.Model.Generation;
 
 /// <summary>
 /// Self-attention keys and values of recent prompts, shared by every request on the model, so a prompt prefills only
@@ -136,7 +134,7 @@ public sealed class PrefixCache(MllamaModel model, long budgetBytes) : CacheCoun
     }
 
     /// <summary>How many leading ids two sequences share.</summary>
-    internal static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    public static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
     {
         var n = Math.Min(a.Count, b.Count);
         var i = 0;

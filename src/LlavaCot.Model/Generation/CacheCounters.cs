@@ -1,4 +1,4 @@
-namespace LlavaCot.Runtime;
+namespace LlavaCot.Model.Generation;
 
 /// <summary>What a cache shared across requests reports (read from any thread): its size against its budget, hits, misses and evictions.</summary>
 public abstract class CacheCounters(long budgetBytes)
