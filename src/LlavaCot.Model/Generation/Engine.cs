@@ -129,8 +129,10 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
         {
             var seen = spec.WithImage ? image : null;
             KvCache? shared = null;
-            foreach (var n in cost.Booked(Whole(spec.Prompt.Take(spec.Shared).ToList(), seen, c => shared = c, cost)))
+            var instruction = new PrefillResult();
+            foreach (var n in cost.Booked(Pooled(spec.Prompt.Take(spec.Shared).ToList(), seen, null, instruction, c => shared = c, cost, logits: false)))
                 yield return n;
+            instruction.Continuation?.Dispose();
             var copy = shared!.Fork(1, spec.Prompt.Count - spec.Shared + spec.Continuations.Max(c => c.Count));
             try
             {
@@ -152,35 +154,17 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
     /// <summary>
     /// Prefills <paramref name="ids"/> in chunks into a cache of the shared prefix cache, reusing its longest cached
     /// prefix; leaves the last position's logits and the following tokens' cross-attention row in <paramref name="result"/>
-    /// and gives the cache (the prefix cache's: copy or fork it in the same slice) to <paramref name="done"/>.
+    /// and gives the cache (the prefix cache's: copy or fork it in the same slice) to <paramref name="done"/>. Without
+    /// <paramref name="logits"/> a prefix cached whole is not run again (the result stays empty).
     /// </summary>
     private IEnumerable<int> Pooled(IReadOnlyList<int> ids, RequestImage? image, object? pin, PrefillResult result, Action<KvCache> done,
-        WorkCost cost)
+        WorkCost cost, bool logits = true)
     {
-        var (cache, reused, evicted) = prefixes.Acquire(image?.Key ?? "", ids, pin);
+        var (cache, reused, evicted) = prefixes.Acquire(image?.Key ?? "", ids, pin, logits);
         try
         {
             foreach (var n in ChunkedPrefill.Run(model, ids, reused, cache, image?.Features.Kv, Rows(ids, image), ChunkTokens, result))
                 yield return n;
-            cost.Prefix(reused, evicted + prefixes.Commit(cache, ids));
-            done(cache);
-        }
-        finally
-        {
-            prefixes.Release(cache);
-        }
-    }
-
-    /// <summary>A cache of the prefix cache holding all of <paramref name="ids"/> (no logits needed: a prefix cached whole is not run again).</summary>
-    private IEnumerable<int> Whole(IReadOnlyList<int> ids, RequestImage? image, Action<KvCache> done, WorkCost cost)
-    {
-        var (cache, reused, evicted) = prefixes.Acquire(image?.Key ?? "", ids, logits: false);
-        try
-        {
-            var ignored = new PrefillResult();
-            foreach (var n in ChunkedPrefill.Run(model, ids, reused, cache, image?.Features.Kv, Rows(ids, image), ChunkTokens, ignored))
-                yield return n;
-            ignored.Continuation?.Dispose();
             cost.Prefix(reused, evicted + prefixes.Commit(cache, ids));
             done(cache);
         }
