@@ -81,8 +81,9 @@ public sealed class ModelWorker : IDisposable
     public async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(IEnumerable<int> prefill, Func<DecodeJob> start,
         CancellationToken cancellationToken)
     {
-        var running = await RunAsync(() => _scheduler.Decode(prefill, start, cancellationToken), cancellationToken);
-        return await running;
+        // The prompt's last slice builds the job and it joins the running ones in that same step.
+        var prefilled = await RunSlicedAsync(Lane.Prompt, prefill, () => _scheduler.Join(start()), cancellationToken);
+        return await prefilled;
     }
 
     /// <summary>Decode steps so far, the rows they ran (mean batch = rows / steps), and the most rows of one step.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlavaCot.Model.Generation;
@@ -14,7 +15,11 @@ public static class LogitsWarper
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
         if (s.Temperature != 1.0)
-            scores = scores.div(Layers.Scalars.Of(s.Temperature));
+        {
+            // A request's own value: held for the call, not kept (Scalars keeps only the model's constants).
+            using Scalar temperature = s.Temperature;
+            scores = scores.div(temperature);
+        }
         if (s.TopK > 0)
         {
             // Ties with the k-th largest all stay.
@@ -92,7 +97,8 @@ public static class LogitsWarper
     /// <summary>Over ascending scores: the low tail whose mass is at most 1 - top_p; the most likely token always stays.</summary>
     private static Tensor RemoveMask(Tensor sorted, double topP)
     {
-        var remove = sorted.softmax(-1).cumsum(-1).le(Layers.Scalars.Of(1 - topP));
+        using Scalar tail = 1 - topP;
+        var remove = sorted.softmax(-1).cumsum(-1).le(tail);
         remove.narrow(-1, remove.shape[^1] - 1, 1).fill_(false);
         return remove;
     }

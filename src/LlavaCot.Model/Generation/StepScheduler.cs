@@ -33,8 +33,7 @@ public sealed class StepScheduler(int maxRows)
         public abstract void End(Exception? failure);
     }
 
-    private sealed class Sliced<T>(IEnumerable<int> slices, Func<T> result, Func<T, Task<T>>? then, CancellationToken cancellation)
-        : Sliced(cancellation)
+    private sealed class Sliced<T>(IEnumerable<int> slices, Func<T> result, CancellationToken cancellation) : Sliced(cancellation)
     {
         private readonly IEnumerator<int> _slices = slices.GetEnumerator();
         public TaskCompletionSource<T> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,28 +43,8 @@ public sealed class StepScheduler(int maxRows)
             if (_slices.MoveNext())
                 return true;
             _slices.Dispose();
-            var value = result();
-            if (then is null)
-                Done.TrySetResult(value);
-            else
-                Forward(then(value));
+            Done.TrySetResult(result());
             return false;
-        }
-
-        private async void Forward(Task<T> next)
-        {
-            try
-            {
-                Done.TrySetResult(await next);
-            }
-            catch (OperationCanceledException ex)
-            {
-                Done.TrySetCanceled(ex.CancellationToken);
-            }
-            catch (Exception ex)
-            {
-                Done.TrySetException(ex);
-            }
         }
 
         public override void End(Exception? failure)
@@ -100,19 +79,8 @@ public sealed class StepScheduler(int maxRows)
     /// </summary>
     public Task<T> Add<T>(Lane lane, IEnumerable<int> slices, Func<T> result, CancellationToken cancellation = default)
     {
-        var work = new Sliced<T>(slices, result, null, cancellation);
+        var work = new Sliced<T>(slices, result, cancellation);
         (lane == Lane.Vision ? _vision : _prompts).Enqueue(work);
-        return work.Done.Task;
-    }
-
-    /// <summary>
-    /// Prompt work whose result is a decode job (it takes ownership): the job then decodes beside the others; the task
-    /// completes with its sequences or its cancellation.
-    /// </summary>
-    public Task<IReadOnlyList<GeneratedSequence>> Decode(IEnumerable<int> prefill, Func<DecodeJob> start, CancellationToken cancellation = default)
-    {
-        var work = new Sliced<IReadOnlyList<GeneratedSequence>>(prefill, () => [], _ => Join(start()), cancellation);
-        _prompts.Enqueue(work);
         return work.Done.Task;
     }
 

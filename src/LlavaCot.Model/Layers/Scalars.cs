@@ -8,7 +8,8 @@ namespace LlavaCot.Model.Layers;
 /// Scalars kept for the life of the process. TorchSharp frees a Scalar converted implicitly from a number only in its
 /// finalizer (no dispose scope tracks it), and its ops do not keep the Scalar alive while the native call reads it: a
 /// collection during the call can free it mid-call (then libtorch reads garbage). That includes the alpha of 1 that
-/// <c>a + b</c> and <c>add_(s)</c> pass. Model code passes these instead; one per distinct value.
+/// <c>a + b</c> and <c>add_(s)</c> pass. Model code passes these instead, one per distinct value, for the model's own
+/// constants only; a value a request chooses is held in a <c>using</c> for its call instead, so this cache stays small.
 /// </summary>
 public static class Scalars
 {
