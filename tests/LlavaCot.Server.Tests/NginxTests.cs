@@ -25,16 +25,27 @@ public sealed class NginxFront : IDisposable
         var front = new NginxFront();
         try
         {
-            var port = Processes.FreePort();
-            var config = front.Config(port, replicas);
-            var (code, output) = await Processes.RunAsync(nginx, ["-t", "-e", "stderr", "-p", front._temp.Path, "-c", config], TimeSpan.FromMinutes(1));
-            Assert.True(code == 0, output);
-            Assert.Contains("test is successful", output);
-            front._nginx = Processes.Start(nginx, ["-e", "stderr", "-p", front._temp.Path, "-c", config, "-g", "daemon off;"]);
-            front.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
-            for (var i = 0; i < 300 && !await front.Answers(); i++)
-                await Task.Delay(100);
-            return front;
+            // nginx cannot report a port the kernel picked, so a free port is chosen here; should another socket take
+            // it before nginx binds, nginx exits and the start is tried again on a new port.
+            for (var attempt = 1; ; attempt++)
+            {
+                var port = Processes.FreePort();
+                var config = front.Config(port, replicas);
+                var (code, output) = await Processes.RunAsync(nginx, ["-t", "-e", "stderr", "-p", front._temp.Path, "-c", config], TimeSpan.FromMinutes(1));
+                Assert.True(code == 0, output);
+                Assert.Contains("test is successful", output);
+                front._nginx = Processes.Start(nginx, ["-e", "stderr", "-p", front._temp.Path, "-c", config, "-g", "daemon off;"]);
+                front.Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
+                for (var i = 0; i < 300 && !front._nginx.Process.HasExited && !await front.Answers(); i++)
+                    await Task.Delay(100);
+                if (!front._nginx.Process.HasExited)
+                    return front;
+                var log = front._nginx.Output;
+                front._nginx.Dispose();
+                front.Client.Dispose();
+                if (attempt == 3 || !log.Contains("Address already in use"))
+                    throw new InvalidOperationException($"nginx exited:\n{log}");
+            }
         }
         catch
         {
@@ -203,16 +214,13 @@ public sealed class ReplicaSet : IAsyncDisposable
     {
         try
         {
-            var ports = Enumerable.Range(0, count).Select(_ => Processes.FreePort()).ToArray();
-            foreach (var port in ports)
-                _replicas.Add(Processes.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "LlavaCot.Server.dll"),
-                    "--urls", $"http://127.0.0.1:{port}", "--device", "cpu", "--LlavaCot:LogFormat=text"], _temp.Path));
-            for (var i = 0; i < ports.Length; i++)
-            {
-                using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[i]}/") };
-                await Processes.WaitReadyAsync(client, _replicas[i]);
-            }
-            Front = await NginxFront.StartAsync(nginx, [.. ports.Select(p => new Uri($"http://127.0.0.1:{p}/"))]);
+            for (var i = 0; i < count; i++)
+                _replicas.Add(Processes.StartServer(Path.Combine(AppContext.BaseDirectory, "LlavaCot.Server.dll"),
+                    ["--device", "cpu", "--LlavaCot:LogFormat=text"], _temp.Path));
+            var addresses = new List<Uri>();
+            foreach (var replica in _replicas)
+                addresses.Add(await Processes.WaitReadyAsync(replica));
+            Front = await NginxFront.StartAsync(nginx, [.. addresses]);
         }
         catch
         {

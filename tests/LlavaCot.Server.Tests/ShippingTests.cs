@@ -21,11 +21,9 @@ public class PublishTests
         Assert.True(code == 0, output);
         Assert.Contains("is ready", output);
 
-        var port = Processes.FreePort();
         var cwd = Directory.CreateDirectory(temp.File("elsewhere")).FullName;
-        using var server = Processes.Start("dotnet", [Path.Combine(app, "LlavaCot.Server.dll"), "--urls", $"http://127.0.0.1:{port}", "--device", "cpu"], cwd);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(3) };
-        await Processes.WaitReadyAsync(client, server);
+        using var server = Processes.StartServer(Path.Combine(app, "LlavaCot.Server.dll"), ["--device", "cpu"], cwd);
+        using var client = new HttpClient { BaseAddress = await Processes.WaitReadyAsync(server), Timeout = TimeSpan.FromMinutes(3) };
 
         var models = JsonNode.Parse(await client.GetStringAsync("v1/models"))!;
         Assert.Equal(Training.Train.DemoCard.Name, (string?)models["data"]![0]!["id"]);
@@ -49,6 +47,13 @@ public static class Processes
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// Starts a built server on a port the kernel picks when it binds: a free port chosen here could be taken by any
+    /// other socket before the server binds it.
+    /// </summary>
+    public static Running StartServer(string dll, IEnumerable<string> args, string? workingDirectory = null) =>
+        Start("dotnet", [dll, "--urls", "http://127.0.0.1:0", .. args], workingDirectory);
 
     /// <summary>Programs started and not yet stopped; killed when the test process exits, should a test fail to stop one.</summary>
     private static readonly HashSet<Running> Live = [];
@@ -185,25 +190,40 @@ public static class Processes
         return (running.Process.ExitCode, running.Output);
     }
 
-    /// <summary>Polls /health/ready until the server says ready; a server that exits first fails with its output.</summary>
-    public static async Task WaitReadyAsync(HttpClient client, Running server)
+    /// <summary>
+    /// Waits for the address a server started by <see cref="StartServer"/> logs, then polls /health/ready there until
+    /// the server says ready; returns the address. A server that exits first fails with its output.
+    /// </summary>
+    public static async Task<Uri> WaitReadyAsync(Running server)
     {
+        using var client = new HttpClient();
+        Uri? address = null;
         for (var i = 0; i < 1800; i++)
         {
             if (server.Process.HasExited)
                 throw new InvalidOperationException($"the server exited with {server.Process.ExitCode}:\n{server.Output}");
-            try
+            address ??= ListeningAddress(server.Output);
+            if (address is not null)
             {
-                using var ready = await client.GetAsync("health/ready");
-                if (ready.StatusCode == HttpStatusCode.OK)
-                    return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
+                try
+                {
+                    using var ready = await client.GetAsync(new Uri(address, "health/ready"));
+                    if (ready.StatusCode == HttpStatusCode.OK)
+                        return address;
+                }
+                catch (HttpRequestException)
+                {
+                    // Listening, not answering yet.
+                }
             }
             await Task.Delay(100);
         }
         throw new TimeoutException($"the server was not ready after 3 minutes:\n{server.Output}");
     }
+
+    /// <summary>The address from Kestrel's "Now listening on" log line, or null before it is written.</summary>
+    private static Uri? ListeningAddress(string output) =>
+        System.Text.RegularExpressions.Regex.Match(output, @"Now listening on: (http://[0-9.]+:[0-9]+)") is { Success: true } m
+            ? new Uri(m.Groups[1].Value + "/")
+            : null;
 }
