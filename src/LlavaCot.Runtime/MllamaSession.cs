@@ -10,8 +10,6 @@ namespace LlavaCot.Runtime;
 /// </summary>
 internal sealed class MllamaSession : IGenerationSession
 {
-    private static readonly string[] JudgeNoise = ["<|eot_id|>", "<|endoftext|>"];
-
     private readonly MllamaGenerator _owner;
     private readonly DateOnly _date;
     private readonly string? _imageKey;
@@ -24,12 +22,8 @@ internal sealed class MllamaSession : IGenerationSession
             new SessionInfo(date, DTypeChoice.Describe(owner.Model.DType, owner.Model.MatrixDType), owner.Model.Device.ToString(), owner.CpuFeatures));
 
     public IReadOnlyList<int> PromptIds { get; }
-
     public SessionInfo Info { get; }
-
-    public ModelCost Cost => new(_cost.VisionPasses, _cost.PrefilledTokens, _cost.DecodedTokens, _cost.ImageCacheHits, _cost.ImageCacheMisses,
-        _cost.ImageCacheEvictions, _cost.PrefixCacheHits, _cost.PrefixCacheMisses, _cost.PrefixCacheEvictions);
-
+    public ModelCost Cost => PortMapping.Cost(_cost);
     public bool BatchesCompletions => true;
 
     private Engine Engine => _owner.Engine;
@@ -47,16 +41,16 @@ internal sealed class MllamaSession : IGenerationSession
     {
         // Made on this thread and freed on it once the model thread no longer reads it.
         using var batch = image is null ? null : owner.Inputs.Images.Process(image);
-        var session = new MllamaSession(owner, imageKey, owner.Inputs.Tokenizer.Encode(prompt), date);
+        var s = new MllamaSession(owner, imageKey, owner.Inputs.Tokenizer.Encode(prompt), date);
         try
         {
-            if (batch is not null && !await owner.Worker.RunAsync(() => (session._lease = owner.Engine.TryCachedImage(imageKey!, session._cost)) is not null, ct))
-                await owner.Worker.RunSlicedAsync(Lane.Vision, owner.Engine.Encode(batch, imageKey!, session._cost, l => session._lease = l), () => true, ct);
-            return session;
+            if (batch is not null && !await s._owner.Worker.RunAsync(() => (s._lease = s.Engine.TryCachedImage(imageKey!, s._cost)) is not null, ct))
+                await s._owner.Worker.RunSlicedAsync(Lane.Vision, s.Engine.Encode(batch, imageKey!, s._cost, l => s._lease = l), () => true, ct);
+            return s;
         }
         catch
         {
-            await session.DisposeAsync();
+            await s.DisposeAsync();
             throw;
         }
     }
@@ -66,64 +60,37 @@ internal sealed class MllamaSession : IGenerationSession
         var promptText = Tokenizer.Decode(request.Prefix, skipSpecialTokens: true);
         var rows = request.Seeds.Select(seed => _owner.Spec(request.Stop, request.Sampling, seed, promptText, true, request.TopLogProbs)).ToList();
         // The prefix is this search's stage chain, which the next stage extends (pinned in the prefix cache).
-        var sequences = await DecodeAsync((cost, start) => Engine.Fork(new ForkRequest(request.Prefix, Image(true), rows, this, onDelta, ct), cost, start), ct);
-        // The earlier stages' text once per call; each candidate's own text is what the engine released while decoding it.
-        var before = Tokenizer.Decode(request.Prefix.Skip(PromptIds.Count), skipSpecialTokens: true);
-        return sequences.Select(s => new Candidate(request.Prefix.Concat(s.NewIds).ToList(), before + s.Text, s.Text!, s.NewIds.Count, s.Reason)
-        {
-            LogProbs = LogProbs(s.LogProbs),
-        }).ToList();
+        var fork = new ForkRequest(request.Prefix, Image(true), rows, this, onDelta, ct);
+        return PortMapping.Candidates(Tokenizer, request.Prefix, PromptIds.Count, await _owner.Worker.DecodeAsync(start => Engine.Fork(fork, _cost, start), ct));
     }
 
     public async Task<Completion> CompleteAsync(CompletionRequest request, Action<string>? onDelta, CancellationToken ct)
     {
         var (ids, row) = Row(request);
-        var generated = await DecodeAsync((cost, start) => Engine.Fork(new ForkRequest(ids, Image(request.WithImage), [row], null,
-            onDelta is null ? null : (_, d) => onDelta(d), ct), cost, start), ct);
-        return ToCompletion(request, generated[0]);
+        var fork = new ForkRequest(ids, Image(request.WithImage), [row], null, onDelta is null ? null : (_, d) => onDelta(d), ct);
+        var generated = await _owner.Worker.DecodeAsync(start => Engine.Fork(fork, _cost, start), ct);
+        return PortMapping.Completion(Tokenizer, request, generated[0]);
     }
 
     /// <summary>The prompts as stacked jobs, one with the image and one without, side by side.</summary>
     public async Task<IReadOnlyList<Completion>> CompleteManyAsync(IReadOnlyList<CompletionRequest> requests, CancellationToken ct)
     {
         var groups = Enumerable.Range(0, requests.Count).GroupBy(i => Image(requests[i].WithImage) is not null).ToList();
-        var generated = await Task.WhenAll(groups.Select(g => DecodeAsync((cost, start) =>
-            Engine.Stack(new StackRequest(g.Select(i => Row(requests[i])).ToList(), Image(g.Key), ct), cost, start), ct)));
+        var generated = await Task.WhenAll(groups.Select(g => _owner.Worker.DecodeAsync(start =>
+            Engine.Stack(new StackRequest(g.Select(i => Row(requests[i])).ToList(), Image(g.Key), ct), _cost, start), ct)));
         var results = new Completion[requests.Count];
         foreach (var (g, sequences) in groups.Zip(generated))
             foreach (var (i, s) in g.Zip(sequences))
-                results[i] = ToCompletion(requests[i], s);
+                results[i] = PortMapping.Completion(Tokenizer, requests[i], s);
         return results;
     }
 
     public async Task<IReadOnlyList<ScoreResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct)
     {
-        var specs = requests.Select(r =>
-        {
-            var withImage = Image(r.WithImage) is not null;
-            var prompt = Tokenizer.Encode(Prompt(r.UserText, withImage));
-            // The instruction's tokens: as far as the prompt without the candidate agrees (a word may join across).
-            var shared = Math.Clamp(PrefixCache.CommonPrefix(Tokenizer.Encode(Prompt(r.Instruction, withImage)), prompt), 1, prompt.Count - 1);
-            return new ScoreSpec(prompt, shared, r.Continuations.Select(Tokenizer.EncodeUser).ToList(), withImage);
-        }).ToList();
+        var specs = requests.Select(r => PortMapping.Score(Tokenizer, r, Image(r.WithImage) is not null, Prompt)).ToList();
         var scores = new List<IReadOnlyList<IReadOnlyList<double>>>();
         await _owner.Worker.RunSlicedAsync(Lane.Prompt, Engine.Score(specs, Image(true), _cost, scores), () => true, ct);
         return specs.Zip(scores, (s, lp) => new ScoreResult(lp, s.Prompt.Count + s.Continuations.Sum(c => c.Count))).ToList();
-    }
-
-    /// <summary>An engine request's chunks and decode job on the worker, and the tokens it decoded booked to this request.</summary>
-    private async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(Func<WorkCost, Action<DecodeJob>, IEnumerable<int>> request, CancellationToken ct)
-    {
-        DecodeJob? job = null;
-        try
-        {
-            return await _owner.Worker.DecodeAsync(request(_cost, j => job = j), () => job!, ct);
-        }
-        finally
-        {
-            if (job is not null)
-                _cost.Decoded(job.Fed);
-        }
     }
 
     /// <summary>A completion's prompt ids and its row: sampled and stopped as asked; the stop rule also searches the prompt.</summary>
@@ -132,19 +99,6 @@ internal sealed class MllamaSession : IGenerationSession
         var ids = Tokenizer.Encode(Prompt(r.UserText, Image(r.WithImage) is not null));
         return (ids, _owner.Spec(r.Stop, r.Sampling, r.Seed, Tokenizer.Decode(ids, skipSpecialTokens: true), !r.KeepSpecialTokens, r.TopLogProbs));
     }
-
-    private Completion ToCompletion(CompletionRequest request, GeneratedSequence generated)
-    {
-        var text = request.KeepSpecialTokens ? JudgeNoise.Aggregate(generated.Text!, (t, noise) => t.Replace(noise, "", StringComparison.Ordinal)) : generated.Text!;
-        return new Completion(text, generated.NewIds.Count, generated.Reason) { LogProbs = LogProbs(generated.LogProbs) };
-    }
-
-    /// <summary>Each token decoded on its own (a piece of a UTF-8 character shows as U+FFFD) with its own bytes, as OpenAI reports them.</summary>
-    private IReadOnlyList<TokenLogProb>? LogProbs(IReadOnlyList<SampledLogProbs>? steps) =>
-        steps?.Select(s => new TokenLogProb(s.Token, TokenText(s.Token), s.LogProb, Tokenizer.TokenBytes(s.Token).ToArray(),
-            s.TopIds.Select((id, k) => new TopLogProb(id, TokenText(id), s.TopLogProbs[k], Tokenizer.TokenBytes(id).ToArray())).ToList())).ToList();
-
-    private string TokenText(int id) => Tokenizer.Decode([id], skipSpecialTokens: false, cleanUpTokenizationSpaces: false);
 
     private IReadOnlyList<PromptSegment> Prompt(string text, bool withImage) => _owner.Inputs.Prompt(text, withImage, _date);
 
@@ -156,12 +110,7 @@ internal sealed class MllamaSession : IGenerationSession
             return;
         try
         {
-            await _owner.Worker.RunAsync(() =>
-            {
-                _owner.PrefixCache.Unpin(this);
-                _lease?.Dispose();
-                _lease = null;
-            });
+            await _owner.Worker.RunAsync(() => Engine.Close(this, Interlocked.Exchange(ref _lease, null)));
         }
         catch (ObjectDisposedException)
         {

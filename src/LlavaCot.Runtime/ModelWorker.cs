@@ -74,15 +74,16 @@ public sealed class ModelWorker : IDisposable
     }
 
     /// <summary>
-    /// Prefills in chunks (<paramref name="prefill"/>, in the prompt lane), then starts the decode job
-    /// <paramref name="start"/> builds and waits for its sequences while it runs beside the other requests' jobs;
+    /// Prefills in chunks in the prompt lane (<paramref name="prefill"/>, whose last slice builds a decode job and hands
+    /// it to the callback it is given), then waits for the job's sequences while it runs beside the other requests' jobs;
     /// cancelling drops its work within one step.
     /// </summary>
-    public async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(IEnumerable<int> prefill, Func<DecodeJob> start,
+    public async Task<IReadOnlyList<GeneratedSequence>> DecodeAsync(Func<Action<DecodeJob>, IEnumerable<int>> prefill,
         CancellationToken cancellationToken)
     {
-        // The prompt's last slice builds the job and it joins the running ones in that same step.
-        var prefilled = await RunSlicedAsync(Lane.Prompt, prefill, () => _scheduler.Join(start()), cancellationToken);
+        DecodeJob? job = null;
+        // The job joins the running ones in the step of the prompt's last slice.
+        var prefilled = await RunSlicedAsync(Lane.Prompt, prefill(j => job = j), () => _scheduler.Join(job!), cancellationToken);
         return await prefilled;
     }
 

@@ -27,6 +27,7 @@ public sealed class DecodeJob : IDisposable
     private readonly Decoder.LogitsObserver? _observe;
     private List<int> _active;
     private Tensor? _logits;
+    private WorkCost? _cost;
 
     public MllamaModel Model { get; }
     public CancellationToken Cancellation { get; }
@@ -42,10 +43,13 @@ public sealed class DecodeJob : IDisposable
     /// <param name="tokenizer">Streams each row's text; may be null when no row's stop rule reads text and nobody listens.</param>
     /// <param name="onText">Text released by a row (row index, text).</param>
     /// <param name="owned">What the job frees when it is disposed (its forked cache, its mask row).</param>
+    /// <param name="cost">The request the tokens it feeds are booked to, when it is disposed.</param>
     public DecodeJob(MllamaModel model, KvCache cache, Tensor firstLogits, CrossAttentionCache? kv, CrossAttentionBias? continuation,
         IReadOnlyList<SequenceSpec> rows, ITokenizer? tokenizer = null, Action<int, string>? onText = null,
-        Decoder.LogitsObserver? observe = null, IReadOnlyList<IDisposable>? owned = null, CancellationToken cancellation = default)
+        Decoder.LogitsObserver? observe = null, IReadOnlyList<IDisposable>? owned = null, CancellationToken cancellation = default,
+        WorkCost? cost = null)
     {
+        _cost = cost;
         if (tokenizer is null && (onText is not null || rows.Any(r => r.Stop.NeedsText)))
             throw new ArgumentException("streaming text or stop strings need a tokenizer");
         if (rows.Any(r => r.TopLogProbs is < 0 or > SampledLogProbs.MaxTop))
@@ -138,6 +142,7 @@ public sealed class DecodeJob : IDisposable
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _cost, null)?.Decoded(Fed);
         _logits?.Dispose();
         _logits = null;
         foreach (var o in _owned)

@@ -65,7 +65,17 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
         cost.ImageMiss(evicted);
     }
 
-    /// <summary>The prompt's chunks, then its decode job (forked from the prompt's cache) to <paramref name="start"/>.</summary>
+    /// <summary>Ends a request's hold on the engine: unpins its stage chain from the prefix cache and returns its image lease.</summary>
+    public void Close(object pin, ImageFeatureCache.Lease? lease)
+    {
+        prefixes.Unpin(pin);
+        lease?.Dispose();
+    }
+
+    /// <summary>
+    /// The prompt's chunks, then its decode job (forked from the prompt's cache) to <paramref name="start"/>; the job books
+    /// the tokens it feeds to <paramref name="cost"/>.
+    /// </summary>
     public IEnumerable<int> Fork(ForkRequest r, WorkCost cost, Action<DecodeJob> start)
     {
         KvCache? cache = null;
@@ -75,7 +85,7 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
         var fork = cache!.Fork(r.Rows.Count, Reserve(r.Rows.Max(x => x.Stop.MaxNewTokens)));
         IDisposable[] owned = prefill.Continuation is null ? [fork] : [fork, prefill.Continuation];
         start(new DecodeJob(model, fork, prefill.Logits!, r.Image?.Features.Kv, prefill.Continuation, r.Rows, inputs.Tokenizer, r.OnText,
-            owned: owned, cancellation: r.Cancellation));
+            owned: owned, cancellation: r.Cancellation, cost: cost));
     }
 
     /// <summary>Each prompt's chunks (reusing cached prefixes), then one job of all rows stacked to <paramref name="start"/>.</summary>
@@ -105,7 +115,7 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
             var stacked = KvCache.Stack(copies, Reserve(r.Rows.Max(x => x.Row.Stop.MaxNewTokens)));
             IDisposable[] owned = continuation is null ? [stacked] : [stacked, continuation];
             start(new DecodeJob(model, stacked, cat(firstLogits), r.Image?.Features.Kv, continuation, r.Rows.Select(x => x.Row).ToList(),
-                inputs.Tokenizer, owned: owned, cancellation: r.Cancellation));
+                inputs.Tokenizer, owned: owned, cancellation: r.Cancellation, cost: cost));
             started = true;
         }
         finally
