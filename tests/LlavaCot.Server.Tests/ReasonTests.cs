@@ -147,6 +147,7 @@ public class ReasonTests(ServerUnderTest server) : IClassFixture<ServerUnderTest
                 Assert.Matches($@"llavacot_scheduler_slice_seconds_count\{{lane=""{lane}""\}} [1-9]", metrics);
             Assert.Matches(@"llavacot_scheduler_decode_gap_seconds_count [1-9]", metrics);
             Assert.Matches(@"llavacot_scheduler_queue_wait_seconds_count [1-9]", metrics);
+            Assert.Matches(@"llavacot_scheduler_step_budget_use_ratio_count [1-9]", metrics);
             Assert.Contains($"llavacot_scheduler_prefill_chunk_tokens {LlavaCot.Runtime.RuntimeOptions.DefaultPrefillChunkTokens}\n", metrics);
         }
         finally

@@ -18,9 +18,16 @@ namespace LlavaCot.Cli.Bench;
 public static class StaggerBench
 {
     private sealed record Run(double Wall, IReadOnlyList<double> FirstTokens, double LongestGap, double P95Gap,
-        double VisionSlice, double PromptSlice, double DecodeStep, IReadOnlyList<string> Answers)
+        double VisionSlice, double PromptSlice, double DecodeStep, IReadOnlyList<string> Answers, Work Work)
     {
         public double PerMinute(int k) => k / Wall * 60;
+    }
+
+    /// <summary>Where a run's model time went: seconds in vision slices, prompt slices and decode steps, and the decode steps' rows.</summary>
+    private sealed record Work(double Vision, double Prompt, double Decode, long DecodeSteps, long Rows)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"model time: vision {Vision:F1} s, prompts {Prompt:F1} s, decode {Decode:F1} s in {DecodeSteps} steps of {(double)Rows / Math.Max(1, DecodeSteps):F2} rows on average");
     }
 
     public static async Task<int> RunAsync(SearchBench bench, int k, int n, ScorerKind scorer, double stagger, int runs, TextWriter o)
@@ -47,6 +54,7 @@ public static class StaggerBench
                 o.WriteLine(string.Create(inv,
                     $"{(setting == 0 ? "whole" : $"chunk {setting}"),-9} {r,3} {m.Wall,8:F1} {m.PerMinute(k),13:F2} {Pct(m.FirstTokens, 0.5),11:F2} {Pct(m.FirstTokens, 0.95),11:F2} " +
                     $"{m.LongestGap,14:F2} {m.P95Gap,10:F3} {m.VisionSlice,15:F2} {m.PromptSlice,15:F2} {m.DecodeStep,14:F3}"));
+                o.WriteLine($"          {m.Work}");
                 o.Flush();
             }
         }
@@ -69,6 +77,7 @@ public static class StaggerBench
     {
         var s = bench.Worker.Steps;
         var marks = (Gaps: s.DecodeGaps.Count, Vision: s.VisionSlices.Count, Prompt: s.PromptSlices.Count, Decode: s.DecodeSteps.Count);
+        var before = (Vision: s.VisionSlices.Sum, Prompt: s.PromptSlices.Sum, Decode: s.DecodeSteps.Sum, Rows: s.DecodeRows);
         var clock = Stopwatch.StartNew();
         var runs = await Task.WhenAll(requests.Select((r, i) => Task.Run(async () =>
         {
@@ -79,7 +88,9 @@ public static class StaggerBench
         var gaps = s.DecodeGaps.Since(marks.Gaps);
         return new Run(wall, runs.Select(r => r.FirstTokenSeconds).ToList(), gaps.DefaultIfEmpty(0).Max(), Pct(gaps, 0.95),
             s.VisionSlices.Since(marks.Vision).DefaultIfEmpty(0).Max(), s.PromptSlices.Since(marks.Prompt).DefaultIfEmpty(0).Max(),
-            s.DecodeSteps.Since(marks.Decode).DefaultIfEmpty(0).Max(), runs.Select(r => r.Result.Text).ToList());
+            s.DecodeSteps.Since(marks.Decode).DefaultIfEmpty(0).Max(), runs.Select(r => r.Result.Text).ToList(),
+            new Work(s.VisionSlices.Sum - before.Vision, s.PromptSlices.Sum - before.Prompt, s.DecodeSteps.Sum - before.Decode,
+                s.DecodeSteps.Count - marks.Decode, s.DecodeRows - before.Rows));
     }
 
     private static double Pct(IReadOnlyList<double> values, double p) => values.Count == 0 ? 0 : BenchServeCommand.Percentile(values, p);

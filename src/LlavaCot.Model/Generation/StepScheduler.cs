@@ -15,7 +15,9 @@ public enum Lane
 /// next slice (one vision encoder layer), the oldest prompt work's next slice (one prefill chunk), then one decode step
 /// over the rows of every running job (up to <paramref name="maxRows"/>, oldest jobs first; the first job that does not
 /// fit waits with all after it for the next step). Each lane is first come, first served, so nothing starves, and a
-/// running search waits at most one slice of each lane between two of its decode steps. Sliced work is an iterator:
+/// running search waits at most one slice of each lane between two of its decode steps: the step's budget, one vision
+/// slice and one prompt slice, the longest of each measured so far (how much of it each step used is recorded).
+/// Sliced work is an iterator:
 /// each <c>MoveNext</c> is one slice, inside a dispose scope of its own (what lives across slices is detached). A
 /// cancelled request's work leaves before the next slice or step.
 /// </summary>
@@ -95,8 +97,11 @@ public sealed class StepScheduler(int maxRows)
     /// <summary>One step: a slice of each lane's oldest work, then a decode step.</summary>
     public void Step()
     {
-        Advance(_vision, Statistics.VisionSlices);
-        Advance(_prompts, Statistics.PromptSlices);
+        var budget = Statistics.VisionSlices.Max + Statistics.PromptSlices.Max;
+        var vision = Advance(_vision, Statistics.VisionSlices);
+        var prompt = Advance(_prompts, Statistics.PromptSlices);
+        if (budget > 0 && vision + prompt > 0)
+            Statistics.BudgetUse.Add((vision + prompt) / budget);
         var start = Stopwatch.GetTimestamp();
         var rows = DecodeStep();
         if (rows > 0)
@@ -104,13 +109,13 @@ public sealed class StepScheduler(int maxRows)
         Statistics.Stepped(rows);
     }
 
-    /// <summary>Runs the lane's oldest work's next slice, timed into <paramref name="slices"/>.</summary>
-    private void Advance(Queue<Sliced> lane, DurationSeries slices)
+    /// <summary>Runs the lane's oldest work's next slice, timed into <paramref name="slices"/>; its seconds (0: the lane was empty).</summary>
+    private double Advance(Queue<Sliced> lane, DurationSeries slices)
     {
         while (lane.TryPeek(out var work) && work.Cancellation.IsCancellationRequested)
             lane.Dequeue().End(null);
         if (!lane.TryPeek(out var head))
-            return;
+            return 0;
         var start = Stopwatch.GetTimestamp();
         if (!head.Started)
         {
@@ -127,7 +132,9 @@ public sealed class StepScheduler(int maxRows)
         {
             lane.Dequeue().End(ex);
         }
-        slices.AddTicks(Stopwatch.GetTimestamp() - start);
+        var seconds = StepStatistics.Seconds(Stopwatch.GetTimestamp() - start);
+        slices.Add(seconds);
+        return seconds;
     }
 
     /// <summary>Samples every job that fits, finishes those that are done, one model call per model for the rest; the rows run.</summary>

@@ -27,6 +27,12 @@ public sealed class StepStatistics
     /// <summary>Seconds between the ends of two decode steps of one running job.</summary>
     public DurationSeries DecodeGaps { get; } = new();
 
+    /// <summary>
+    /// Each step's vision and prompt seconds as a share of its budget (the longest vision slice plus the longest prompt
+    /// slice measured before it), for steps that ran any; not seconds, though kept as a series of the same kind.
+    /// </summary>
+    public DurationSeries BudgetUse { get; } = new();
+
     public long Steps { get { lock (_lock) return _steps; } }
     public long DecodeRows { get { lock (_lock) return _decodeRows; } }
     public long PeakRows { get { lock (_lock) return _peakRows; } }

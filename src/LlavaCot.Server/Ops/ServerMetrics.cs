@@ -81,19 +81,21 @@ public sealed class ServerMetrics(Admission admission, ModelService model)
     }
 
     /// <summary>
-    /// The model thread's steps: each may run a vision slice (one encoder layer), a prompt slice (one prefill chunk) and
-    /// a decode step; how often each part was used, how long it took, how long work waited, and the gaps between two
-    /// decode steps of a running search.
+    /// The model thread's steps: each may run a vision slice (one encoder layer), a prompt slice (one prefill chunk; more
+    /// within the step's budget when no vision slice ran) and a decode step; how often each part was used, how long it
+    /// took, how much of the budget it used, how long work waited, and the gaps between two decode steps of a running search.
     /// </summary>
     private static void Scheduler(StringBuilder text, StepStatistics s, int chunkTokens)
     {
-        Total(text, "llavacot_scheduler_steps_total", "Scheduler steps (each: at most one vision slice, one prompt slice, one decode step).", s.Steps);
+        Total(text, "llavacot_scheduler_steps_total", "Scheduler steps (each: at most one vision slice, prompt slices within the step's budget, one decode step).", s.Steps);
         Gauge(text, "llavacot_scheduler_prefill_chunk_tokens", "Prompt tokens per prefill chunk (0: whole prompts).", chunkTokens);
         const string slices = "llavacot_scheduler_slice_seconds";
         Header(text, slices, "Seconds of the steps' slices by lane: vision (an encoder layer, the projector or a cross layer's keys and values), prompt (a prefill chunk).", "summary");
         foreach (var (lane, series) in new[] { ("vision", s.VisionSlices), ("prompt", s.PromptSlices) })
             SummaryLines(text, slices, series, ("lane", lane));
         Summary(text, "llavacot_scheduler_decode_step_seconds", "Seconds of each decode step (sampling every running row, one model call).", s.DecodeSteps);
+        Summary(text, "llavacot_scheduler_step_budget_use_ratio",
+            "Each step's vision and prompt seconds over its budget (the longest vision slice plus the longest prompt slice measured before it).", s.BudgetUse);
         Summary(text, "llavacot_scheduler_queue_wait_seconds", "Seconds a vision pass or prompt waited in its lane before its first slice.", s.QueueWaits);
         Summary(text, "llavacot_scheduler_decode_gap_seconds", "Seconds between two decode steps of a running search.", s.DecodeGaps);
         Gauge(text, "llavacot_scheduler_decode_gap_max_seconds", "The longest gap between two decode steps of a running search.", s.DecodeGaps.Max);

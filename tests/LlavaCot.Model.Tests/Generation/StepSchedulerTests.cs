@@ -60,6 +60,35 @@ public class StepSchedulerTests(TinyModelFixture tiny) : IClassFixture<TinyModel
         Assert.Equal(2, s.Statistics.PromptSlices.Count);
     }
 
+    /// <summary>Work whose every slice takes <paramref name="milliseconds"/>, logging each.</summary>
+    private static IEnumerable<int> Slept(string name, int slices, int milliseconds, List<string> log)
+    {
+        for (var i = 1; i <= slices; i++)
+        {
+            Thread.Sleep(milliseconds);
+            log.Add($"{name}{i}");
+            if (i < slices)
+                yield return 0;
+        }
+    }
+
+    [Fact]
+    public void Each_step_records_how_much_of_its_budget_its_slices_used()
+    {
+        var log = new List<string>();
+        var s = new StepScheduler(8);
+        s.Add(Lane.Vision, Slept("v", 2, 200, log), () => 0);
+        s.Add(Lane.Prompt, Slept("p", 3, 20, log), () => 0);
+        for (var i = 0; i < 3; i++)
+            s.Step();
+        Assert.Equal(["v1", "p1", "v2", "p2", "p3"], log);
+        // No budget before the first step's slices were measured; then one vision and one prompt slice fill it, a prompt slice alone a tenth of it.
+        var use = s.Statistics.BudgetUse.Since(0);
+        Assert.Equal(2, use.Count);
+        Assert.InRange(use[0], 0.8, 1.25);
+        Assert.InRange(use[1], 0.02, 0.5);
+    }
+
     [Fact]
     public void Cancelled_work_leaves_before_its_next_slice_and_frees_what_it_holds()
     {
