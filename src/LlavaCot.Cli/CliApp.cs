@@ -16,13 +16,13 @@ public static class CliApp
 
         commands:
           inspect <model dir> [--weights <file>]   config summary, tensor count, parameters, bytes per dtype
-          verify-fixture <fixture dir> [--quantize int8]   run a golden fixture's cases and compare every stored tensor;
-                 --quantize int8: top-1 agreement and logit error of int8 weights against the same weights unquantized
+          verify-fixture <fixture dir> [--quantize int8|int4]   run a golden fixture's cases and compare every stored tensor;
+                 --quantize: top-1 agreement and logit error of quantized weights against the same weights unquantized
           tokenize <model dir> "text" [--user]     token ids and tokens (--user: as user text, never special)
           preprocess <model dir> <image> [--out <file.safetensors>]   image sizes, tile grid, aspect-ratio id; --out saves the tensors
           reason <model dir> <image|-> "question" [--mode stage_beam|best_of_n|sentence_beam|single|two_stage|swires|self_consistency|weighted_best_of_n]
                  [--scorer pairwise|verifier|none] [--swires-cutoff c] [--n N] [--seed S] [--max-new-tokens T] [--temperature t] [--date YYYY-MM-DD]
-                 [--dtype auto|float32|bfloat16] [--bf16-support auto|native|emulated] [--quantize int8] [--tokens true]
+                 [--dtype auto|float32|bfloat16] [--bf16-support auto|native|emulated] [--quantize int8|int4] [--tokens true]
                  answer a question, stage by stage; the image is a file or - for standard input.
                  --scorer chooses among candidates (default: the mode's first): stage_beam and best_of_n pairwise or verifier,
                  sentence_beam pairwise, swires and weighted_best_of_n verifier, self_consistency verifier or pairwise (ties only),
@@ -30,7 +30,7 @@ public static class CliApp
           reason <model dir> --no-image "question" [options as above]   a text-only question
           data shapes --out DIR [--count N] [--seed S]   write the synthetic shapes task (images + JSONL), the same for a seed
           eval <model dir> <dataset.jsonl|.tsv> [--modes single,stage_beam,...] [--scorers pairwise,verifier] [--n 1,2,4,8] [--limit K]
-                 [--json out.json] [--plot out.png] [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W]
+                 [--json out.json] [--plot out.png] [--answers out.jsonl] [--blank] [--seed S] [--max-new-tokens T] [--judge-max-new-tokens J] [--workers W] [--quantize int8,int4]
                  per mode × scorer × N (and a greedy single pass): accuracy, vs single, tags, scorer agreement per stage, tokens and
                  model seconds per question; --plot: accuracy against model seconds; W model instances answer at once
           train --out DIR [--steps N] [--batch B] [--lr R] [--min-lr R] [--warmup N] [--seed S] [--vocab V] [--checkpoint-every K]
@@ -40,11 +40,12 @@ public static class CliApp
                  --log-every K: a loss line every K steps (on a terminal 50 by default; in a log only when given)
           make-random <config dir> <out dir> [--dtype bf16|fp32] [--shards K] [--seed S] [--tokenizer <dir>]
                  a Hugging Face folder with the config's tensor names and shapes and seeded random values, written tensor by tensor
-          quantize <model dir> <out dir> [--shards K]   a copy whose text-decoder and projector linear weights are int8 (+ scales)
-          bench search [<config dir>] [--n 1,2,4] [--scorer pairwise,verifier] [--runs R] [--no-naive] [--dtype bf16|fp32] [--quantize int8] [--tokenizer <dir>]
+          quantize <model dir> <out dir> [--bits 8|4] [--shards K]   a copy whose text-decoder and projector linear weights are
+                 int8 (+ scales), or with --bits 4 4-bit in groups of 32 (+ fp16 scales, output head int8)
+          bench search [<config dir>] [--n 1,2,4] [--scorer pairwise,verifier] [--runs R] [--no-naive] [--dtype bf16|fp32] [--quantize int8|int4] [--tokenizer <dir>]
                  optimised vs naive stage search, its judge-free floor, and N vs single (the median of R runs)
-          bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--scorer pairwise|verifier] [--dtype bf16|fp32] [--quantize int8] [--tokenizer <dir>]   K searches at once vs one after another
-          bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16 and int8 against the bandwidth bound
+          bench serve [<config dir>] [--k 1,2,4,8] [--n 4] [--scorer pairwise|verifier] [--dtype bf16|fp32] [--quantize int8|int4] [--tokenizer <dir>]   K searches at once vs one after another
+          bench decode [<config dir>] [--steps N]   ms per decode step at batch 1 and 4 in fp32, bf16, int8 and int4 against the bandwidth bound
           bench vision [<config dir>] [--runs N]   vision tower s/image in fp32, bf16, and bf16 weights computed in fp32
           bench preprocess [<model dir>] [--runs N]   decode + preprocess time of a 4032×3024 JPEG (default: the bench config)
 

@@ -61,12 +61,12 @@ public sealed class CommandArgs
 
     public string? Option(string name) => _options.GetValueOrDefault(name);
 
-    /// <summary>--quantize as the server's Quantize setting reads it: true for int8, false for none or when absent.</summary>
-    public bool Int8()
+    /// <summary>--quantize as the server's Quantize setting reads it (none when absent).</summary>
+    public Model.Layers.Quantization Quantization()
     {
         try
         {
-            return Option("quantize") is { } value && Runtime.RuntimeOptions.IsInt8(value);
+            return Option("quantize") is { } value ? Runtime.RuntimeOptions.ParseQuantization(value) : Model.Layers.Quantization.None;
         }
         catch (ArgumentException ex)
         {

@@ -22,7 +22,7 @@ public sealed class MllamaModel : nn.Module
     /// <summary>The dtype the model computes in.</summary>
     public ScalarType DType { get; }
 
-    /// <summary>The dtype its linear weights and embedding tables are kept in, when not int8: <see cref="DType"/> or narrower.</summary>
+    /// <summary>The dtype its linear weights and embedding tables are kept in, when not quantized: <see cref="DType"/> or narrower.</summary>
     public ScalarType MatrixDType { get; }
     public Device Device { get; }
     public ModelCounters Counters { get; } = new();
@@ -48,15 +48,15 @@ public sealed class MllamaModel : nn.Module
     /// into <paramref name="dtype"/> on <paramref name="device"/>. A tensor whose shape disagrees with the config
     /// is refused, naming the tensor.
     /// </summary>
-    /// <param name="int8">Quantize the text decoder's and projector's linear weights to int8 while loading.</param>
+    /// <param name="quantize">Quantize the text decoder's and projector's linear weights while loading (stored quantized weights load as they are).</param>
     /// <param name="matrixDType">Keep linear weights and embedding tables in this dtype, narrower than <paramref name="dtype"/>.</param>
     public static MllamaModel Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32, string? weightsFile = null,
-        Action<LoadProgress>? progress = null, bool int8 = false, ScalarType? matrixDType = null)
+        Action<LoadProgress>? progress = null, Quantization quantize = Quantization.None, ScalarType? matrixDType = null)
     {
         var config = MllamaConfig.Load(dir);
         device ??= CPU;
         using var checkpoint = Checkpoint.Open(dir, weightsFile);
-        var weights = new CheckpointWeights(checkpoint, dtype, device, progress, int8, matrixDType);
+        var weights = new CheckpointWeights(checkpoint, dtype, device, progress, quantize, matrixDType);
         var model = new MllamaModel(config, weights, dtype, device) { UnusedWeights = weights.Unused.ToList() };
         model.eval();
         return model;
@@ -163,6 +163,10 @@ public sealed class MllamaModel : nn.Module
         Counters.Prefilled(ids.shape[0] * ids.shape[1], start);
         return logits;
     }
+
+    /// <summary>The most compact format of its linear weights: int4 when the decoder is int4 (its output head is int8 then).</summary>
+    public Quantization Quantization =>
+        named_modules().Select(m => m.module).OfType<Linear>().Select(l => l.Format).DefaultIfEmpty(Quantization.None).Max();
 
     /// <summary>
     /// Measures each text-decoder weight's row padding for batch-invariant decode (<see cref="RowInvariantGemm"/>) now,

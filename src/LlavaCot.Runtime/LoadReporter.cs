@@ -19,7 +19,7 @@ public sealed class LoadReporter(Action<string> show)
         var eta = TimeSpan.FromSeconds(_clock.Elapsed.TotalSeconds / Math.Max(1, p.BytesRead) * (p.TotalBytes - p.BytesRead));
         var bar = new string('#', 2 * tenths).PadRight(20, '.');
         show(string.Create(CultureInfo.InvariantCulture,
-            $"loading [{bar}] {Size(p.BytesRead, p.TotalBytes)}, shard {p.Shard}/{p.Shards}, ETA {eta:hh\\:mm\\:ss}"));
+            $"loading [{bar}] {Size(p.BytesRead, p.TotalBytes)}, shard {p.Shard}/{p.Shards}, ETA {eta:hh\\:mm\\:ss}{(p.Weights.Length > 0 ? $", {p.Weights}" : "")}"));
     }
 
     private static string Size(long read, long total) => total >= 1_000_000_000

@@ -83,10 +83,10 @@ public sealed class ModelHost : IDisposable
         var device = TorchSettings.ParseDevice(options.Device);
         var host = options.Host();
         var footprint = Footprint(dir, options.WeightsFile);
-        var int8 = options.Int8;
+        var quantize = options.Quantization;
         var dtype = DTypePolicy.Choose(options.DType, options.Bf16Support, config.TorchDType, footprint.Parameters,
             device.type == TorchSharp.DeviceType.CUDA, host);
-        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, footprint, dtype.MatrixDType, int8, host.AvailableMemoryBytes) is { } refusal)
+        if (device.type == TorchSharp.DeviceType.CPU && MemoryCheck.Refusal(dir, footprint, dtype.MatrixDType, quantize, host.AvailableMemoryBytes) is { } refusal)
             throw new ModelLoadException(refusal);
         string[] warnings = ChatTemplateCheck.Warning(dir) is { } template ? [template] : [];
         var worker = new ModelWorker(maxBatchRows: options.MaxBatchRows);
@@ -94,7 +94,7 @@ public sealed class ModelHost : IDisposable
         {
             var model = await worker.RunAsync(() =>
             {
-                var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, int8, dtype.Matrices);
+                var loaded = MllamaModel.Load(dir, device, dtype.DType, options.WeightsFile, options.LoadProgress, quantize, dtype.Matrices);
                 try
                 {
                     loaded.PrepareDecode();

@@ -1,4 +1,5 @@
 using LlavaCot.Model.Inputs;
+using LlavaCot.Model.Layers;
 using LlavaCot.Reasoning;
 
 namespace LlavaCot.Runtime;
@@ -19,19 +20,21 @@ public sealed record RuntimeOptions
     public string Bf16Support { get; init; } = "auto";
 
     /// <summary>
-    /// none, or int8: the text decoder's and projector's linear weights quantized to int8 while loading (per output
-    /// channel; decode reads half the bytes of bf16). A folder written by <c>llavacot quantize</c> is int8 either way.
+    /// none, int8 or int4: the text decoder's and projector's linear weights quantized while loading. int8: per output
+    /// channel, decode reads half the bytes of bf16. int4: groups of 32 with fp16 scales, the output head int8. A folder
+    /// written by <c>llavacot quantize</c> loads as it was written, whatever this says.
     /// </summary>
     public string Quantize { get; init; } = "none";
 
-    public bool Int8 => IsInt8(Quantize);
+    public Quantization Quantization => ParseQuantization(Quantize);
 
-    /// <summary>Whether a <see cref="Quantize"/> value asks for int8 (false for none); throws naming the value otherwise.</summary>
-    public static bool IsInt8(string quantize) => quantize.Trim().ToLowerInvariant() switch
+    /// <summary>A <see cref="Quantize"/> value; throws naming the value when it is none of none, int8, int4.</summary>
+    public static Quantization ParseQuantization(string quantize) => quantize.Trim().ToLowerInvariant() switch
     {
-        "none" or "" => false,
-        "int8" => true,
-        _ => throw new ArgumentException($"quantize '{quantize}' is not one of none, int8"),
+        "none" or "" => Quantization.None,
+        "int8" => Quantization.Int8,
+        "int4" => Quantization.Int4,
+        _ => throw new ArgumentException($"quantize '{quantize}' is not one of none, int8, int4"),
     };
 
     /// <summary>A weights file inside the folder to use instead of the default (e.g. model.bf16.safetensors).</summary>

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LlavaCot.Model.Layers;
 using LlavaCot.Tests;
 
 namespace LlavaCot.Cli.Tests;
@@ -108,19 +109,22 @@ public class BenchSearchCommandTests
         Assert.True(code == 0, err + output);
         Assert.Contains("Float32 with int8 linear weights", output);
         Assert.Matches(@"N=1 speed-up: [0-9.]+x", output);
-        var (bad, _, message) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--quantize", "int4");
+        var (bad, _, message) = CliRunner.Run("bench", "search", Fixtures.MllamaTiny, "--quantize", "int3");
         Assert.Equal(2, bad);
-        Assert.Contains("--quantize 'int4' is not one of none, int8", message);
+        Assert.Contains("--quantize 'int3' is not one of none, int8, int4", message);
     }
 
     [Fact]
-    public async Task The_weights_a_decode_step_reads_count_int8_values_at_a_byte_each()
+    public async Task The_weights_a_decode_step_reads_count_quantized_values_as_stored()
     {
         using var dense = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null);
-        using var int8 = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null, int8: true);
-        var (fp32Bytes, int8Bytes) = (dense.DecodeWeightBytes(), int8.DecodeWeightBytes());
+        using var int8 = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null, Quantization.Int8);
+        using var int4 = await LlavaCot.Cli.Bench.SearchBench.CreateAsync(Fixtures.MllamaTiny, TorchSharp.torch.ScalarType.Float32, null, Quantization.Int4);
+        var (fp32Bytes, int8Bytes, int4Bytes) = (dense.DecodeWeightBytes(), int8.DecodeWeightBytes(), int4.DecodeWeightBytes());
         // fp32: 4 bytes a value; int8: 1 byte a value plus one fp32 scale per output row.
         Assert.True(int8Bytes > fp32Bytes / 4 && int8Bytes < fp32Bytes / 3, $"fp32 {fp32Bytes} bytes, int8 {int8Bytes} bytes");
+        // int4: 4.5 bits a value (the output head int8).
+        Assert.True(int4Bytes > fp32Bytes * 9 / 64 && int4Bytes < int8Bytes, $"fp32 {fp32Bytes} bytes, int8 {int8Bytes} bytes, int4 {int4Bytes} bytes");
     }
 
     [Fact]

@@ -63,6 +63,36 @@ public class EvalCommandTests
     }
 
     /// <summary>
+    /// eval --quantize on the demo model: the teacher-forced agreement of each format, then every row answered by the
+    /// quantized weights too, paired against the row of the folder's own weights on the same questions and seeds.
+    /// </summary>
+    [Fact]
+    public void Eval_with_quantize_pairs_each_quantized_row_against_its_unquantized_one()
+    {
+        using var temp = new TempDir();
+        CliRunner.Run("data", "shapes", "--out", temp.Path, "--count", "4", "--seed", "92");
+        var demo = Path.Combine(Fixtures.RepoRoot, "models", "demo");
+        var (code, output, err) = CliRunner.Run("eval", demo, temp.File("data.jsonl"), "--modes", "single", "--quantize", "int8,int4",
+            "--json", temp.File("out.json"));
+        Assert.True(code == 0, err + output);
+        foreach (var format in new[] { "int8", "int4" })
+            Assert.Matches($@"
+{format} vs float32 weights, teacher-forced on the reference answers: top-1 agreement [0-9.]+% of [1-9][0-9]* positions, relative RMS logit error [0-9.]+%", output);
+        var json = JsonNode.Parse(File.ReadAllText(temp.File("out.json")))!;
+        string[] labels = ["single N=1", "single greedy", "single N=1 int8", "single N=1 int4", "single greedy int8", "single greedy int4"];
+        Assert.Equal(labels.Order(StringComparer.Ordinal), json["results"]!.AsArray().Select(r => (string)r!["label"]!).Order(StringComparer.Ordinal));
+        var paired = json["paired"]!.AsArray().Select(p => ((string?)p!["a"], (string?)p["b"], (int)p["count"]!)).ToList();
+        foreach (var format in new[] { "int8", "int4" })
+        {
+            Assert.Contains(($"single N=1 {format}", "single N=1", 4), paired);
+            Assert.Contains(($"single greedy {format}", "single greedy", 4), paired);
+        }
+        var (bad, _, badErr) = CliRunner.Run("eval", demo, temp.File("data.jsonl"), "--modes", "single", "--quantize", "int3");
+        Assert.Equal(2, bad);
+        Assert.Contains("--quantize takes int8, int4 or both", badErr);
+    }
+
+    /// <summary>
     /// The paper's table for our task on the bundled demo model: every mode × scorer × N that applies, the greedy row,
     /// the paired difference against single, agreement per stage, tokens and model seconds per question, the plot.
     /// </summary>

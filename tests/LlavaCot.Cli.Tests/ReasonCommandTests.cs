@@ -109,9 +109,9 @@ public class ReasonCommandTests
     [Fact]
     public void Reason_refuses_an_unknown_quantization_before_loading_with_the_servers_message()
     {
-        var (code, output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--quantize", "int4");
+        var (code, output, err) = CliRunner.Run("reason", Fixtures.MllamaTiny, Image, "q", "--quantize", "int3");
         Assert.Equal(2, code);
-        Assert.Contains("--quantize 'int4' is not one of none, int8", err);
+        Assert.Contains("--quantize 'int3' is not one of none, int8, int4", err);
         Assert.DoesNotContain("loaded in", output);
     }
 

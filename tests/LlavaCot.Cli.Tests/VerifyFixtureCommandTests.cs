@@ -59,9 +59,9 @@ public class VerifyFixtureCommandTests
     [Fact]
     public void An_unknown_quantization_is_a_usage_error()
     {
-        var (code, _, err) = CliRunner.Run("verify-fixture", Fixtures.MllamaTiny, "--quantize", "int4");
+        var (code, _, err) = CliRunner.Run("verify-fixture", Fixtures.MllamaTiny, "--quantize", "int3");
         Assert.Equal(2, code);
-        Assert.Contains("--quantize 'int4' is not one of none, int8", err);
+        Assert.Contains("--quantize 'int3' is not one of none, int8, int4", err);
     }
 
     [Fact]

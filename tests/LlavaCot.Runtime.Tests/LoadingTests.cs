@@ -32,15 +32,21 @@ public class LoadingTests
     {
         // About the 11B: 9.8 B parameters int8 takes, 0.87 B it leaves dense.
         var weights = new WeightFootprint(Dense: 870_000_000, Quantizable: 9_800_000_000);
-        var fp32 = MemoryCheck.Refusal("m", weights, ScalarType.Float32, int8: false, 30 * GiB)!;
+        var fp32 = MemoryCheck.Refusal("m", weights, ScalarType.Float32, Quantization.None, 30 * GiB)!;
         Assert.Contains("39.7 GiB in float32", fp32);
         Assert.Contains("with DType=bfloat16 they take 19.9 GiB, which fits", fp32);
-        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, 30 * GiB));
-        var bf16 = MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, 16 * GiB)!;
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.None, 30 * GiB));
+        var bf16 = MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.None, 16 * GiB)!;
         Assert.Contains("with Quantize=int8 they take 10.7 GiB, which fits", bf16);
-        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: true, 16 * GiB));
-        Assert.Contains("nothing fits", MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: true, 8 * GiB));
-        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, int8: false, null));
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.Int8, 16 * GiB));
+        Assert.Contains("nothing fits", MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.Int8, 8 * GiB));
+        Assert.Null(MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.None, null));
+        // The token embeddings: int8 under int4, dense under int8.
+        var table = new WeightFootprint(Dense: 0, Quantizable: 0, Table: 1_000_000);
+        Assert.Equal(2_000_000, table.Bytes(ScalarType.BFloat16, Quantization.Int8));
+        Assert.Equal(1_000_000, table.Bytes(ScalarType.BFloat16, Quantization.Int4));
+        // int4: 4.5 bits a quantizable weight.
+        Assert.Contains("with Quantize=int4 they take 6.8 GiB, which fits", MemoryCheck.Refusal("m", weights, ScalarType.BFloat16, Quantization.Int8, 9 * GiB));
     }
 
     [Fact]
@@ -67,13 +73,14 @@ public class LoadingTests
     {
         using var host = await ModelHost.LoadAsync(new RuntimeOptions { ModelDirectory = Fixtures.MllamaTiny, Device = "cpu", Quantize = "int8" });
         var linears = host.Model.modules().OfType<Linear>().ToList();
-        Assert.Contains(linears, l => l.IsInt8);
-        Assert.Contains(linears, l => !l.IsInt8);
+        Assert.Contains(linears, l => l.Format == Quantization.Int8);
+        Assert.Contains(linears, l => l.Format == Quantization.None);
+        Assert.Equal(Quantization.Int8, host.Model.Quantization);
         var events = new List<Reasoning.Events.ReasonEvent>();
         await foreach (var e in host.Reasoner.ReasonAsync(new Reasoning.ReasonRequest("q", TinyHost.Image(), "What is this",
                            new Reasoning.ReasonOptions { BeamSize = 2, MaxNewTokens = 6, Seed = 1 }), default))
             events.Add(e);
         Assert.IsType<Reasoning.Events.FinalAnswer>(events[^1]);
-        Assert.Throws<ArgumentException>(() => new RuntimeOptions { ModelDirectory = "x", Quantize = "int4" }.Int8);
+        Assert.Throws<ArgumentException>(() => new RuntimeOptions { ModelDirectory = "x", Quantize = "int3" }.Quantization);
     }
 }

@@ -84,6 +84,7 @@ public class RequestRulesTests(ServerUnderTest server) : IClassFixture<ServerUnd
         Assert.Equal("float32", (string?)card["dtype"]);
         Assert.Contains("small model", (string?)card["dtype_reason"]);
         Assert.Equal("cpu", (string?)card["device"]);
+        Assert.StartsWith("dense: ", (string?)card["weights"]);
         var ready = Assert.Single(server.Log.Events, e => e.MessageTemplate.Text.Contains("ready on"));
         Assert.Equal("\"float32\"", ready.Properties["DType"].ToString());
         Assert.Contains("small model", ready.Properties["DTypeReason"].ToString());

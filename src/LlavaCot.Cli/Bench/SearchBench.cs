@@ -47,8 +47,8 @@ public sealed class SearchBench : IDisposable
         _reference = new Reasoner(new FixedLengthWorkload(new ReferencePattern(uncached), CandidateTokens, JudgeTokens), host.Reasoner.Settings);
     }
 
-    /// <param name="int8">The text decoder's and projector's linear weights quantized to int8, as <c>--quantize int8</c> serves them.</param>
-    public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir, bool int8 = false)
+    /// <param name="quantize">The text decoder's and projector's linear weights quantized, as <c>--quantize</c> serves them.</param>
+    public static async Task<SearchBench> CreateAsync(string configDir, ScalarType dtype, string? tokenizerDir, Quantization quantize = Quantization.None)
     {
         TorchNative.Initialize();
         var config = MllamaConfig.Load(configDir);
@@ -61,7 +61,7 @@ public sealed class SearchBench : IDisposable
         var model = await worker.RunAsync(() =>
         {
             IWeightSource weights = new RandomWeights(1234, dtype, CPU);
-            return MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
+            return MllamaModel.Create(config, quantize == Quantization.None ? weights : new Quantizing(weights, quantize), dtype, CPU);
         });
         var inputs = new ModelInputsBuilder(tokenizer, preprocessor, config);
         var options = new RuntimeOptions { ModelDirectory = configDir, Device = "cpu", DType = dtype.ToString() };
@@ -73,16 +73,17 @@ public sealed class SearchBench : IDisposable
     }
 
     /// <summary>
-    /// The bench a command names (config folder, default the shared bench config; --dtype, default bf16; --quantize int8;
+    /// The bench a command names (config folder, default the shared bench config; --dtype, default bf16; --quantize;
     /// --tokenizer), after printing what it runs on.
     /// </summary>
     public static async Task<SearchBench> FromArgsAsync(CommandArgs args, TextWriter o)
     {
         var dir = args.Positional.Count > 0 ? args.Positional[0] : BenchPaths.SharedFixture("mllama-bench-config");
         var dtype = TorchSettings.ParseDType(args.Option("dtype") ?? "bf16");
-        var int8 = args.Int8();
-        var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"), int8);
-        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(int8 ? " with int8 linear weights" : "")}, {Environment.ProcessorCount} cores, random weights");
+        var quantize = args.Quantization();
+        var bench = await CreateAsync(dir, dtype, args.Option("tokenizer"), quantize);
+        o.WriteLine($"config: {Path.GetFullPath(dir)}, {dtype}{(quantize == Quantization.None ? "" : $" with {QuantizationText.Name(quantize)} linear weights")}, " +
+                    $"{Environment.ProcessorCount} cores, random weights");
         o.WriteLine($"tokenizer: {bench.TokenizerName}");
         if (!bench.TokenizerName.StartsWith(Llama3Name, StringComparison.Ordinal))
             o.WriteLine("note: text is tokenized byte by byte, so judge prompts are several times longer than with the Llama 3 " +
@@ -253,7 +254,7 @@ public sealed class SearchBench : IDisposable
     public long DecodeWeightBytes() => DecodeWeightBytes(Model, seesImage: true);
 
     /// <summary>
-    /// Bytes of the weights one decode step reads: the text decoder's linear weights as stored (int8 ones a byte each)
+    /// Bytes of the weights one decode step reads: the text decoder's linear weights as stored (quantized ones with their scales)
     /// and lm_head; not the vision tower, the embedding table (one row) or the norms (a few KB). Rows that see an image
     /// skip only the cross-attention key/value projections (cached); text-only rows skip the cross-attention layers.
     /// </summary>

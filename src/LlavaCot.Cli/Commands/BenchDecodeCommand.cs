@@ -11,8 +11,8 @@ using static TorchSharp.torch;
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot bench decode [&lt;config dir&gt;] [--steps N]</c>: text decode time per step at batch 1 and 4 in fp32, bf16
-/// and int8 (random weights at the config's shapes; bf16 also at 8 and 16 rows), each against its bandwidth bound: the
+/// <c>llavacot bench decode [&lt;config dir&gt;] [--steps N]</c>: text decode time per step at batch 1 and 4 in fp32, bf16,
+/// int8 and int4 (random weights at the config's shapes; bf16 and int4 also at 16 rows, bf16 at 8), each against its bandwidth bound: the
 /// bytes of the weights a step reads over the memory bandwidth measured here; then the rate libtorch's bf16 GEMM reaches
 /// with one decoder weight from a decode step's width to a prompt's.
 /// </summary>
@@ -38,14 +38,15 @@ public static class BenchDecodeCommand
         var prefill = new List<string>();
         long bf16Bytes = 0;
         // "bf16→fp32": bf16 weights computed in fp32, as on a CPU without bf16 arithmetic.
-        foreach (var (label, dtype, matrices, int8) in new[]
+        foreach (var (label, dtype, matrices, quantize) in new[]
                  {
-                     ("fp32", ScalarType.Float32, ScalarType.Float32, false), ("bf16", ScalarType.BFloat16, ScalarType.BFloat16, false),
-                     ("bf16→fp32", ScalarType.Float32, ScalarType.BFloat16, false), ("int8", ScalarType.BFloat16, ScalarType.BFloat16, true),
+                     ("fp32", ScalarType.Float32, ScalarType.Float32, Quantization.None), ("bf16", ScalarType.BFloat16, ScalarType.BFloat16, Quantization.None),
+                     ("bf16→fp32", ScalarType.Float32, ScalarType.BFloat16, Quantization.None), ("int8", ScalarType.BFloat16, ScalarType.BFloat16, Quantization.Int8),
+                     ("int4", ScalarType.BFloat16, ScalarType.BFloat16, Quantization.Int4),
                  })
         {
             IWeightSource weights = new RandomWeights(1234, dtype, CPU, matrices);
-            using var model = MllamaModel.Create(config, int8 ? new Int8Quantizing(weights) : weights, dtype, CPU);
+            using var model = MllamaModel.Create(config, quantize == Quantization.None ? weights : new Quantizing(weights, quantize), dtype, CPU);
             var bytes = SearchBench.DecodeWeightBytes(model, seesImage: false);
             if (label == "bf16")
                 bf16Bytes = bytes; // 2 bytes a weight, 2 FLOP a weight and row: FLOP per row = bytes
@@ -56,10 +57,10 @@ public static class BenchDecodeCommand
             prefill.Add(string.Create(inv, $"{label} {clock.Elapsed.TotalMilliseconds:F0} ms"));
             logitsOf[label] = logits;
             // Also with libtorch's GEMM as called (not invariant), and bf16 with our fixed-order kernel: what invariance costs.
-            (string, DecodeKernels)[] variants = (label, int8) switch
+            (string, DecodeKernels)[] variants = label switch
             {
-                ("fp32", _) => [(label, DecodeKernels.Invariant), ("fp32 libtorch", DecodeKernels.Libtorch)],
-                ("bf16", _) => [(label, DecodeKernels.Invariant), ("bf16 fixed", DecodeKernels.FixedOrder), ("bf16 libtorch", DecodeKernels.Libtorch)],
+                "fp32" => [(label, DecodeKernels.Invariant), ("fp32 libtorch", DecodeKernels.Libtorch)],
+                "bf16" => [(label, DecodeKernels.Invariant), ("bf16 fixed", DecodeKernels.FixedOrder), ("bf16 libtorch", DecodeKernels.Libtorch)],
                 _ => [(label, DecodeKernels.Invariant)],
             };
             foreach (var (name, kernels) in variants)
@@ -68,7 +69,7 @@ public static class BenchDecodeCommand
                 try
                 {
                     // The default bf16 kernel also at 8 and 16 rows: whether a wide step is still bound by reading weights.
-                    foreach (var batch in name == "bf16" ? new[] { 1, 4, 8, 16 } : [1, 4])
+                    foreach (var batch in name switch { "bf16" => new[] { 1, 4, 8, 16 }, "int4" => [1, 4, 16], _ => [1, 4] })
                     {
                         var ms = StepMilliseconds(model, batch, steps);
                         perStep[(name, batch)] = ms;
@@ -101,16 +102,24 @@ public static class BenchDecodeCommand
                                        $"{SampleMilliseconds(config.Text.VocabSize, 4, steps, sampling, ScalarType.BFloat16):F1} ms at batch 4"));
         o.WriteLine(string.Create(inv, $"int8 vs bf16 decode: {perStep[("bf16", 1)] / perStep[("int8", 1)]:F2}x at batch 1, " +
                                        $"{perStep[("bf16", 4)] / perStep[("int8", 4)]:F2}x at batch 4"));
+        o.WriteLine(string.Create(inv, $"int4 vs int8 decode: {perStep[("int8", 1)] / perStep[("int4", 1)]:F2}x at batch 1 " +
+                                       $"(int8 activations per group of 32); int4 vs bf16 at batch 4: {perStep[("bf16", 4)] / perStep[("int4", 4)]:F2}x"));
         o.WriteLine($"prefill of a {AccuracyPrompt}-token prompt (logits of every position): {string.Join(", ", prefill)}");
-        // The same int8 weights computed in fp32, against their bf16 originals computed in fp32: quantization alone.
-        using (var int8Fp32 = MllamaModel.Create(config, new Int8Quantizing(new RandomWeights(1234, ScalarType.Float32, CPU, ScalarType.BFloat16)),
-                   ScalarType.Float32, CPU))
-            logitsOf["int8→fp32"] = PromptLogits(int8Fp32, config);
-        o.WriteLine($"int8 accuracy (the same random weights, a {AccuracyPrompt}-token prompt teacher-forced; top-1 agreement, relative RMS logit error):");
+        // The same quantized weights computed in fp32, against their bf16 originals computed in fp32: quantization alone.
+        foreach (var format in new[] { Quantization.Int8, Quantization.Int4 })
+        {
+            using var quantizedFp32 = MllamaModel.Create(config, new Quantizing(new RandomWeights(1234, ScalarType.Float32, CPU, ScalarType.BFloat16), format),
+                ScalarType.Float32, CPU);
+            logitsOf[$"{QuantizationText.Name(format)}→fp32"] = PromptLogits(quantizedFp32, config);
+        }
+        o.WriteLine($"quantization accuracy (the same random weights, a {AccuracyPrompt}-token prompt teacher-forced; top-1 agreement, relative RMS logit error;" +
+                    " random weights give nearly flat logits, so models/README.md reports the trained demo model's):");
         foreach (var (reference, other, what) in new[]
                  {
                      ("bf16", "int8", "int8 vs bf16, both computed in bf16"),
                      ("bf16→fp32", "int8→fp32", "int8 vs bf16 weights, both computed in fp32"),
+                     ("bf16", "int4", "int4 vs bf16, both computed in bf16"),
+                     ("bf16→fp32", "int4→fp32", "int4 vs bf16 weights, both computed in fp32"),
                      ("bf16→fp32", "bf16", "for scale: bf16 vs fp32 compute of the same bf16 weights"),
                  })
         {

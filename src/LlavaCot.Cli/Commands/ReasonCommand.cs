@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlavaCot.Model.Layers;
 using LlavaCot.Reasoning;
 using LlavaCot.Reasoning.Events;
 using LlavaCot.Reasoning.Scoring;
@@ -65,7 +66,7 @@ public static class ReasonCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var host = await ModelHost.LoadAsync(new RuntimeOptions
         {
-            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = args.Int8() ? "int8" : "none", LoadProgress = loading.Report,
+            ModelDirectory = dir, DType = args.Option("dtype") ?? "auto", Bf16Support = args.Option("bf16-support") ?? "auto", Quantize = QuantizationText.Name(args.Quantization()), LoadProgress = loading.Report,
         });
         foreach (var warning in host.Warnings)
             o.WriteLine($"warning: {warning}");

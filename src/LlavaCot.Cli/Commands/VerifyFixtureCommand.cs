@@ -3,16 +3,18 @@ using LlavaCot.Model;
 using LlavaCot.Model.Generation;
 using LlavaCot.Model.Inputs;
 using LlavaCot.Model.IO;
+using LlavaCot.Model.Layers;
 using static TorchSharp.torch;
 
 namespace LlavaCot.Cli.Commands;
 
 /// <summary>
-/// <c>llavacot verify-fixture &lt;dir&gt; [--quantize int8]</c>: runs every case of a golden fixture folder (config.json,
+/// <c>llavacot verify-fixture &lt;dir&gt; [--quantize int8|int4]</c>: runs every case of a golden fixture folder (config.json,
 /// weights, cases/*.safetensors) and compares each stored tensor the model produces: floats within 1e-4, ids exactly.
-/// With <c>--quantize int8</c> it measures int8 against the same weights unquantized instead (fp32 and, when the
-/// folder has them, bf16 weights): teacher-forced top-1 agreement over every position of every case and the relative
-/// RMS error of the logits, against the targets (≥ 95 %, ≤ 3 %).
+/// With <c>--quantize</c> it measures the quantized weights against the same weights unquantized instead (fp32 and, when
+/// the folder has them, bf16 weights): teacher-forced top-1 agreement over every position of every case and the relative
+/// RMS error of the logits; int8 against its targets (≥ 95 %, ≤ 3 %), int4 measured only (the fixture's random weights
+/// give nearly flat logits, so top-1 there says little; the trained demo model is where int4 is judged).
 /// </summary>
 public static class VerifyFixtureCommand
 {
@@ -31,8 +33,8 @@ public static class VerifyFixtureCommand
             : [];
         if (cases.Count == 0)
             throw new IOException($"{dir}: no cases/*.safetensors to verify");
-        if (args.Int8())
-            return Quantized(dir, cases, o);
+        if (args.Quantization() is not Quantization.None and var format)
+            return Quantized(dir, cases, format, o);
 
         using var model = MllamaModel.Load(dir);
         using var bf16 = File.Exists(Path.Combine(dir, Bf16Weights)) ? MllamaModel.Load(dir, weightsFile: Bf16Weights) : null;
@@ -75,30 +77,30 @@ public static class VerifyFixtureCommand
         return results;
     }
 
-    /// <summary>Int8 against the unquantized weights of each weights file, over every case's teacher-forced logits.</summary>
-    private static int Quantized(string dir, IReadOnlyList<string> cases, TextWriter o)
+    /// <summary>Quantized against the unquantized weights of each weights file, over every case's teacher-forced logits.</summary>
+    private static int Quantized(string dir, IReadOnlyList<string> cases, Quantization format, TextWriter o)
     {
         var ok = true;
         foreach (var weights in new[] { (string?)null, Bf16Weights }.Where(w => w is null || File.Exists(Path.Combine(dir, w))))
         {
             using var reference = MllamaModel.Load(dir, weightsFile: weights);
-            using var int8 = MllamaModel.Load(dir, weightsFile: weights, int8: true);
+            using var quantized = MllamaModel.Load(dir, weightsFile: weights, quantize: format);
             var agreement = new LogitAgreement();
             foreach (var path in cases)
             {
                 using var file = SafetensorsFile.Open(path);
                 using var inputs = ReadInputs(file);
                 using var a = Trace(reference, inputs);
-                using var b = Trace(int8, inputs);
+                using var b = Trace(quantized, inputs);
                 agreement.Add(a.Tensors["logits"], b.Tensors["logits"]);
             }
-            var pass = agreement.Agreement >= MinAgreement && agreement.RelativeRms <= MaxRelativeRms;
+            var pass = format != Quantization.Int8 || agreement.Agreement >= MinAgreement && agreement.RelativeRms <= MaxRelativeRms;
             ok &= pass;
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"int8 vs {weights ?? "model.safetensors"}: top-1 agreement {agreement.Agreement:P1} of {agreement.Positions} positions, " +
+                $"{QuantizationText.Name(format)} vs {weights ?? "model.safetensors"}: top-1 agreement {agreement.Agreement:P1} of {agreement.Positions} positions, " +
                 $"relative RMS logit error {agreement.RelativeRms:P2}{(pass ? "" : "  FAILED")}"));
         }
-        o.WriteLine(ok ? "int8 OK" : "int8 FAILED");
+        o.WriteLine($"{QuantizationText.Name(format)} {(ok ? "OK" : "FAILED")}");
         return ok ? 0 : 1;
     }
 

@@ -4,8 +4,8 @@ namespace LlavaCot.Model.Layers;
 public enum DecodeKernels
 {
     /// <summary>
-    /// Each row gets the same bits in any company: fp32 and int8 weights through our fixed-order kernels
-    /// (<see cref="Fp32Gemv"/>, <see cref="Int8Gemv"/>), bf16 through libtorch's GEMM padded to a row count measured to
+    /// Each row gets the same bits in any company: fp32, int8 and int4 weights through our fixed-order kernels
+    /// (<see cref="Fp32Gemv"/>, <see cref="Int8Gemv"/>, <see cref="Int4Gemv"/>), bf16 through libtorch's GEMM padded to a row count measured to
     /// be safe (<see cref="RowInvariantGemm"/>), else <see cref="Bf16Gemv"/>.
     /// </summary>
     Invariant,

@@ -21,9 +21,37 @@ public interface IWeightSource
     Tensor LoadMatrix(string name, long[] shape) => Load(name, shape);
 }
 
-/// <summary>A weight source that can hand a linear weight over as int8 values with per-output-channel scales.</summary>
-public interface IInt8WeightSource : IWeightSource
+/// <summary>How linear weights are kept: dense, int8 per output channel (<see cref="Int8Weights"/>), or 4-bit in groups (<see cref="Int4Weights"/>).</summary>
+public enum Quantization
 {
-    /// <summary>The weight [out, in] as int8 and its fp32 scales [out], or null to load it dense.</summary>
-    (Tensor Weight, Tensor Scale)? LoadInt8(string name, long[] shape);
+    None,
+    Int8,
+    Int4,
+}
+
+/// <summary>What each format keeps, in words for logs and clients.</summary>
+public static class QuantizationText
+{
+    /// <summary>The setting's name: none, int8, int4.</summary>
+    public static string Name(Quantization format) => format.ToString().ToLowerInvariant();
+
+    public static string Describe(Quantization format) => format switch
+    {
+        Quantization.Int8 => "int8: text decoder and projector linear weights per output channel with fp32 scales",
+        Quantization.Int4 => "int4: text decoder and projector linear weights in groups of 32 with fp16 scales, output head and token embeddings int8",
+        _ => "dense: every weight in the compute dtype",
+    };
+}
+
+/// <summary>
+/// A linear weight kept quantized: <see cref="Quantization.Int8"/> values [out, in] with fp32 scales [out], or
+/// <see cref="Quantization.Int4"/> codes [out, groups · 16] with fp16 scales [out, groups].
+/// </summary>
+public sealed record QuantizedWeight(Quantization Format, Tensor Values, Tensor Scale);
+
+/// <summary>A weight source that can hand a linear weight over quantized.</summary>
+public interface IQuantizedWeightSource : IWeightSource
+{
+    /// <summary>The weight [out, in] quantized, or null to load it dense.</summary>
+    QuantizedWeight? LoadQuantized(string name, long[] shape);
 }

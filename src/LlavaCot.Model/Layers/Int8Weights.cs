@@ -109,13 +109,13 @@ public static unsafe class Int8Weights
     }
 
     /// <summary>fp32 → bf16 bits rounded to nearest even, as libtorch rounds (the values are finite: int8 times a finite scale).</summary>
-    private static Vector256<uint> RoundToBf16(Vector256<float> x)
+    internal static Vector256<uint> RoundToBf16(Vector256<float> x)
     {
         var bits = x.AsUInt32();
         return (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
     }
 
-    private static ushort RoundToBf16(float x)
+    internal static ushort RoundToBf16(float x)
     {
         var bits = BitConverter.SingleToUInt32Bits(x);
         return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);

@@ -3,11 +3,12 @@ using static TorchSharp.torch;
 namespace LlavaCot.Model.Layers;
 
 /// <summary>
-/// y = x Wᵀ + b over the last axis, W dense (the compute dtype) or int8 with per-output-channel scales. Inputs are
+/// y = x Wᵀ + b over the last axis, W dense (the compute dtype), int8 with per-output-channel scales, or 4-bit in
+/// groups with fp16 scales (<see cref="Int4Weights"/>). Inputs are
 /// flattened to 2-D first: libtorch's bf16 GEMM takes a slow path (about 50× slower, measured) for a 3-D input whose
 /// leading stride is unusual, such as the last position narrowed out of a prompt. Decode steps (<see cref="DecodeScope"/>)
 /// run so that each row gets the same bits whatever shares the step (fixed-order kernels, or libtorch's GEMM padded to a
-/// safe row count, <see cref="RowInvariantGemm"/>); prompts go to libtorch's GEMM, an int8 weight dequantized for the call.
+/// safe row count, <see cref="RowInvariantGemm"/>); prompts go to libtorch's GEMM, a quantized weight dequantized for the call.
 /// A weight kept narrower than the compute dtype (bf16 computed in fp32 on a CPU without bf16 arithmetic) is read as
 /// kept by the decode kernels and widened for libtorch's GEMM.
 /// </summary>
@@ -15,8 +16,10 @@ public sealed class Linear : nn.Module
 {
     private readonly Parameter? weight;
     private readonly Tensor? weight_int8;
+    private readonly Tensor? weight_int4;
     private readonly Tensor? weight_scale;
     private readonly Parameter? bias;
+    private readonly long _inFeatures;
 
     public Linear(Parameter weight, Parameter? bias) : base(nameof(Linear))
     {
@@ -25,19 +28,22 @@ public sealed class Linear : nn.Module
         RegisterComponents();
     }
 
-    /// <param name="weightInt8">[out, in] int8.</param>
-    /// <param name="scale">[out] fp32.</param>
-    public Linear(Tensor weightInt8, Tensor scale, Parameter? bias) : base(nameof(Linear))
+    /// <summary>A quantized weight [out, <paramref name="inFeatures"/>] (<see cref="QuantizedWeight"/>).</summary>
+    public Linear(QuantizedWeight weight, long inFeatures, Parameter? bias) : base(nameof(Linear))
     {
-        weight_int8 = weightInt8;
-        weight_scale = scale;
+        if (weight.Format == Quantization.Int4)
+            weight_int4 = weight.Values;
+        else
+            weight_int8 = weight.Values;
+        weight_scale = weight.Scale;
+        _inFeatures = inFeatures;
         this.bias = bias;
         RegisterComponents();
     }
 
     /// <summary>
     /// Prompt inputs this short (the last position, for its logits) are read through the decode kernels when the weight is
-    /// int8 or narrower than the compute dtype: widening the whole weight for them costs more than reading it (for the
+    /// quantized or narrower than the compute dtype: widening the whole weight for them costs more than reading it (for the
     /// 11B's output head, a 2 GB fp32 temporary per prompt).
     /// </summary>
     public const int FewRows = 4;
@@ -50,12 +56,13 @@ public sealed class Linear : nn.Module
     // the bench config's tower with bf16 weights computed in fp32 took 1.32× the fp32 tower's time; whole, 1.04×).
     private const int BlockwiseRows = 256;
 
-    public bool IsInt8 => weight_int8 is not null;
+    /// <summary>How the weight is kept.</summary>
+    public Quantization Format => weight_int4 is not null ? Quantization.Int4 : weight_int8 is not null ? Quantization.Int8 : Quantization.None;
 
-    /// <summary>Bytes of the weight as stored (int8 values and their scales, or the dense weight).</summary>
+    /// <summary>Bytes of the weight as stored (quantized values and their scales, or the dense weight).</summary>
     public long WeightBytes => weight is not null
         ? weight.numel() * weight.element_size()
-        : weight_int8!.numel() + weight_scale!.numel() * weight_scale.element_size();
+        : (weight_int8 ?? weight_int4)!.numel() + weight_scale!.numel() * weight_scale.element_size();
 
     /// <summary>
     /// Measures now what the first decode step would otherwise: the row count that makes libtorch's GEMM invariant for
@@ -71,7 +78,9 @@ public sealed class Linear : nn.Module
     {
         var shape = x.shape;
         using var flat = x.reshape(-1, shape[^1]);
-        using var y = weight is not null ? Dense(flat, weight) : Quantized(flat, weight_int8!, weight_scale!);
+        using var y = weight is not null ? Dense(flat, weight)
+            : weight_int4 is not null ? Int4(flat, weight_int4, weight_scale!)
+            : Quantized(flat, weight_int8!, weight_scale!);
         return y.view([.. shape[..^1], y.shape[^1]]);
     }
 
@@ -116,6 +125,14 @@ public sealed class Linear : nn.Module
         return Blockwise(flat, q.shape[0], (start, count) => Int8Weights.Dequantize(q.narrow(0, start, count), scale.narrow(0, start, count), flat.dtype));
     }
 
+    private Tensor Int4(Tensor flat, Tensor packed, Tensor scale)
+    {
+        if (ReadsAsKept(flat) && Int4Gemv.Handles(flat, packed))
+            return Int4Gemv.Forward(flat, packed, scale, bias);
+        return Blockwise(flat, packed.shape[0], (start, count) =>
+            Int4Weights.Dequantize(packed.narrow(0, start, count), scale.narrow(0, start, count), _inFeatures, flat.dtype));
+    }
+
     /// <summary>
     /// The product with a compact weight (int8, or bf16 under fp32 compute). A short prompt widens it a block of output rows
     /// at a time, each block multiplied while it is still in cache: it reads the compact bytes once, instead of writing a
@@ -140,7 +157,7 @@ public sealed class Linear : nn.Module
         return y;
     }
 
-    /// <summary>Whether a weight kept compact (int8, or narrower than the compute dtype) is read as kept rather than widened.</summary>
+    /// <summary>Whether a weight kept compact (quantized, or narrower than the compute dtype) is read as kept rather than widened.</summary>
     private static bool ReadsAsKept(Tensor flat) =>
         DecodeScope.Active ? DecodeScope.Kernels != DecodeKernels.Libtorch : flat.shape[0] <= FewRows;
 }

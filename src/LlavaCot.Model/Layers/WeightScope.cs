@@ -22,12 +22,16 @@ public sealed class WeightScope(IWeightSource source, string prefix = "")
     public Parameter Matrix(string name, params long[] shape) =>
         new(source.LoadMatrix(Name(name), shape), requires_grad: false);
 
+    /// <summary>A large matrix handed over quantized, when the source quantizes it (null: load it dense).</summary>
+    public QuantizedWeight? Quantized(string name, params long[] shape) =>
+        source is IQuantizedWeightSource quantized ? quantized.LoadQuantized(Name(name), shape) : null;
+
     public Linear Linear(string name, long inFeatures, long outFeatures, bool bias)
     {
         var scope = this[name];
         var b = bias ? scope.Param("bias", outFeatures) : null;
-        if (source is IInt8WeightSource int8 && int8.LoadInt8(scope.Name("weight"), [outFeatures, inFeatures]) is var (q, scale))
-            return new Linear(q, scale, b);
+        if (scope.Quantized("weight", outFeatures, inFeatures) is { } q)
+            return new Linear(q, inFeatures, b);
         return new Linear(scope.Matrix("weight", outFeatures, inFeatures), b);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlavaCot.Model.Layers;
 using LlavaCot.Reasoning;
 using LlavaCot.Runtime;
 using Microsoft.Extensions.Options;
@@ -15,8 +16,9 @@ public interface IGeneratorDecorator
 /// <param name="Description">What the model folder's <c>llavacot.json</c> says it is, or a plain label.</param>
 /// <param name="DTypeReason">Why the compute dtype was chosen (DType=auto explains itself).</param>
 /// <param name="SwiresCutoff">The swires mode's cutoff when a request names none (the model folder's llavacot.json may set it).</param>
+/// <param name="Weights">How the linear weights are kept (dense, int8 or int4), in words.</param>
 public sealed record ServedModel(string Id, string Directory, string Description, string Device, string DType, string DTypeReason,
-    double SwiresCutoff);
+    double SwiresCutoff, string Weights);
 
 /// <summary>
 /// Loads the model after the server starts listening (the bundled demo model when none is configured), so
@@ -56,7 +58,7 @@ public sealed class ModelService(
             var runtime = o.ToRuntimeOptions() with { LoadProgress = loading.Report };
             var host = await ModelHost.LoadAsync(runtime, stoppingToken);
             _model = new ServedModel(host.Name, runtime.ModelDirectory, host.Description ?? "Mllama checkpoint", host.Model.Device.ToString(),
-                host.DType.Name, host.DType.Reason, host.Settings.SwiresCutoff);
+                host.DType.Name, host.DType.Reason, host.Settings.SwiresCutoff, QuantizationText.Describe(host.Model.Quantization));
             _reasoner = new Reasoner(decorators.Aggregate((ITextGenerator)host.Generator, (g, d) => d.Decorate(g)), host.Settings);
             if (o.UsesBundledModel)
                 log.LogInformation("Serving the bundled demo model {Model} ({Description}); set LlavaCot:ModelDirectory (or --model) " +
@@ -64,8 +66,8 @@ public sealed class ModelService(
             foreach (var warning in host.Warnings)
                 log.LogWarning("{Warning}", warning);
             // Logged before it is ready, so the log says why the dtype is what it is before any request runs.
-            log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}) in {Seconds:0.0} s; CPU features: {CpuFeatures}",
-                _model.Id, _model.Device, _model.DType, _model.DTypeReason, clock.Elapsed.TotalSeconds, host.Generator.CpuFeatures);
+            log.LogInformation("Model {Model} ready on {Device} in {DType} ({DTypeReason}), weights {Weights}, in {Seconds:0.0} s; CPU features: {CpuFeatures}",
+                _model.Id, _model.Device, _model.DType, _model.DTypeReason, _model.Weights, clock.Elapsed.TotalSeconds, host.Generator.CpuFeatures);
             Volatile.Write(ref _host, host);
             _loaded.TrySetResult(host);
         }

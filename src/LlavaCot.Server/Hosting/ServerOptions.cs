@@ -26,7 +26,7 @@ public sealed class ServerOptions
     /// <summary>A weights file inside the model folder to load instead of the default one.</summary>
     public string? WeightsFile { get; set; }
 
-    /// <summary>none, or int8: the text decoder's and projector's linear weights quantized to int8 while loading.</summary>
+    /// <summary>none, int8 or int4: the text decoder's and projector's linear weights quantized while loading.</summary>
     public string Quantize { get; set; } = "none";
 
     /// <summary>
@@ -204,7 +204,7 @@ public sealed class ServerOptionsValidator : IValidateOptions<ServerOptions>
             $"{nameof(o.ImageUrlHosts)} lists host names, *.domain or IP literals (no scheme, path or port), got '{o.ImageUrlHosts}'");
         Require(o.LogFormat is "text" or "json", $"{nameof(o.LogFormat)} must be text or json, got '{o.LogFormat}'");
         Parses(nameof(o.Device), () => TorchSettings.ParseDevice(o.Device));
-        Parses(nameof(o.Quantize), () => RuntimeOptions.IsInt8(o.Quantize));
+        Parses(nameof(o.Quantize), () => RuntimeOptions.ParseQuantization(o.Quantize));
         Parses(nameof(o.DType), () => DTypePolicy.ParseSetting(o.DType));
         if (CheckModelDirectory(o.ResolvedModelDirectory, o.WeightsFile) is { } problem)
             errors.Add(o.UsesBundledModel

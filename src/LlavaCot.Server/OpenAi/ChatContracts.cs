@@ -157,5 +157,6 @@ public sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 
 /// <param name="Dtype">The compute dtype (float32 or bfloat16); <paramref name="DtypeReason"/> says why.</param>
 /// <param name="SwiresCutoff">The swires mode's cutoff when a request names none: the model folder's, else the server's default.</param>
+/// <param name="Weights">How the linear weights are kept: dense, int8 (per output channel) or int4 (groups of 32, output head int8).</param>
 public sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, string Description,
-    string Device, string Dtype, string DtypeReason, double SwiresCutoff);
+    string Device, string Dtype, string DtypeReason, double SwiresCutoff, string Weights);

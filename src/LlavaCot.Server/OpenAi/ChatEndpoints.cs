@@ -53,7 +53,7 @@ public static class ChatEndpoints
             return Problems.ModelNotReady(http, options.Value.RetryAfterSeconds);
         var m = model.Model;
         var created = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(m.Directory, "config.json"))).ToUnixTimeSeconds();
-        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason, m.SwiresCutoff)]));
+        return TypedResults.Ok(new ModelList("list", [new ModelCard(m.Id, "model", created, "llavacot", m.Description, m.Device, m.DType, m.DTypeReason, m.SwiresCutoff, m.Weights)]));
     }
 
     /// <summary>Most independent searches one chat request may ask for (OpenAI's n).</summary>

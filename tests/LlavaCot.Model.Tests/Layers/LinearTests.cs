@@ -38,7 +38,7 @@ public class LinearTests
         var (q, scale) = Int8Weights.Quantize(randn(Out, In, generator: generator).mul(0.05));
         var bias = randn(Out, generator: generator).to(dtype);
         var x = randn(rows, In, generator: generator).to(dtype);
-        using var linear = new Linear(q.clone(), scale.clone(), new TorchSharp.Modules.Parameter(bias.clone(), requires_grad: false));
+        using var linear = new Linear(new QuantizedWeight(Quantization.Int8, q.clone(), scale.clone()), In, new TorchSharp.Modules.Parameter(bias.clone(), requires_grad: false));
         var y = linear.Forward(x);
         Assert.Equal(dtype, y.dtype);
         var expected = nn.functional.linear(x.to(ScalarType.Float32), Int8Weights.Dequantize(q, scale, dtype).to(ScalarType.Float32), bias.to(ScalarType.Float32));
