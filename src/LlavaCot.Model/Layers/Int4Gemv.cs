@@ -28,23 +28,57 @@ public static unsafe class Int4Gemv
         && x2d.device_type == DeviceType.CPU && x2d.shape[0] is >= 1 and <= MaxRows;
 
     /// <summary>
-    /// Rows of x quantized per group of 32: int8 values [rows, groups · 32], their fp32 scales [rows, groups] (max |x| / 127)
-    /// and −8 · Σ values per group as fp32 [rows, groups] (exact: at most 8 · 32 · 127). Torch ops, each row on its own.
+    /// Rows of x quantized per group of 32: int8 values [rows, groups · 32] (zeros past the row's end), their fp32 scales
+    /// [rows, groups] (max |x| / 127; values round(x / scale), ties to even) and −8 · Σ values per group as fp32
+    /// [rows, groups] (exact: at most 8 · 32 · 127). Each row on its own, in one pass.
     /// </summary>
     public static (Tensor Values, Tensor Scales, Tensor Offsets) QuantizeRows(Tensor x2d, long groups)
     {
+        var (rows, width) = (x2d.shape[0], x2d.shape[1]);
         using var scope = NewDisposeScope();
-        var rows = x2d.shape[0];
-        var padded = groups * Int4Weights.Group;
-        var xs = x2d.to(ScalarType.Float32);
-        if (padded != xs.shape[1])
-            xs = nn.functional.pad(xs, [0, padded - xs.shape[1]]);
-        var g = xs.view(rows, groups, Int4Weights.Group);
-        var dx = g.abs().amax([2]).div_(127f);
-        var q = g.div(where(dx.eq(0), ones_like(dx), dx).unsqueeze(2)).round_().clamp_(-127, 127);
-        var offsets = q.sum([2]).mul_(-8f);
-        return (q.to(ScalarType.Int8).view(rows, padded).contiguous().MoveToOuterDisposeScope(), dx.contiguous().MoveToOuterDisposeScope(),
-            offsets.contiguous().MoveToOuterDisposeScope());
+        var xs = x2d.to(ScalarType.Float32).contiguous();
+        var values = empty([rows, groups * Int4Weights.Group], ScalarType.Int8);
+        var scales = empty([rows, groups], ScalarType.Float32);
+        var offsets = empty([rows, groups], ScalarType.Float32);
+        var xPtr = (float*)TensorMemory.Address(xs);
+        var vPtr = (sbyte*)TensorMemory.Address(values);
+        var sPtr = (float*)TensorMemory.Address(scales);
+        var oPtr = (float*)TensorMemory.Address(offsets);
+        var group = stackalloc float[Int4Weights.Group];
+        for (long r = 0; r < rows; r++)
+            for (long g = 0; g < groups; g++)
+            {
+                var start = g * Int4Weights.Group;
+                var count = (int)Math.Min(Int4Weights.Group, width - start);
+                new Span<float>(group, Int4Weights.Group).Clear();
+                new ReadOnlySpan<float>(xPtr + r * width + start, count).CopyTo(new Span<float>(group, count));
+                var i = r * groups + g;
+                var (scale, offset) = QuantizeGroup(group, vPtr + r * groups * Int4Weights.Group + start);
+                sPtr[i] = scale;
+                oPtr[i] = offset;
+            }
+        return (values.MoveToOuterDisposeScope(), scales.MoveToOuterDisposeScope(), offsets.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>One group of 32: its int8 values into <paramref name="q"/>; its scale and −8 · Σ values.</summary>
+    private static (float Scale, float Offset) QuantizeGroup(float* x, sbyte* q)
+    {
+        var (v0, v1, v2, v3) = (Vector256.Load(x), Vector256.Load(x + 8), Vector256.Load(x + 16), Vector256.Load(x + 24));
+        var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        var scale = Vector256.Max(max, Vector256.Shuffle(max, Vector256.Create(4, 5, 6, 7, 0, 1, 2, 3)));
+        scale = Vector256.Max(scale, Vector256.Shuffle(scale, Vector256.Create(2, 3, 0, 1, 6, 7, 4, 5)));
+        scale = Vector256.Max(scale, Vector256.Shuffle(scale, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
+        var dx = scale.ToScalar() / 127f;
+        if (dx == 0)
+        {
+            new Span<sbyte>(q, Int4Weights.Group).Clear();
+            return (0, 0);
+        }
+        var d = Vector256.Create(dx);
+        Vector256<int> Round(Vector256<float> v) => Vector256.ConvertToInt32(Vector256.Round(v / d));
+        var (i0, i1, i2, i3) = (Round(v0), Round(v1), Round(v2), Round(v3));
+        Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).Store(q);
+        return (dx, -8f * Vector256.Sum(i0 + i1 + (i2 + i3)));
     }
 
     /// <param name="x2d">[rows, in] in the compute dtype.</param>

@@ -116,6 +116,24 @@ public class Int4GemvTests
         Assert.True(relative < 0.01, $"relative error against the unquantized activations {relative}");
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(70)]
+    public void Activations_quantize_per_group_as_round_of_x_over_max_abs_over_127(int width)
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(5, width, generator: new Generator(6)).mul(exp(randn(5, 1, generator: new Generator(7))));
+        x[2] = zeros(width);
+        var groups = (width + 31) / 32;
+        var (values, scales, offsets) = Int4Gemv.QuantizeRows(x, groups);
+        var g = nn.functional.pad(x, [0, groups * 32 - width]).view(5, groups, 32);
+        var dx = g.abs().amax([2]).div(127f);
+        var q = g.div(where(dx.eq(0), ones_like(dx), dx).unsqueeze(2)).round().clamp(-127, 127);
+        Assert.True(scales.equal(dx).all().item<bool>());
+        Assert.True(values.to(ScalarType.Float32).view(5, groups, 32).equal(q).all().item<bool>());
+        Assert.True(offsets.equal(q.sum([2]).mul(-8f)).all().item<bool>());
+    }
+
     [Fact]
     public void Each_row_comes_out_bit_for_bit_the_same_whatever_rows_share_its_batch()
     {
