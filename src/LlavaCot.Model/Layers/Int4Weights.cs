@@ -78,34 +78,47 @@ public static unsafe class Int4Weights
         var (pPtr, sPtr, rPtr) = (TensorMemory.Address(p), TensorMemory.Address(s), TensorMemory.Address(result));
         var bf16 = dtype == ScalarType.BFloat16;
         var cols = (int)inFeatures;
+        var full = cols / Group;
         ParallelRows.For((int)rows, inFeatures * 3, (start, end) =>
         {
             var scales = new float[groups];
-            var row = new float[groups * Group];
-            fixed (float* sc = scales, w = row)
+            var tail = new float[Group];
+            fixed (float* sc = scales, t = tail)
                 for (var o = start; o < end; o++)
                 {
                     HalfToSingle((ushort*)sPtr + (long)o * groups, sc, groups);
                     var codes = (byte*)pPtr + (long)o * groups * GroupBytes;
-                    for (var g = 0; g < groups; g++)
-                        Group256(codes + g * GroupBytes, sc[g], w + g * Group);
-                    if (bf16)
-                        ToBf16(w, (ushort*)rPtr + (long)o * cols, cols);
-                    else
-                        new ReadOnlySpan<float>(w, cols).CopyTo(new Span<float>((float*)rPtr + (long)o * cols, cols));
+                    var at = (long)o * cols;
+                    for (var g = 0; g < full; g++)
+                    {
+                        var (w0, w1, w2, w3) = Weights256(codes + g * GroupBytes, sc[g]);
+                        if (bf16)
+                        {
+                            var row = (ushort*)rPtr + at + g * Group;
+                            Vector256.Narrow(Int8Weights.RoundToBf16(w0), Int8Weights.RoundToBf16(w1)).Store(row);
+                            Vector256.Narrow(Int8Weights.RoundToBf16(w2), Int8Weights.RoundToBf16(w3)).Store(row + 16);
+                        }
+                        else
+                        {
+                            Store((float*)rPtr + at + g * Group, w0, w1, w2, w3);
+                        }
+                    }
+                    if (full < groups)
+                    {
+                        // The partial last group: through a buffer, its padding dropped.
+                        var (w0, w1, w2, w3) = Weights256(codes + full * GroupBytes, sc[full]);
+                        Store(t, w0, w1, w2, w3);
+                        for (var j = 0; j < cols - full * Group; j++)
+                        {
+                            if (bf16)
+                                ((ushort*)rPtr)[at + full * Group + j] = Int8Weights.RoundToBf16(t[j]);
+                            else
+                                ((float*)rPtr)[at + full * Group + j] = t[j];
+                        }
+                    }
                 }
         });
         return result;
-    }
-
-    /// <summary>One group's 32 weights, (q − 8) · d, in order: the values the decode kernels multiply with.</summary>
-    private static void Group256(byte* codes, float d, float* w)
-    {
-        var (w0, w1, w2, w3) = Weights256(codes, d);
-        w0.Store(w);
-        w1.Store(w + 8);
-        w2.Store(w + 16);
-        w3.Store(w + 24);
     }
 
     /// <summary>A group's weights, (q − 8) · d, 8 at a time.</summary>
@@ -146,13 +159,11 @@ public static unsafe class Int4Weights
             single[i] = (float)BitConverter.UInt16BitsToHalf(half[i]);
     }
 
-    /// <summary>A row in fp32 to bf16 bits, rounded as libtorch rounds (<see cref="Int8Weights.RoundToBf16(float)"/>).</summary>
-    private static void ToBf16(float* w, ushort* row, int cols)
+    private static void Store(float* w, Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3)
     {
-        var j = 0;
-        for (; j + 16 <= cols; j += 16)
-            Vector256.Narrow(Int8Weights.RoundToBf16(Vector256.Load(w + j)), Int8Weights.RoundToBf16(Vector256.Load(w + j + 8))).Store(row + j);
-        for (; j < cols; j++)
-            row[j] = Int8Weights.RoundToBf16(w[j]);
+        w0.Store(w);
+        w1.Store(w + 8);
+        w2.Store(w + 16);
+        w3.Store(w + 24);
     }
 }
