@@ -164,6 +164,18 @@ public sealed class MllamaModel : nn.Module
         return logits;
     }
 
+    /// <summary>
+    /// Runs prompt tokens into <paramref name="cache"/> without the output head: a prefill chunk whose logits nobody
+    /// reads (the head reads a vocabulary-wide weight for its one row).
+    /// </summary>
+    public void Fill(Tensor ids, KvCache cache, CrossAttentionCache? crossKv, CrossAttentionBias? crossMask)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (NewDisposeScope())
+            language_model.Model.Forward(ids.to(Device), cache, crossKv, crossMask, null);
+        Counters.Prefilled(ids.shape[0] * ids.shape[1], start);
+    }
+
     /// <summary>The most compact format of its linear weights: int4 when the decoder is int4 (its output head is int8 then).</summary>
     public Quantization Quantization =>
         named_modules().Select(m => m.module).OfType<Linear>().Select(l => l.Format).DefaultIfEmpty(Quantization.None).Max();

@@ -37,10 +37,10 @@ public static class ChunkedPrefill
     /// <summary>
     /// Prefills <paramref name="ids"/>[from..] into <paramref name="cache"/> (which holds the positions before), a chunk
     /// per step of the enumeration. <paramref name="rows"/> gives the cross-attention rows of positions [start, end)
-    /// (null without an image).
+    /// (null without an image). Only the last chunk runs the output head, and only with <paramref name="logits"/>.
     /// </summary>
     public static IEnumerable<int> Run(MllamaModel model, IReadOnlyList<int> ids, int from, KvCache cache, CrossAttentionCache? kv,
-        Func<int, int, CrossAttentionBias?> rows, int chunk, PrefillResult result)
+        Func<int, int, CrossAttentionBias?> rows, int chunk, PrefillResult result, bool logits = true)
     {
         var chunks = Chunks(from, ids.Count, chunk);
         for (var k = 0; k < chunks.Count; k++)
@@ -48,15 +48,17 @@ public static class ChunkedPrefill
             var (start, end) = chunks[k];
             using (var bias = rows(start, end))
             {
-                var logits = model.Prefill(tensor(ids.Skip(start).Take(end - start).Select(i => (long)i).ToArray()).view(1, -1),
-                    cache, kv, bias);
-                if (k == chunks.Count - 1)
+                var chunkIds = tensor(ids.Skip(start).Take(end - start).Select(i => (long)i).ToArray()).view(1, -1);
+                var last = k == chunks.Count - 1;
+                if (last && logits)
+                    result.Logits = model.Prefill(chunkIds, cache, kv, bias).select(1, 0);
+                else
+                    model.Fill(chunkIds, cache, kv, bias);
+                if (last)
                 {
-                    result.Logits = logits.select(1, 0);
                     result.Continuation = bias?.LastRow();
                     yield break;
                 }
-                logits.Dispose();
             }
             yield return end - start;
         }

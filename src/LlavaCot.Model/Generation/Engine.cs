@@ -173,7 +173,7 @@ public sealed class Engine(MllamaModel model, ImageFeatureCache images, PrefixCa
         var (cache, reused, evicted) = prefixes.Acquire(image?.Key ?? "", ids, pin, logits);
         try
         {
-            foreach (var n in ChunkedPrefill.Run(model, ids, reused, cache, image?.Features.Kv, Rows(ids, image), ChunkTokens, result))
+            foreach (var n in ChunkedPrefill.Run(model, ids, reused, cache, image?.Features.Kv, Rows(ids, image), ChunkTokens, result, logits))
                 yield return n;
             cost.Prefix(reused, evicted + prefixes.Commit(cache, ids));
             done(cache);

@@ -81,6 +81,30 @@ public class SteppedWorkTests(TinyModelFixture tiny, ITestOutputHelper output) :
         Assert.Equal(0, changed);
     }
 
+    /// <summary>Chunks other than the last skip the output head; without logits asked, the last one too: the cache is the same.</summary>
+    [Fact]
+    public void A_prefill_without_logits_fills_the_same_cache_and_runs_no_head()
+    {
+        var m = tiny.Model;
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        var ids = Enumerable.Range(3, 19).ToList();
+        Tensor Next(bool logits, out PrefillResult result)
+        {
+            using var cache = m.NewCache(1, ids.Count + 2);
+            result = new PrefillResult();
+            foreach (var _ in ChunkedPrefill.Run(m, ids, 0, cache, null, (_, _) => null, 4, result, logits))
+            {
+            }
+            return m.Prefill(tensor(new long[] { 7 }).view(1, 1), cache, null, null);
+        }
+        var with = Next(true, out var withResult);
+        var without = Next(false, out var withoutResult);
+        Assert.NotNull(withResult.Logits);
+        Assert.Null(withoutResult.Logits);
+        Assert.True(with.equal(without).all().item<bool>());
+    }
+
     private static (Tensor Logits, List<int> Ids) Run(MllamaModel m, IReadOnlyList<int> ids, ImageContext? image, Tensor? dense, int chunk)
     {
         using var cache = m.NewCache(1, ids.Count + 8);
