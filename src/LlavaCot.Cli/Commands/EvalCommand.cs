@@ -111,13 +111,22 @@ public static class EvalCommand
 
     /// <summary>--quantize as a list of formats (int8, int4), none when absent.</summary>
     private static IReadOnlyList<Quantization> Formats(CommandArgs args) =>
-        args.Option("quantize") is not { } value ? []
-        : value.Split(',').Select(f => f.Trim() switch
+        args.Option("quantize") is not { } value ? [] : value.Split(',').Select(Format).Distinct().ToList();
+
+    /// <summary>One format as the server's Quantize setting reads it; none is no format to compare.</summary>
+    private static Quantization Format(string name)
+    {
+        try
         {
-            "int8" => Quantization.Int8,
-            "int4" => Quantization.Int4,
-            _ => throw new UsageException($"--quantize takes int8, int4 or both (int8,int4), not '{f}'"),
-        }).Distinct().ToList();
+            if (RuntimeOptions.ParseQuantization(name) is not Quantization.None and var format)
+                return format;
+        }
+        catch (ArgumentException)
+        {
+            // Named below, with what --quantize takes.
+        }
+        throw new UsageException($"--quantize takes int8, int4 or both (int8,int4), not '{name}'");
+    }
 
     private static Evaluator Evaluator(List<ModelHost> hosts, int maxNew, DateOnly date) =>
         new(hosts.Select(h => h.Reasoner).ToList(), maxNew, date, new ModelAccounting(
