@@ -11,10 +11,11 @@ namespace LlavaCot.Model.Layers;
 /// reading the weights is the work and 4 bits read about half the bytes of int8. As llama.cpp pairs Q4_0 weights with
 /// Q8_0 activations, each row of x is quantized per group of 32 to int8 with its own fp32 scale; a group's product is
 /// then an exact integer, Σ q·xq (AVX2's byte multiply-add into 16 and then 32 bits), the −8 of the codes comes off as
-/// −8 · Σ xq, and the integers are scaled by d_w · d_x and summed in fp32. Each weight row is read once for up to four
-/// rows of x, which share one unpacking of the codes; every row, in a block of four or alone, gets the same integer
-/// lanes and the same fp32 operations in the same order, so a sequence's results do not depend on what shares its batch,
-/// and quantizing a row of x depends on that row alone.
+/// −8 · Σ xq, and the integers are scaled by d_w · d_x and summed in fp32. Two groups share one 256-bit vector (32 bytes
+/// of codes; x is laid out to match), which halves the instructions per byte against a group per vector. Each weight row
+/// is read once for up to four rows of x, which share one unpacking of the codes; every row, in a block of four or alone,
+/// gets the same integer lanes and the same fp32 operations in the same order, so a sequence's results do not depend on
+/// what shares its batch, and quantizing a row of x depends on that row alone.
 /// </summary>
 public static unsafe class Int4Gemv
 {
@@ -32,12 +33,20 @@ public static unsafe class Int4Gemv
     /// [rows, groups] (max |x| / 127; values round(x / scale), ties to even) and −8 · Σ values per group as fp32
     /// [rows, groups] (exact: at most 8 · 32 · 127). Each row on its own, in one pass.
     /// </summary>
-    public static (Tensor Values, Tensor Scales, Tensor Offsets) QuantizeRows(Tensor x2d, long groups)
+    public static (Tensor Values, Tensor Scales, Tensor Offsets) QuantizeRows(Tensor x2d, long groups) => Quantize(x2d, groups, paired: false);
+
+    /// <summary>
+    /// <see cref="QuantizeRows"/>, with the values either in order or laid out as the kernel reads them: per pair of groups
+    /// (g, g + 1) the first 16 values of g, of g + 1, then the last 16 of each, matching a 32-byte load of their codes (low
+    /// nibbles, then high); an odd last group takes a pair's room, its partner's values zero.
+    /// </summary>
+    private static (Tensor Values, Tensor Scales, Tensor Offsets) Quantize(Tensor x2d, long groups, bool paired)
     {
         var (rows, width) = (x2d.shape[0], x2d.shape[1]);
+        var slots = paired ? (groups + 1) / 2 * 2 : groups;
         using var scope = NewDisposeScope();
         var xs = x2d.to(ScalarType.Float32).contiguous();
-        var values = empty([rows, groups * Int4Weights.Group], ScalarType.Int8);
+        var values = zeros([rows, slots * Int4Weights.Group], ScalarType.Int8);
         var scales = empty([rows, groups], ScalarType.Float32);
         var offsets = empty([rows, groups], ScalarType.Float32);
         var xPtr = (float*)TensorMemory.Address(xs);
@@ -45,6 +54,7 @@ public static unsafe class Int4Gemv
         var sPtr = (float*)TensorMemory.Address(scales);
         var oPtr = (float*)TensorMemory.Address(offsets);
         var group = stackalloc float[Int4Weights.Group];
+        const int half = Int4Weights.Group / 2;
         for (long r = 0; r < rows; r++)
             for (long g = 0; g < groups; g++)
             {
@@ -53,15 +63,17 @@ public static unsafe class Int4Gemv
                 new Span<float>(group, Int4Weights.Group).Clear();
                 new ReadOnlySpan<float>(xPtr + r * width + start, count).CopyTo(new Span<float>(group, count));
                 var i = r * groups + g;
-                var (scale, offset) = QuantizeGroup(group, vPtr + r * groups * Int4Weights.Group + start);
+                var row = vPtr + r * slots * Int4Weights.Group;
+                var low = paired ? row + (g & ~1L) * Int4Weights.Group + (g & 1) * half : row + start;
+                var (scale, offset) = QuantizeGroup(group, low, paired ? low + 2 * half : low + half);
                 sPtr[i] = scale;
                 oPtr[i] = offset;
             }
         return (values.MoveToOuterDisposeScope(), scales.MoveToOuterDisposeScope(), offsets.MoveToOuterDisposeScope());
     }
 
-    /// <summary>One group of 32: its int8 values into <paramref name="q"/>; its scale and −8 · Σ values.</summary>
-    private static (float Scale, float Offset) QuantizeGroup(float* x, sbyte* q)
+    /// <summary>One group of 32: its first 16 int8 values into <paramref name="low"/>, the last 16 into <paramref name="high"/>; its scale and −8 · Σ values.</summary>
+    private static (float Scale, float Offset) QuantizeGroup(float* x, sbyte* low, sbyte* high)
     {
         var (v0, v1, v2, v3) = (Vector256.Load(x), Vector256.Load(x + 8), Vector256.Load(x + 16), Vector256.Load(x + 24));
         var max = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
@@ -70,14 +82,13 @@ public static unsafe class Int4Gemv
         scale = Vector256.Max(scale, Vector256.Shuffle(scale, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
         var dx = scale.ToScalar() / 127f;
         if (dx == 0)
-        {
-            new Span<sbyte>(q, Int4Weights.Group).Clear();
             return (0, 0);
-        }
         var d = Vector256.Create(dx);
         Vector256<int> Round(Vector256<float> v) => Vector256.ConvertToInt32(Vector256.Round(v / d));
         var (i0, i1, i2, i3) = (Round(v0), Round(v1), Round(v2), Round(v3));
-        Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).Store(q);
+        var q = Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3));
+        q.GetLower().Store(low);
+        q.GetUpper().Store(high);
         return (dx, -8f * Vector256.Sum(i0 + i1 + (i2 + i3)));
     }
 
@@ -94,7 +105,8 @@ public static unsafe class Int4Gemv
         if (packed.shape[1] != groups * Int4Weights.GroupBytes || Int4Weights.Groups(x2d.shape[1]) != groups || scale.dtype != ScalarType.Float16)
             throw new ArgumentException($"4-bit weight [{string.Join(", ", packed.shape)}] with fp16 scales [{string.Join(", ", scale.shape)}] does not fit inputs {x2d.shape[1]} wide");
         using var scope = NewDisposeScope();
-        var (xq, dx, offsets) = QuantizeRows(x2d, groups);
+        var (xq, dx, offsets) = Quantize(x2d, groups, paired: true);
+        var stride = (long)(groups + 1) / 2 * 2 * Int4Weights.Group;
         var s = scale.contiguous();
         var y = empty([rows, outF], ScalarType.Float32);
         var (wPtr, sPtr, yPtr) = (TensorMemory.Address(packed), TensorMemory.Address(s), TensorMemory.Address(y));
@@ -116,8 +128,8 @@ public static unsafe class Int4Gemv
                     {
                         for (var k = 0; k < 4; k++)
                             Scales(dw, (float*)dxPtr + (long)(r + k) * groups, sc + k * groups, groups);
-                        var x = (sbyte*)qPtr + (long)r * groups * Int4Weights.Group;
-                        var (a, bb, c, d) = Dot4(codes, sc, x, groups);
+                        var x = (sbyte*)qPtr + r * stride;
+                        var (a, bb, c, d) = Dot4(codes, sc, x, stride, groups);
                         var at = (float*)yPtr + (long)r * outF + o;
                         for (var k = 0; k < 4; k++)
                             at[k * (long)outF] = (k switch { 0 => a, 1 => bb, 2 => c, _ => d })
@@ -126,7 +138,7 @@ public static unsafe class Int4Gemv
                     for (; r < rows; r++)
                     {
                         Scales(dw, (float*)dxPtr + (long)r * groups, sc, groups);
-                        var x = (sbyte*)qPtr + (long)r * groups * Int4Weights.Group;
+                        var x = (sbyte*)qPtr + r * stride;
                         ((float*)yPtr)[(long)r * outF + o] = Dot(codes, sc, x, groups) + Offset(sc, (float*)oPtr + (long)r * groups, groups);
                     }
                 }
@@ -160,41 +172,94 @@ public static unsafe class Int4Gemv
         return sum;
     }
 
-    /// <summary>A group's 16 bytes as its 32 codes, one byte each in the order of the weights (low nibbles, then high).</summary>
+    // Lane pairs of the pair scales: four pairs of groups from eight scales.
+    private static readonly Vector256<int> Pair0 = Vector256.Create(0, 0, 0, 0, 1, 1, 1, 1);
+    private static readonly Vector256<int> Pair1 = Vector256.Create(2, 2, 2, 2, 3, 3, 3, 3);
+    private static readonly Vector256<int> Pair2 = Vector256.Create(4, 4, 4, 4, 5, 5, 5, 5);
+    private static readonly Vector256<int> Pair3 = Vector256.Create(6, 6, 6, 6, 7, 7, 7, 7);
+
+    /// <summary>
+    /// Two groups' codes (32 bytes: group g, then g + 1) times their values as <see cref="Quantize"/> lays them out, as
+    /// eight exact 32-bit lanes: lanes 0–3 group g, 4–7 group g + 1, each lane the sum of eight products.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Codes(byte* codes)
+    private static Vector256<float> Products(Vector256<byte> low, Vector256<byte> high, sbyte* x) =>
+        Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(
+            Avx2.MultiplyAddAdjacent(low, Vector256.Load(x)) + Avx2.MultiplyAddAdjacent(high, Vector256.Load(x + 32)),
+            Vector256.Create((short)1)));
+
+    /// <summary>A pair's codes, one byte each: the low nibbles of both groups, then the high nibbles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<byte> Low, Vector256<byte> High) Codes(Vector256<byte> bytes)
     {
-        var bytes = Vector128.Load(codes);
-        var low = Vector128.Create((byte)15);
-        return Vector256.Create(bytes & low, Vector128.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & low);
+        var mask = Vector256.Create((byte)15);
+        return (bytes & mask, Vector256.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & mask);
     }
 
-    /// <summary>Σ q · xq of one group as eight exact 32-bit lanes, each the sum of four adjacent products.</summary>
+    /// <summary>Pair p's codes: 32 bytes, or for an odd last group its 16 with a zero partner.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Products(Vector256<byte> q, sbyte* x) =>
-        Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(x)), Vector256.Create((short)1)));
+    private static (Vector256<byte> Low, Vector256<byte> High) PairCodes(byte* codes, int g, int groups) =>
+        Codes(g + 1 < groups ? Vector256.Load(codes) : Vector256.Create(Vector128.Load(codes), Vector128<byte>.Zero));
 
-    /// <summary>One weight row with one row of x: per group its integer lanes times d_w · d_x, into one accumulator.</summary>
+    /// <summary>Pair g's scales, four lanes each; an odd last group's partner zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> PairScales(float* sc, int g, int groups) =>
+        Vector256.Create(Vector128.Create(sc[g]), g + 1 < groups ? Vector128.Create(sc[g + 1]) : Vector128<float>.Zero);
+
+    /// <summary>One weight row with one row of x: per pair of groups its integer lanes times d_w · d_x, into one accumulator.</summary>
     private static float Dot(byte* codes, float* sc, sbyte* x, int groups)
     {
         Vector256<float> acc = default;
-        for (var g = 0; g < groups; g++, codes += Int4Weights.GroupBytes, x += Int4Weights.Group)
-            acc = Vector256.FusedMultiplyAdd(Products(Codes(codes), x), Vector256.Create(sc[g]), acc);
+        var g = 0;
+        for (; g + 8 <= groups; g += 8, codes += 8 * Int4Weights.GroupBytes, x += 8 * Int4Weights.Group)
+        {
+            var s = Vector256.Load(sc + g);
+            acc = Pair(acc, Codes(Vector256.Load(codes)), x, Avx2.PermuteVar8x32(s, Pair0));
+            acc = Pair(acc, Codes(Vector256.Load(codes + 32)), x + 64, Avx2.PermuteVar8x32(s, Pair1));
+            acc = Pair(acc, Codes(Vector256.Load(codes + 64)), x + 128, Avx2.PermuteVar8x32(s, Pair2));
+            acc = Pair(acc, Codes(Vector256.Load(codes + 96)), x + 192, Avx2.PermuteVar8x32(s, Pair3));
+        }
+        for (; g < groups; g += 2, codes += 2 * Int4Weights.GroupBytes, x += 2 * Int4Weights.Group)
+            acc = Pair(acc, PairCodes(codes, g, groups), x, PairScales(sc, g, groups));
         return Vector256.Sum(acc);
     }
 
-    /// <summary>Four consecutive rows of x (their scales <paramref name="sc"/> one after another), each exactly as <see cref="Dot"/>.</summary>
-    private static (float, float, float, float) Dot4(byte* codes, float* sc, sbyte* x, int groups)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Pair(Vector256<float> acc, (Vector256<byte> Low, Vector256<byte> High) q, sbyte* x, Vector256<float> scales) =>
+        Vector256.FusedMultiplyAdd(Products(q.Low, q.High, x), scales, acc);
+
+    /// <summary>
+    /// Four consecutive rows of x, <paramref name="stride"/> values apart (their scales <paramref name="sc"/> one after
+    /// another, groups apart), each exactly as <see cref="Dot"/>.
+    /// </summary>
+    private static (float, float, float, float) Dot4(byte* codes, float* sc, sbyte* x, long stride, int groups)
     {
         Vector256<float> a = default, b = default, c = default, d = default;
-        long stride = (long)groups * Int4Weights.Group;
-        for (var g = 0; g < groups; g++, codes += Int4Weights.GroupBytes, x += Int4Weights.Group)
+        var sb = sc + groups;
+        var sc2 = sc + 2 * groups;
+        var sd = sc + 3 * groups;
+        var g = 0;
+        for (; g + 8 <= groups; g += 8, codes += 8 * Int4Weights.GroupBytes, x += 8 * Int4Weights.Group)
         {
-            var q = Codes(codes);
-            a = Vector256.FusedMultiplyAdd(Products(q, x), Vector256.Create(sc[g]), a);
-            b = Vector256.FusedMultiplyAdd(Products(q, x + stride), Vector256.Create(sc[groups + g]), b);
-            c = Vector256.FusedMultiplyAdd(Products(q, x + 2 * stride), Vector256.Create(sc[2 * groups + g]), c);
-            d = Vector256.FusedMultiplyAdd(Products(q, x + 3 * stride), Vector256.Create(sc[3 * groups + g]), d);
+            var (ea, eb, ec, ed) = (Vector256.Load(sc + g), Vector256.Load(sb + g), Vector256.Load(sc2 + g), Vector256.Load(sd + g));
+            for (var p = 0; p < 4; p++)
+            {
+                var q = Codes(Vector256.Load(codes + 32 * p));
+                var lanes = p switch { 0 => Pair0, 1 => Pair1, 2 => Pair2, _ => Pair3 };
+                var at = x + 64 * p;
+                a = Pair(a, q, at, Avx2.PermuteVar8x32(ea, lanes));
+                b = Pair(b, q, at + stride, Avx2.PermuteVar8x32(eb, lanes));
+                c = Pair(c, q, at + 2 * stride, Avx2.PermuteVar8x32(ec, lanes));
+                d = Pair(d, q, at + 3 * stride, Avx2.PermuteVar8x32(ed, lanes));
+            }
+        }
+        for (; g < groups; g += 2, codes += 2 * Int4Weights.GroupBytes, x += 2 * Int4Weights.Group)
+        {
+            var q = PairCodes(codes, g, groups);
+            a = Pair(a, q, x, PairScales(sc, g, groups));
+            b = Pair(b, q, x + stride, PairScales(sb, g, groups));
+            c = Pair(c, q, x + 2 * stride, PairScales(sc2, g, groups));
+            d = Pair(d, q, x + 3 * stride, PairScales(sd, g, groups));
         }
         return (Vector256.Sum(a), Vector256.Sum(b), Vector256.Sum(c), Vector256.Sum(d));
     }

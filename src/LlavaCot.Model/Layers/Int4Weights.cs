@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -65,7 +66,8 @@ public static unsafe class Int4Weights
     /// </summary>
     public static Tensor Dequantize(Tensor packed, Tensor scale, long inFeatures, ScalarType dtype)
     {
-        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || packed.device_type != DeviceType.CPU)
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || packed.device_type != DeviceType.CPU
+            || dtype == ScalarType.BFloat16 && !Avx2.IsSupported)
         {
             using var fp32 = Dequantize(packed.cpu(), scale.cpu(), inFeatures, ScalarType.Float32);
             return fp32.to(dtype, packed.device);
@@ -91,23 +93,15 @@ public static unsafe class Int4Weights
                     var at = (long)o * cols;
                     for (var g = 0; g < full; g++)
                     {
-                        var (w0, w1, w2, w3) = Weights256(codes + g * GroupBytes, sc[g]);
                         if (bf16)
-                        {
-                            var row = (ushort*)rPtr + at + g * Group;
-                            Vector256.Narrow(Int8Weights.RoundToBf16(w0), Int8Weights.RoundToBf16(w1)).Store(row);
-                            Vector256.Narrow(Int8Weights.RoundToBf16(w2), Int8Weights.RoundToBf16(w3)).Store(row + 16);
-                        }
+                            GroupToBf16(codes + g * GroupBytes, sc[g], (ushort*)rPtr + at + g * Group);
                         else
-                        {
-                            Store((float*)rPtr + at + g * Group, w0, w1, w2, w3);
-                        }
+                            Store((float*)rPtr + at + g * Group, Weights256(codes + g * GroupBytes, sc[g]));
                     }
                     if (full < groups)
                     {
                         // The partial last group: through a buffer, its padding dropped.
-                        var (w0, w1, w2, w3) = Weights256(codes + full * GroupBytes, sc[full]);
-                        Store(t, w0, w1, w2, w3);
+                        Store(t, Weights256(codes + full * GroupBytes, sc[full]));
                         for (var j = 0; j < cols - full * Group; j++)
                         {
                             if (bf16)
@@ -159,11 +153,42 @@ public static unsafe class Int4Weights
             single[i] = (float)BitConverter.UInt16BitsToHalf(half[i]);
     }
 
-    private static void Store(float* w, Vector256<float> w0, Vector256<float> w1, Vector256<float> w2, Vector256<float> w3)
+    private static void Store(float* w, (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) weights)
     {
-        w0.Store(w);
-        w1.Store(w + 8);
-        w2.Store(w + 16);
-        w3.Store(w + 24);
+        weights.Item1.Store(w);
+        weights.Item2.Store(w + 8);
+        weights.Item3.Store(w + 16);
+        weights.Item4.Store(w + 24);
+    }
+
+    // The codes' offsets (q − 8) for q = 0..7 and 8..15.
+    private static readonly Vector256<float> LowerCodes = Vector256.Create(-8f, -7f, -6f, -5f, -4f, -3f, -2f, -1f);
+    private static readonly Vector256<float> UpperCodes = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
+
+    // Per 128-bit lane: the low bytes of its eight 16-bit values, then their high bytes.
+    private static readonly Vector256<byte> SplitBytes = Vector256.Create(
+        (byte)0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+
+    /// <summary>
+    /// A group as bf16: a group has only 16 distinct weights, so its 16 (q − 8) · d (exact in fp32) are rounded once into a
+    /// table and each code looks its value up (a byte shuffle on the table's low bytes and one on its high bytes), the same
+    /// bits as rounding each weight, at a fraction of the instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GroupToBf16(byte* codes, float d, ushort* row)
+    {
+        var scale = Vector256.Create(d);
+        var table = Vector256.Narrow(Int8Weights.RoundToBf16(LowerCodes * scale), Int8Weights.RoundToBf16(UpperCodes * scale));
+        // [low bytes of values 0–7, high bytes of 0–7, low of 8–15, high of 8–15] → [low bytes 0–15, high bytes 0–15].
+        var split = Avx2.Permute4x64(Avx2.Shuffle(table.AsByte(), SplitBytes).AsUInt64(), 0b11_01_10_00).AsByte();
+        var (lowBytes, highBytes) = (Avx2.Permute2x128(split, split, 0x00), Avx2.Permute2x128(split, split, 0x11));
+        var bytes = Vector128.Load(codes);
+        var mask = Vector128.Create((byte)15);
+        var q = Vector256.Create(bytes & mask, Vector128.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & mask);
+        var (low, high) = (Avx2.Shuffle(lowBytes, q), Avx2.Shuffle(highBytes, q));
+        // Interleaved per lane: values 0–7 and 16–23, then 8–15 and 24–31.
+        var (first, second) = (Avx2.UnpackLow(low, high), Avx2.UnpackHigh(low, high));
+        Avx2.Permute2x128(first, second, 0x20).AsUInt16().Store(row);
+        Avx2.Permute2x128(first, second, 0x31).AsUInt16().Store(row + 16);
     }
 }

@@ -77,6 +77,21 @@ public class Int4GemvTests
         Assert.True(weights.equal(scale.to(ScalarType.Float32).expand(-1, Int4Weights.Group)).all().item<bool>());
     }
 
+    /// <summary>bf16 weights come from a per-group table of its 16 values: for every finite fp16 scale and every code, the bits of the fp32 weight rounded.</summary>
+    [Fact]
+    public void Bf16_weights_round_as_the_fp32_weights_do_for_every_scale_and_code()
+    {
+        using var scope = NewDisposeScope();
+        var halves = Enumerable.Range(0, 65536).Where(h => (h & 0x7C00) != 0x7C00).Select(h => (float)BitConverter.UInt16BitsToHalf((ushort)h)).ToArray();
+        var scale = tensor(halves).to(ScalarType.Float16).view(-1, 1);
+        // Each row's 16 bytes hold every code in its low nibble and, shifted, in its high one.
+        var codes = arange(16, dtype: ScalarType.Int32);
+        var bytes = codes.bitwise_or(codes.roll(5).bitwise_left_shift(4)).to(ScalarType.Byte);
+        var packed = bytes.view(1, -1).expand(halves.Length, -1).contiguous();
+        var fp32 = Int4Weights.Dequantize(packed, scale, Int4Weights.Group, ScalarType.Float32);
+        Assert.True(fp32.to(ScalarType.BFloat16).equal(Int4Weights.Dequantize(packed, scale, Int4Weights.Group, ScalarType.BFloat16)).all().item<bool>());
+    }
+
     /// <summary>The kernel's formula in float64 from its own quantized activations: Σ_g d_w · d_x · Σ (q − 8) · xq.</summary>
     private static Tensor QuantizedProduct(Tensor x, Tensor packed, Tensor scale)
     {
