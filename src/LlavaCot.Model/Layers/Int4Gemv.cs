@@ -106,7 +106,7 @@ public static unsafe class Int4Gemv
             throw new ArgumentException($"4-bit weight [{string.Join(", ", packed.shape)}] with fp16 scales [{string.Join(", ", scale.shape)}] does not fit inputs {x2d.shape[1]} wide");
         using var scope = NewDisposeScope();
         var (xq, dx, offsets) = Quantize(x2d, groups, paired: true);
-        var stride = (long)(groups + 1) / 2 * 2 * Int4Weights.Group;
+        var stride = xq.shape[1];
         var s = scale.contiguous();
         var y = empty([rows, outF], ScalarType.Float32);
         var (wPtr, sPtr, yPtr) = (TensorMemory.Address(packed), TensorMemory.Address(s), TensorMemory.Address(y));

@@ -63,15 +63,18 @@ public class Int4GemvTests
         Assert.True(fp32.to(ScalarType.BFloat16).equal(Int4Weights.Dequantize(packed, scale, 300, ScalarType.BFloat16)).all().item<bool>());
     }
 
+    /// <summary>Every finite fp16 bit pattern as a [n, 1] fp16 tensor (each value is an fp16 value, so the conversion is exact).</summary>
+    private static Tensor EveryFiniteHalf() =>
+        tensor(Enumerable.Range(0, 65536).Where(h => (h & 0x7C00) != 0x7C00).Select(h => (float)BitConverter.UInt16BitsToHalf((ushort)h)).ToArray())
+            .to(ScalarType.Float16).view(-1, 1);
+
     /// <summary>Every finite fp16 scale, subnormals included, widens exactly: codes of 9 stand for 1 · d.</summary>
     [Fact]
     public void Every_finite_fp16_scale_widens_exactly()
     {
         using var scope = NewDisposeScope();
-        var halves = Enumerable.Range(0, 65536).Where(h => (h & 0x7C00) != 0x7C00).Select(h => (float)BitConverter.UInt16BitsToHalf((ushort)h)).ToArray();
-        // Each value is an fp16 value, so the conversion to fp16 is exact and the tensor holds every finite bit pattern.
-        var scale = tensor(halves).to(ScalarType.Float16).view(-1, 1);
-        var bits = halves.Length;
+        var scale = EveryFiniteHalf();
+        var bits = scale.shape[0];
         var packed = full(bits, Int4Weights.GroupBytes, 0x99, ScalarType.Byte);
         var weights = Int4Weights.Dequantize(packed, scale, Int4Weights.Group, ScalarType.Float32);
         Assert.True(weights.equal(scale.to(ScalarType.Float32).expand(-1, Int4Weights.Group)).all().item<bool>());
@@ -82,12 +85,11 @@ public class Int4GemvTests
     public void Bf16_weights_round_as_the_fp32_weights_do_for_every_scale_and_code()
     {
         using var scope = NewDisposeScope();
-        var halves = Enumerable.Range(0, 65536).Where(h => (h & 0x7C00) != 0x7C00).Select(h => (float)BitConverter.UInt16BitsToHalf((ushort)h)).ToArray();
-        var scale = tensor(halves).to(ScalarType.Float16).view(-1, 1);
+        var scale = EveryFiniteHalf();
         // Each row's 16 bytes hold every code in its low nibble and, shifted, in its high one.
         var codes = arange(16, dtype: ScalarType.Int32);
         var bytes = codes.bitwise_or(codes.roll(5).bitwise_left_shift(4)).to(ScalarType.Byte);
-        var packed = bytes.view(1, -1).expand(halves.Length, -1).contiguous();
+        var packed = bytes.view(1, -1).expand(scale.shape[0], -1).contiguous();
         var fp32 = Int4Weights.Dequantize(packed, scale, Int4Weights.Group, ScalarType.Float32);
         Assert.True(fp32.to(ScalarType.BFloat16).equal(Int4Weights.Dequantize(packed, scale, Int4Weights.Group, ScalarType.BFloat16)).all().item<bool>());
     }
